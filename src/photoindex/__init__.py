@@ -1,0 +1,1 @@
+"""photoindex: search a photo library the moment files land."""

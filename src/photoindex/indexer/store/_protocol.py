@@ -1,0 +1,130 @@
+"""The ``VectorStore`` Protocol and the records it speaks.
+
+Everything the indexer keeps lives in one collection per embedding model:
+photos with a vector (``status="indexed"``), photos waiting for a model
+(``status="pending"``, no vector) and files that failed (``status="failed"``,
+no vector, with ``error_code``), plus one metadata point. Vector search only
+ever sees points that carry the ``image`` vector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import msgspec
+import numpy as np
+
+VECTOR_NAME = "image"
+
+# Payload fields that filters use; each adapter creates an index for them.
+KEYWORD_FIELDS = (
+    "kind", "path", "root", "sha256", "phash", "status", "format",
+    "camera_make", "camera_model", "lens", "caption_status",
+)
+INTEGER_FIELDS = ("width", "height", "size")
+FLOAT_FIELDS = ("taken_at_ts",)
+GEO_FIELDS = ("location",)
+
+
+class PhotoPoint(msgspec.Struct, frozen=True):
+    """One stored point: an opaque id, its payload, and its vector if it has one."""
+
+    id: str
+    payload: dict[str, Any]
+    vector: np.ndarray | None = None
+
+
+class SearchHit(msgspec.Struct, frozen=True):
+    """A point returned by a vector search, with its cosine similarity."""
+
+    id: str
+    score: float
+    payload: dict[str, Any]
+
+
+class GeoBox(msgspec.Struct, frozen=True):
+    """A latitude/longitude rectangle."""
+
+    min_lat: float
+    max_lat: float
+    min_lon: float
+    max_lon: float
+
+
+class PhotoFilter(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Conditions on the payload; every set field must hold (AND)."""
+
+    roots: tuple[str, ...] | None = None
+    path_prefix: str | None = None  # a folder: matches photos anywhere below it
+    statuses: tuple[str, ...] | None = None
+    taken_from_ts: float | None = None
+    taken_to_ts: float | None = None
+    camera_makes: tuple[str, ...] | None = None
+    camera_models: tuple[str, ...] | None = None
+    lenses: tuple[str, ...] | None = None
+    formats: tuple[str, ...] | None = None
+    has_gps: bool | None = None
+    geo_box: GeoBox | None = None
+    min_width: int | None = None
+    min_height: int | None = None
+    sha256: tuple[str, ...] | None = None
+    paths: tuple[str, ...] | None = None
+    caption_status: str | None = None
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    """A collection of photo points; adapters: embedded (qdrant-edge) and server (qdrant-client)."""
+
+    @property
+    def collection(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def upsert(self, points: Sequence[PhotoPoint]) -> None:
+        """Insert or replace points by id, in one batch; idempotent."""
+
+    def set_payload(self, point_id: str, payload: Mapping[str, Any]) -> None:
+        """Merge ``payload`` into one point's payload, keeping its vector."""
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Remove points; unknown ids are ignored."""
+
+    def retrieve(self, ids: Sequence[str], *, with_vectors: bool = False) -> list[PhotoPoint]:
+        """The points that exist among ``ids`` (order not guaranteed)."""
+
+    def search(
+        self,
+        vector: np.ndarray,
+        *,
+        limit: int,
+        offset: int = 0,
+        flt: PhotoFilter | None = None,
+    ) -> list[SearchHit]:
+        """Nearest photos by cosine similarity, best first."""
+
+    def scroll(
+        self,
+        *,
+        flt: PhotoFilter | None = None,
+        with_vectors: bool = False,
+        page_size: int = 1024,
+    ) -> Iterator[PhotoPoint]:
+        """Every photo point matching ``flt`` (never the metadata point)."""
+
+    def count(self, flt: PhotoFilter | None = None) -> int:
+        """How many photo points match ``flt`` (exact)."""
+
+    def get_meta(self) -> dict[str, Any]:
+        """The collection's metadata (model id, weights, ...); empty when new."""
+
+    def set_meta(self, meta: Mapping[str, Any]) -> None:
+        """Replace the collection's metadata."""
+
+    def flush(self) -> None:
+        """Make acknowledged writes durable now."""
+
+    def close(self) -> None:
+        """Release files, locks and connections; the store is unusable afterwards."""
