@@ -5,6 +5,10 @@ photos with a vector (``status="indexed"``), photos waiting for a model
 (``status="pending"``, no vector) and files that failed (``status="failed"``,
 no vector, with ``error_code``), plus one metadata point. Vector search only
 ever sees points that carry the ``image`` vector.
+
+Adapters fill in two derived payload fields when a point is written without
+them: ``kind="photo"`` (what separates photos from the metadata point) and
+``dirs`` (every ancestor folder of ``path``, what ``path_prefix`` filters on).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ VECTOR_NAME = "image"
 
 # Payload fields that filters use; each adapter creates an index for them.
 KEYWORD_FIELDS = (
-    "kind", "path", "root", "sha256", "phash", "status", "format",
+    "kind", "path", "root", "dirs", "sha256", "phash", "status", "format",
     "camera_make", "camera_model", "lens", "caption_status",
 )
 INTEGER_FIELDS = ("width", "height", "size")
@@ -53,7 +57,13 @@ class GeoBox(msgspec.Struct, frozen=True):
 
 
 class PhotoFilter(msgspec.Struct, frozen=True, omit_defaults=True):
-    """Conditions on the payload; every set field must hold (AND)."""
+    """Conditions on the payload; every set field must hold (AND).
+
+    A tuple field holds when the payload value is any of its items; an empty
+    tuple matches nothing. The taken range is half-open: ``from <= ts < to``.
+    ``has_gps`` and ``geo_box`` look at ``location`` (``{"lat": .., "lon": ..}``);
+    a box whose ``min_lon`` exceeds its ``max_lon`` crosses the antimeridian.
+    """
 
     roots: tuple[str, ...] | None = None
     path_prefix: str | None = None  # a folder: matches photos anywhere below it
@@ -87,7 +97,10 @@ class VectorStore(Protocol):
         """Insert or replace points by id, in one batch; idempotent."""
 
     def set_payload(self, point_id: str, payload: Mapping[str, Any]) -> None:
-        """Merge ``payload`` into one point's payload, keeping its vector."""
+        """Merge ``payload`` into one point's payload, keeping its vector.
+
+        Raises ``StoreError`` with code ``NOT_FOUND`` when the point does not exist.
+        """
 
     def delete(self, ids: Sequence[str]) -> None:
         """Remove points; unknown ids are ignored."""
@@ -111,8 +124,13 @@ class VectorStore(Protocol):
         flt: PhotoFilter | None = None,
         with_vectors: bool = False,
         page_size: int = 1024,
+        fields: Sequence[str] | None = None,
     ) -> Iterator[PhotoPoint]:
-        """Every photo point matching ``flt`` (never the metadata point)."""
+        """Every photo point matching ``flt`` (never the metadata point).
+
+        ``fields`` limits each payload to those keys (``None``: the whole payload);
+        reading a few fields of every point is what start-up does, so it is cheap.
+        """
 
     def count(self, flt: PhotoFilter | None = None) -> int:
         """How many photo points match ``flt`` (exact)."""
@@ -124,7 +142,7 @@ class VectorStore(Protocol):
         """Replace the collection's metadata."""
 
     def flush(self) -> None:
-        """Make acknowledged writes durable now."""
+        """Make acknowledged writes durable now (they already survive a killed process)."""
 
     def close(self) -> None:
         """Release files, locks and connections; the store is unusable afterwards."""

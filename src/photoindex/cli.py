@@ -1,0 +1,202 @@
+"""The ``photoindex`` command: argument parsing, output, exit codes.
+
+Exit codes: 0 success (files that failed to index are recorded, not fatal),
+1 a runtime error (store, models), 2 bad usage or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from photoindex.config import AppPaths, LoadedSettings, load_settings
+from photoindex.errors import ConfigError, ErrorCode, PhotoindexError
+from photoindex.logs import configure_logging
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="photoindex", description="Search a photo library by text, image and metadata.")
+    parser.add_argument("--config", metavar="FILE", help="config file (default: $PHOTOINDEX_CONFIG or the platform's)")
+    parser.add_argument("--log-level", default=os.environ.get("PHOTOINDEX_LOG_LEVEL", "warning"), help="debug|info|warning|error")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    index = commands.add_parser("index", help="index folders now (default: the configured watch folders)")
+    index.add_argument("paths", nargs="*", metavar="PATH", help="folders to index")
+    index.add_argument("--json", action="store_true", help="print the summary as JSON")
+    index.add_argument("--no-progress", action="store_true", help="no progress bar")
+    index.add_argument("--no-captions", action="store_true", help="skip the deferred caption pass this time")
+
+    search = commands.add_parser("search", help="find photos by a description or by an example image")
+    search.add_argument("query", nargs="?", help="text describing the photo")
+    search.add_argument("--image", metavar="FILE", help="find photos that look like this image")
+    search.add_argument("--limit", type=int, default=20, help="results per page (1-1000)")
+    search.add_argument("--offset", type=int, default=0, help="skip this many results")
+    search.add_argument("--json", action="store_true", help="print results as JSON")
+
+    config = commands.add_parser("config", help="where the config lives, the effective settings, validation")
+    config.add_argument("action", choices=("path", "show", "check"))
+    config.add_argument("--json", action="store_true", help="print as JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code (``argv`` defaults to ``sys.argv[1:]``)."""
+    args = build_parser().parse_args(argv)
+    configure_logging(level=args.log_level)
+    try:
+        loaded = load_settings(args.config)
+    except ConfigError as exc:
+        if args.command == "config" and args.action == "path":
+            print(exc.source)
+            return EXIT_OK
+        return _config_problems(exc, as_json=getattr(args, "json", False))
+    try:
+        if args.command == "config":
+            return _config(args, loaded)
+        if args.command == "index":
+            return _index(args, loaded)
+        if args.command == "search":
+            return _search(args, loaded)
+    except ConfigError as exc:
+        return _config_problems(exc, as_json=getattr(args, "json", False))
+    except PhotoindexError as exc:
+        _emit_error(exc.code, exc.message, as_json=getattr(args, "json", False))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted; everything written so far is kept", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader (| head) went away; say nothing more.
+        sys.stderr.close()
+        return EXIT_OK
+    return EXIT_USAGE
+
+
+def _config(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    if args.action == "path":
+        print(loaded.source)
+        return EXIT_OK
+    paths = AppPaths.from_settings(loaded.settings)
+    if args.action == "check":
+        from photoindex.indexer.model_ids import clip_spec
+
+        spec = clip_spec(loaded.settings.model)
+        report = {
+            "ok": True,
+            "config_file": str(loaded.source),
+            "exists": loaded.file_exists,
+            "overrides": list(loaded.overrides),
+            "collection": spec.collection,
+        }
+        if args.json:
+            print(json.dumps(report, indent=2))
+        else:
+            where = loaded.source if loaded.file_exists else f"{loaded.source} (not present: defaults)"
+            print(f"configuration OK: {where}")
+            if loaded.overrides:
+                print("environment overrides: " + ", ".join(loaded.overrides))
+        return EXIT_OK
+    effective = msgspec.to_builtins(loaded.settings)
+    effective["resolved_paths"] = {k: str(v) for k, v in vars(paths).items()}
+    if args.json:
+        print(json.dumps(effective, indent=2))
+    else:
+        _print_toml(effective)
+    return EXIT_OK
+
+
+def _index(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    from photoindex.indexer.discovery import canonical_root
+
+    settings = loaded.settings
+    targets = args.paths or list(settings.watch.folders)
+    if not targets:
+        _emit_error(ErrorCode.CONFIG_INVALID, "no folders given and none configured in [watch] folders", as_json=args.json)
+        return EXIT_USAGE
+    roots = []
+    for target in targets:
+        root = canonical_root(target)
+        if not os.path.isdir(root):
+            _emit_error(ErrorCode.NOT_FOUND, f"{target} is not a folder", as_json=args.json)
+            return EXIT_USAGE
+        roots.append(root)
+    from photoindex.oneshot.indexing import index_folders
+
+    show_progress = not args.no_progress and sys.stderr.isatty() and not args.json
+    summary = index_folders(settings, roots, progress=show_progress, captions=not args.no_captions)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        _print_summary(summary)
+    return EXIT_OK
+
+
+def _search(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    if not args.query and not args.image:
+        _emit_error(ErrorCode.CONFIG_INVALID, "give a text query or --image FILE", as_json=args.json)
+        return EXIT_USAGE
+    if not 1 <= args.limit <= 1000 or args.offset < 0:
+        _emit_error(ErrorCode.CONFIG_INVALID, "--limit must be 1-1000 and --offset >= 0", as_json=args.json)
+        return EXIT_USAGE
+    from photoindex.oneshot.searching import search
+
+    hits = search(loaded.settings, text=args.query, image=args.image, limit=args.limit, offset=args.offset)
+    if args.json:
+        print(json.dumps(hits, indent=2))
+    elif not hits:
+        print("no matches")
+    else:
+        for hit in hits:
+            print(f"{hit['score']:.4f}  {hit['path']}")
+    return EXIT_OK
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    line = ", ".join(
+        f"{summary[key]} {key}"
+        for key in ("indexed", "unchanged", "reused", "moved", "touched", "pending", "deleted", "captioned")
+        if summary[key] or key in ("indexed", "unchanged")
+    )
+    print(f"{summary['seen']} files: {line}, {summary['failed']} failed  ({summary['wall_seconds']:.1f} s)")
+    for code, count in summary["failed_by_code"].items():
+        print(f"  {code}: {count}")
+    if summary.get("captions_pending"):
+        print(f"  captions pending: {summary['captions_pending']} (they are filled in by the next run or the daemon)")
+
+
+def _config_problems(exc: ConfigError, *, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps({"error": str(exc.code), "source": exc.source, "problems": exc.problems}, indent=2))
+    else:
+        print(f"photoindex: invalid configuration ({exc.source}):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _emit_error(code: ErrorCode, message: str, *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"error": str(code), "message": message}))
+    else:
+        print(f"photoindex: {code}: {message}", file=sys.stderr)
+
+
+def _print_toml(data: dict[str, Any]) -> None:
+    for section, values in data.items():
+        print(f"[{section}]")
+        for key, value in values.items():
+            if value is not None:
+                print(f"{key} = {json.dumps(value)}")
+        print()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

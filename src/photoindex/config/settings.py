@@ -1,0 +1,90 @@
+"""Typed, frozen settings: one struct per TOML section.
+
+Every field has a default, so an empty file (or none) is a valid
+configuration. Validation happens in ``loading.py``; this module only says
+what the settings are.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+CaptionMode = Literal["off", "inline", "deferred"]
+
+
+class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class WatchSettings(_Section):
+    """Which folders hold the library and which files in them count."""
+
+    folders: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()  # glob patterns on the file name; empty = every image
+    exclude: tuple[str, ...] = ()  # glob patterns on the file name or any folder name
+    follow_symlinks: bool = False  # even when True, never out of a root
+
+
+class ModelSettings(_Section):
+    """Which models embed and caption photos, and on what device."""
+
+    clip: str = "ViT-B-32"  # an open_clip name, "local-dir:/path", or a model-config JSON file
+    pretrained: str = "laion2b_s34b_b79k"  # open_clip pretrained tag, used when weights is unset
+    weights: str | None = None  # None = pretrained tag from the hub; a weights file; or "random"
+    caption_model: str = "Salesforce/blip-image-captioning-base"  # hub name or local directory
+    captions: CaptionMode = "deferred"
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
+    batch_size: int = 0  # 0 = 16 on a CPU, probed from free memory on CUDA
+    max_wait_ms: int = 50  # a partial batch waits at most this long for company
+    decode_workers: int = 0  # 0 = one per CPU core
+    decode_timeout_s: float = 60.0  # a decode running longer is killed and its worker replaced
+    max_pixels: int = 250_000_000  # larger images are rejected as decompression bombs
+
+
+class StoreSettings(_Section):
+    """Where the index lives: an embedded store (path) or a Qdrant server (url)."""
+
+    path: str | None = None  # None = "<data dir>/store"
+    url: str | None = None  # a Qdrant server or cluster; overrides path
+    api_key: str | None = None
+    shard_number: int | None = None
+    replication_factor: int | None = None
+    on_disk: bool = False
+    quantization: Literal["scalar"] | None = None
+
+
+class ApiSettings(_Section):
+    """The localhost query API."""
+
+    host: str = "127.0.0.1"
+    port: int = 8765
+    api_key: str | None = None
+
+
+class PathSettings(_Section):
+    """Overrides for the platform's data, cache and state folders."""
+
+    data_dir: str | None = None
+    cache_dir: str | None = None
+    state_dir: str | None = None
+
+
+class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The whole configuration."""
+
+    watch: WatchSettings = WatchSettings()
+    model: ModelSettings = ModelSettings()
+    store: StoreSettings = StoreSettings()
+    api: ApiSettings = ApiSettings()
+    paths: PathSettings = PathSettings()
+
+
+SECTIONS: dict[str, type[_Section]] = {
+    "watch": WatchSettings,
+    "model": ModelSettings,
+    "store": StoreSettings,
+    "api": ApiSettings,
+    "paths": PathSettings,
+}

@@ -1,0 +1,123 @@
+"""The composition root: settings → paths → store → model worker → decoder → pipeline.
+
+Nothing else constructs these; everything else is handed what it needs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+
+import structlog
+
+from photoindex.config import AppPaths, Settings
+from photoindex.indexer.decode_pool import DecodePool
+from photoindex.indexer.identity import load_host_id
+from photoindex.indexer.model_ids import ClipSpec, clip_spec
+from photoindex.indexer.model_worker import ModelWorker
+from photoindex.indexer.payloads import now_iso
+from photoindex.indexer.pipeline import IndexPipeline, PipelineOptions
+from photoindex.indexer.state import IndexState
+from photoindex.indexer.store import VectorStore, open_store
+
+log = structlog.get_logger(__name__)
+
+# CLIP ViT-B-32 fp32 runs at ~12 img/s on a 2-core CPU for batches of 8-32; 16 keeps latency low.
+CPU_BATCH_SIZE = 16
+
+
+@dataclass
+class Components:
+    """Everything an indexing run or the daemon works with."""
+
+    settings: Settings
+    paths: AppPaths
+    spec: ClipSpec
+    host_id: str
+    store: VectorStore
+    models: ModelWorker
+    decoder: DecodePool
+    pipeline: IndexPipeline
+
+
+def open_index_store(settings: Settings, paths: AppPaths, spec: ClipSpec) -> VectorStore:
+    """Open (or create) the collection for the configured model and record what it holds."""
+    st = settings.store
+    store = open_store(
+        path=paths.store_dir if st.url is None else None,
+        url=st.url,
+        api_key=st.api_key,
+        collection=spec.collection,
+        dim=spec.dim,
+        shard_number=st.shard_number,
+        replication_factor=st.replication_factor,
+        on_disk=st.on_disk,
+        quantization=st.quantization,
+    )
+    meta = store.get_meta()
+    if not meta:
+        store.set_meta({"model_id": spec.model_id, "dim": spec.dim, "random_weights": spec.random_weights, "created_at": now_iso()})
+    if spec.random_weights:
+        log.warning(
+            "models.random_weights_index",
+            collection=spec.collection,
+            detail="this index holds vectors from UNTRAINED models: for tests and benchmarks only",
+        )
+    return store
+
+
+def build_model_worker(settings: Settings) -> ModelWorker:
+    """A model worker whose loaders read the model settings; nothing loads until first use."""
+    model = settings.model
+
+    def load_embedder():  # type: ignore[no-untyped-def]
+        from photoindex.indexer.embedder import load_clip
+
+        return load_clip(model.clip, model.pretrained, model.weights, model.device)
+
+    def load_captioner():  # type: ignore[no-untyped-def]
+        from photoindex.indexer.captioner import load_blip
+
+        return load_blip(model.caption_model, "random" if model.weights == "random" else None, model.device)
+
+    return ModelWorker(load_embedder, load_captioner if model.captions != "off" else None)
+
+
+def batch_size_for(settings: Settings) -> int:
+    if settings.model.batch_size > 0:
+        return settings.model.batch_size
+    return CPU_BATCH_SIZE
+
+
+@contextmanager
+def open_components(settings: Settings) -> Iterator[Components]:
+    """Build the indexing components; closes them (store last) on exit."""
+    paths = AppPaths.from_settings(settings)
+    paths.ensure()
+    spec = clip_spec(settings.model)
+    with ExitStack() as stack:
+        store = open_index_store(settings, paths, spec)
+        stack.callback(store.close)
+        models = build_model_worker(settings)
+        stack.callback(models.close)
+        workers = settings.model.decode_workers or (os.cpu_count() or 2)
+        decoder = DecodePool(workers, timeout_s=settings.model.decode_timeout_s)
+        stack.callback(decoder.close)
+        host_id = load_host_id(paths.data_dir)
+        options = PipelineOptions(
+            host_id=host_id,
+            model_id=spec.model_id,
+            model_size=spec.image_size,
+            captions=settings.model.captions,
+            batch_size=batch_size_for(settings),
+            max_wait_s=settings.model.max_wait_ms / 1000,
+            decode_concurrency=workers + 1,
+            thumbs_dir=paths.cache_dir,
+            max_pixels=settings.model.max_pixels,
+        )
+        pipeline = IndexPipeline(
+            store=store, state=IndexState(), decoder=decoder, models=models, options=options
+        )
+        yield Components(settings, paths, spec, host_id, store, models, decoder, pipeline)

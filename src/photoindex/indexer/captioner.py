@@ -1,0 +1,301 @@
+"""Describe photos in a short sentence (BLIP via transformers).
+
+``Captioner`` is what the pipeline depends on; ``BlipCaptioner`` implements
+it on an already-built ``BlipForConditionalGeneration`` and tokenizer, and
+``load_blip`` builds one from the ``[model]`` settings: a hub name or a local
+directory saved with ``save_pretrained``, or deterministic random weights of
+the same architecture for tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import structlog
+import torch
+
+from photoindex.errors import ErrorCode, ModelError
+from photoindex.indexer.device import dtype_for, resolve_device
+from photoindex.indexer.torchvision_compat import ensure_torchvision_importable
+
+DEFAULT_CAPTION_MODEL = "Salesforce/blip-image-captioning-base"
+RANDOM_WEIGHTS = "random"
+RANDOM_SEED = 0  # random captioners are reproducible, like random embedders
+
+# BLIP's image statistics (OpenAI CLIP's), used unless the model folder's
+# preprocessor_config.json says otherwise.
+BLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+BLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+# Captions of everyday photos fit in ~20 word pieces; 30 leaves room
+# without letting an untrained model ramble for long.
+MAX_NEW_TOKENS = 30
+
+_TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer_config.json")
+
+_OFFLINE_HINT = (
+    'to use a copy on this machine, set model.caption_model = "/local/dir" '
+    "(a folder saved by save_pretrained: config.json, weights, tokenizer files), "
+    'or model.captions = "off"'
+)
+
+log = structlog.get_logger(__name__)
+
+
+@runtime_checkable
+class Captioner(Protocol):
+    """Writes one short description per image."""
+
+    model_id: str
+    input_size: int  # square side, in pixels, that caption expects
+    random_weights: bool  # True: untrained weights, the captions mean nothing
+
+    def caption(self, pixels: np.ndarray) -> list[str]:
+        """uint8 (N, S, S, 3), the whole image squash-resized to S = input_size -> N captions."""
+        ...
+
+
+class BlipCaptioner:
+    """A ``Captioner`` on a BLIP captioning model that the caller has built.
+
+    Greedy decoding by default (``num_beams=1``); on CUDA under fp16 autocast.
+    Pixels are normalised on the device.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        device: torch.device,
+        *,
+        model_id: str,
+        random_weights: bool = False,
+        dtype: torch.dtype | None = None,
+        mean: Sequence[float] = BLIP_MEAN,
+        std: Sequence[float] = BLIP_STD,
+        max_new_tokens: int = MAX_NEW_TOKENS,
+        num_beams: int = 1,
+    ) -> None:
+        self.model_id = model_id
+        self.random_weights = random_weights
+        self.device = device
+        self.dtype = dtype if dtype is not None else dtype_for(device)
+        self._model = model.to(device).eval()
+        self._tokenizer = tokenizer
+        self._max_new_tokens = max_new_tokens
+        self._num_beams = num_beams
+        size = model.config.vision_config.image_size
+        self.input_size = int(size if isinstance(size, int) else size[0])
+        mean_t = torch.tensor(mean, dtype=torch.float32, device=device)
+        std_t = torch.tensor(std, dtype=torch.float32, device=device)
+        self._scale = (1.0 / (255.0 * std_t)).view(1, 3, 1, 1)
+        self._shift = (mean_t / std_t).view(1, 3, 1, 1)
+        self._param_dtype = next(self._model.parameters()).dtype
+
+    def caption(self, pixels: np.ndarray) -> list[str]:
+        """uint8 (N, S, S, 3) -> N captions (lower case, as BLIP writes them)."""
+        size = self.input_size
+        if pixels.dtype != np.uint8 or pixels.ndim != 4 or pixels.shape[1:] != (size, size, 3):
+            raise ValueError(
+                f"expected uint8 pixels of shape (N, {size}, {size}, 3), got {pixels.dtype} {pixels.shape}"
+            )
+        if len(pixels) == 0:
+            return []
+        with _inference(self.device, self.dtype, len(pixels)):
+            batch = torch.from_numpy(np.ascontiguousarray(pixels))
+            if self.device.type == "cuda":
+                batch = batch.pin_memory().to(self.device, non_blocking=True)
+            else:
+                batch = batch.to(self.device)
+            x = batch.permute(0, 3, 1, 2).float().mul_(self._scale).sub_(self._shift)
+            ids = self._model.generate(
+                pixel_values=x.to(self._param_dtype),
+                max_new_tokens=self._max_new_tokens,
+                num_beams=self._num_beams,
+                do_sample=False,
+            )
+        texts = self._tokenizer.batch_decode(ids.cpu(), skip_special_tokens=True)
+        return [" ".join(text.split()) for text in texts]
+
+
+@contextmanager
+def _inference(device: torch.device, dtype: torch.dtype, n: int) -> Iterator[None]:
+    autocast = torch.autocast(device_type=device.type, dtype=dtype, enabled=dtype != torch.float32)
+    try:
+        with torch.inference_mode(), autocast:
+            yield
+    except torch.OutOfMemoryError as exc:
+        raise ModelError(
+            f"caption: out of device memory at a batch of {n}; set model.batch_size lower",
+            code=ErrorCode.CAPTION,
+        ) from exc
+    except RuntimeError as exc:
+        raise ModelError(f"caption failed on a batch of {n}: {exc}", code=ErrorCode.CAPTION) from exc
+
+
+def load_blip(
+    name_or_dir: str,
+    weights: str | None,
+    device: str,
+    *,
+    max_new_tokens: int = MAX_NEW_TOKENS,
+    num_beams: int = 1,
+) -> BlipCaptioner:
+    """Build a ``BlipCaptioner`` from a hub name or a local ``save_pretrained`` folder.
+
+    ``weights``: None = the trained weights from ``name_or_dir``; "random" = the
+    same architecture untrained (a folder holding only config.json is enough).
+    Raises ModelError(MODEL_UNAVAILABLE) naming the settings to change.
+    """
+    if weights not in (None, RANDOM_WEIGHTS):
+        raise ModelError(f"caption weights {weights!r}: give the captioner a folder with model.caption_model instead")
+    ensure_torchvision_importable()
+    from transformers import AutoTokenizer, BlipConfig, BlipForConditionalGeneration
+
+    torch_device = resolve_device(device)
+    folder = Path(name_or_dir).expanduser()
+    is_dir = folder.is_dir()
+    source = str(folder) if is_dir else name_or_dir
+    name_id = f"local-dir:{folder.name}" if is_dir else name_or_dir
+    random_weights = weights == RANDOM_WEIGHTS
+    model_id = f"{name_id}/random" if random_weights else name_id
+    where = f"caption model {name_or_dir!r}{_offline_note()}"
+
+    try:
+        if random_weights:
+            config = _random_config(BlipConfig, source, is_dir)
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(RANDOM_SEED)
+                model = BlipForConditionalGeneration(config)
+        else:
+            model = BlipForConditionalGeneration.from_pretrained(source)
+    except ModelError:
+        raise
+    except Exception as exc:  # OSError offline; ValueError/EnvironmentError for a broken folder
+        raise ModelError(
+            f"could not load {where}: {_first_line(exc)}; {_OFFLINE_HINT}", code=ErrorCode.MODEL_UNAVAILABLE
+        ) from exc
+
+    text_config: Any = model.config.text_config
+    try:
+        tokenizer = _load_tokenizer(AutoTokenizer, source, folder if is_dir else None, text_config)
+    except Exception as exc:
+        if not random_weights:
+            raise ModelError(
+                f"could not load the tokenizer of {where}: {_first_line(exc)}; {_OFFLINE_HINT}",
+                code=ErrorCode.MODEL_UNAVAILABLE,
+            ) from exc
+        tokenizer = synthetic_tokenizer(text_config)
+        log.warning(
+            "model.synthetic_tokenizer",
+            model=model_id,
+            vocab_size=text_config.vocab_size,
+            note="no tokenizer files offline: captions will be made-up word pieces",
+        )
+
+    if random_weights:
+        log.warning("model.random_weights", model=model_id, note="UNTRAINED BLIP weights: captions are nonsense")
+    mean, std = _image_stats(folder) if is_dir else (BLIP_MEAN, BLIP_STD)
+    captioner = BlipCaptioner(
+        model,
+        tokenizer,
+        torch_device,
+        model_id=model_id,
+        random_weights=random_weights,
+        mean=mean,
+        std=std,
+        max_new_tokens=max_new_tokens,
+        num_beams=num_beams,
+    )
+    log.info(
+        "model.loaded",
+        model=model_id,
+        device=str(torch_device),
+        dtype=str(captioner.dtype).removeprefix("torch."),
+        input_size=captioner.input_size,
+    )
+    return captioner
+
+
+def synthetic_tokenizer(text_config: Any) -> Any:
+    """A BERT word-piece tokenizer whose ids fit ``text_config`` (vocab size and special ids).
+
+    For untrained models only: the vocabulary is placeholders ("w17"), so it
+    decodes ids into tokens but says nothing.
+    """
+    from transformers import BertTokenizer
+
+    vocab_size = int(text_config.vocab_size)
+    special = {
+        int(text_config.pad_token_id or 0): "[PAD]",
+        int(text_config.sep_token_id): "[SEP]",
+        int(text_config.bos_token_id): "[DEC]",
+    }
+    names = [special.get(i, f"w{i}") for i in range(vocab_size)]
+    # BERT's other specials take the first free placeholder slots.
+    free = (i for i in range(vocab_size) if i not in special)
+    for token in ("[UNK]", "[CLS]", "[MASK]", "[ENC]"):
+        names[next(free)] = token
+    return BertTokenizer(
+        vocab={name: i for i, name in enumerate(names)},
+        bos_token="[DEC]",
+        additional_special_tokens=["[ENC]"],
+    )
+
+
+def _load_tokenizer(auto_tokenizer: Any, source: str, folder: Path | None, text_config: Any) -> Any:
+    if folder is not None and not any((folder / name).is_file() for name in _TOKENIZER_FILES):
+        raise OSError(f"no tokenizer files ({', '.join(_TOKENIZER_FILES)}) in {folder}")
+    tokenizer = auto_tokenizer.from_pretrained(source)
+    # transformers builds an empty tokenizer from config.json alone; that one
+    # would decode every id as [UNK].
+    if len(tokenizer) < text_config.vocab_size // 2:
+        raise OSError(f"the tokenizer has {len(tokenizer)} tokens for a vocabulary of {text_config.vocab_size}")
+    return tokenizer
+
+
+def _random_config(blip_config: Any, source: str, is_dir: bool) -> Any:
+    """The architecture for random weights: the folder's or hub's config.json, else BLIP-base."""
+    try:
+        return blip_config.from_pretrained(source)
+    except OSError:
+        if is_dir or source != DEFAULT_CAPTION_MODEL:
+            raise
+    # Offline with no cached config: BlipConfig's defaults are the base
+    # captioning checkpoint's architecture (ViT-B/16 at 384 px, 12-layer
+    # BERT decoder) except for the decoder's 12 attention heads.
+    log.warning("model.default_config", model=source, note="no config.json offline; using BLIP-base architecture")
+    return blip_config(text_config={"num_attention_heads": 12})
+
+
+def _image_stats(folder: Path) -> tuple[Sequence[float], Sequence[float]]:
+    try:
+        cfg = json.loads((folder / "preprocessor_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return BLIP_MEAN, BLIP_STD
+    return cfg.get("image_mean", BLIP_MEAN), cfg.get("image_std", BLIP_STD)
+
+
+def _offline_note() -> str:
+    from huggingface_hub import is_offline_mode
+
+    return " (HF_HUB_OFFLINE is set)" if is_offline_mode() else ""
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+__all__ = [
+    "DEFAULT_CAPTION_MODEL",
+    "RANDOM_WEIGHTS",
+    "BlipCaptioner",
+    "Captioner",
+    "load_blip",
+    "synthetic_tokenizer",
+]

@@ -1,0 +1,74 @@
+"""The deferred caption pass: caption indexed photos that are searchable but not yet described.
+
+Runs after indexing (CLI) or when the device is otherwise idle (daemon), at
+background priority, so a caption never delays a photo becoming searchable.
+Each batch is written as it finishes; an interrupted pass resumes where it
+stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import anyio
+import numpy as np
+import structlog
+
+from photoindex.errors import FileError, ModelError
+from photoindex.indexer.decode_pool import DecodePool
+from photoindex.indexer.model_ids import DEFAULT_CAPTION_SIZE
+from photoindex.indexer.model_worker import ModelWorker, Priority
+from photoindex.indexer.records import DecodeRequest
+from photoindex.indexer.store import PhotoFilter, VectorStore
+
+log = structlog.get_logger(__name__)
+
+PENDING = PhotoFilter(statuses=("indexed",), caption_status="pending")
+
+
+def pending_caption_count(store: VectorStore) -> int:
+    return store.count(PENDING)
+
+
+async def caption_pending(
+    store: VectorStore,
+    decoder: DecodePool,
+    models: ModelWorker,
+    *,
+    model_size: int,
+    batch_size: int,
+    on_progress: Callable[[int], None] | None = None,
+) -> int:
+    """Caption every indexed photo whose caption is pending; returns how many got one."""
+    todo = [(p.id, p.payload["path"]) for p in store.scroll(flt=PENDING, fields=("path",))]
+    request = DecodeRequest(model_size=model_size, caption_size=DEFAULT_CAPTION_SIZE)
+    done = 0
+    for start in range(0, len(todo), batch_size):
+        chunk = todo[start : start + batch_size]
+        pixels: list[np.ndarray | None] = [None] * len(chunk)
+
+        async def decode_one(index: int, path: str) -> None:
+            try:
+                pixels[index] = (await decoder.decode(path, request)).caption_pixels
+            except FileError as exc:
+                # The file changed or went away since indexing; the next scan deals with it.
+                log.info("captions.skipped", path=path, code=str(exc.code))
+
+        async with anyio.create_task_group() as tg:
+            for index, (_pid, path) in enumerate(chunk):
+                tg.start_soon(decode_one, index, path)
+        ready = [(pid, px) for (pid, _path), px in zip(chunk, pixels, strict=True) if px is not None]
+        if not ready:
+            continue
+        try:
+            captions = await models.caption(np.stack([px for _pid, px in ready]), Priority.BACKGROUND)
+        except ModelError as exc:
+            log.warning("captions.unavailable", code=str(exc.code), error=exc.message)
+            return done
+        for (pid, _px), caption in zip(ready, captions, strict=True):
+            await anyio.to_thread.run_sync(store.set_payload, pid, {"caption": caption, "caption_status": "done"})
+        done += len(ready)
+        if on_progress is not None:
+            on_progress(len(chunk))
+        log.info("captions.batch_done", n=len(ready))
+    return done

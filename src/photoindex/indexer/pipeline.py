@@ -1,0 +1,439 @@
+"""The indexing pipeline: triage → hash → reuse or decode → micro-batch → embed → store.
+
+Stages are tasks joined by bounded memory streams, so a flood of new files
+never holds more than a few batches of decoded images in memory. Blocking
+work leaves the event loop: hashing in threads, decoding in processes,
+inference on the model worker's thread, store writes in a thread. A file
+that fails becomes a failure record; it never fails its batch.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import anyio
+import numpy as np
+import structlog
+from anyio.abc import ObjectReceiveStream, ObjectSendStream
+
+from photoindex.config.settings import CaptionMode
+from photoindex.errors import ErrorCode, FileError, ModelError
+from photoindex.indexer.decode_pool import DecodePool
+from photoindex.indexer.hashing import hash_file
+from photoindex.indexer.model_ids import DEFAULT_CAPTION_SIZE
+from photoindex.indexer.model_worker import ModelWorker, Priority
+from photoindex.indexer.payloads import failure_payload, file_payload, photo_payload
+from photoindex.indexer.records import DecodedPhoto, DecodeRequest, FileFacts, FileFailure, HashedFile
+from photoindex.indexer.state import IndexState, KnownFile
+from photoindex.indexer.store import PhotoPoint, VectorStore, point_id
+from photoindex.indexer.summary import IndexSummary
+from photoindex.indexer.thumbnails import thumbnail_path
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+# A file that changes while we hash it is re-read this many times before we give up for now.
+MAX_HASH_ATTEMPTS = 3
+# Store writes are gathered into batches this large (or whatever arrived within WRITE_WAIT_S).
+WRITE_BATCH = 256
+WRITE_WAIT_S = 0.05
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """How the pipeline runs; built from settings by the composition root."""
+
+    host_id: str
+    model_id: str
+    model_size: int
+    captions: CaptionMode = "deferred"
+    batch_size: int = 16
+    max_wait_s: float = 0.05
+    hash_workers: int = 2
+    decode_concurrency: int = 4
+    thumbs_dir: Path | None = None
+    max_pixels: int = 250_000_000
+
+
+@dataclass(frozen=True)
+class _Write:
+    """Points to upsert and points to delete, with the state changes they imply."""
+
+    points: tuple[PhotoPoint, ...] = ()
+    known: tuple[KnownFile, ...] = ()
+    delete_ids: tuple[str, ...] = ()
+    forget_paths: tuple[str, ...] = ()
+
+
+class IndexPipeline:
+    """Runs files through the stages; one instance per store, reusable across runs."""
+
+    def __init__(
+        self,
+        *,
+        store: VectorStore,
+        state: IndexState,
+        decoder: DecodePool,
+        models: ModelWorker,
+        options: PipelineOptions,
+    ) -> None:
+        self.store = store
+        self.state = state
+        self.decoder = decoder
+        self.models = models
+        self.options = options
+        self._inflight: dict[str, list[HashedFile]] = {}  # content being decoded → copies waiting on it
+        self._hash_limiter = anyio.CapacityLimiter(options.hash_workers)
+        self._store_limiter = anyio.CapacityLimiter(1)
+        self.on_settled: Callable[[int], None] | None = None  # progress: files that need nothing more
+
+    # -- entry points --------------------------------------------------------
+    async def run(self, files: Iterable[FileFacts], summary: IndexSummary | None = None) -> IndexSummary:
+        """Index every file of ``files``; returns what happened to them."""
+        summary = summary or IndexSummary()
+        send, receive = anyio.create_memory_object_stream[FileFacts](1024)
+
+        async def feed() -> None:
+            async with send:
+                for facts in files:
+                    await send.send(facts)
+
+        started = time.perf_counter()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(feed)
+            await self.process(receive, summary)
+        summary.wall_s += time.perf_counter() - started
+        return summary
+
+    async def process(self, receive: ObjectReceiveStream[FileFacts], summary: IndexSummary) -> None:
+        """Consume ``receive`` until it closes; the daemon keeps it open for its lifetime."""
+        opts = self.options
+        to_hash_send, to_hash_recv = anyio.create_memory_object_stream[FileFacts](opts.hash_workers * 4)
+        to_decode_send, to_decode_recv = anyio.create_memory_object_stream[HashedFile](opts.decode_concurrency * 2)
+        decoded_send, decoded_recv = anyio.create_memory_object_stream[DecodedPhoto](opts.batch_size * 2)
+        writes_send, writes_recv = anyio.create_memory_object_stream[_Write](64)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._triage, receive, to_hash_send, summary)
+            for _ in range(opts.hash_workers):
+                tg.start_soon(self._hash_stage, to_hash_recv.clone(), to_decode_send.clone(), writes_send.clone(), summary)
+            for _ in range(opts.decode_concurrency):
+                tg.start_soon(self._decode_stage, to_decode_recv.clone(), decoded_send.clone(), writes_send.clone(), summary)
+            tg.start_soon(self._embed_stage, decoded_recv, writes_send.clone(), summary)
+            tg.start_soon(self._write_stage, writes_recv, summary)
+            for stream in (to_hash_recv, to_decode_send, to_decode_recv, decoded_send, writes_send):
+                await stream.aclose()
+
+    # -- stages --------------------------------------------------------------
+    async def _triage(
+        self, receive: ObjectReceiveStream[FileFacts], to_hash: ObjectSendStream[FileFacts], summary: IndexSummary
+    ) -> None:
+        async with receive, to_hash:
+            async for facts in receive:
+                summary.seen += 1
+                models_ok = self.models.embedder_error is None
+                known = self.state.unchanged(facts, models_available=models_ok)
+                if known is None:
+                    await to_hash.send(facts)
+                    continue
+                if known.status == "failed":
+                    summary.failed_unchanged[known.error_code or str(ErrorCode.DECODE)] += 1
+                else:
+                    summary.unchanged += 1
+                self._settled(1)
+
+    async def _hash_stage(
+        self,
+        receive: ObjectReceiveStream[FileFacts],
+        to_decode: ObjectSendStream[HashedFile],
+        writes: ObjectSendStream[_Write],
+        summary: IndexSummary,
+    ) -> None:
+        async with receive, to_decode, writes:
+            async for facts in receive:
+                started = time.perf_counter()
+                try:
+                    hashed = await self._hash_settled(facts)
+                except FileError as exc:
+                    await self._fail(writes, summary, FileFailure(facts, exc.code, exc.message))
+                    continue
+                finally:
+                    summary.stage_s["hash"] += time.perf_counter() - started
+                if await self._reuse(hashed, writes, summary):
+                    continue
+                waiting = self._inflight.get(hashed.sha256)
+                if waiting is not None:
+                    waiting.append(hashed)  # a copy of content already on its way through the model
+                    continue
+                self._inflight[hashed.sha256] = []
+                await to_decode.send(hashed)
+
+    async def _hash_settled(self, facts: FileFacts) -> HashedFile:
+        for _ in range(MAX_HASH_ATTEMPTS):
+            hashed, changed = await anyio.to_thread.run_sync(hash_file, facts, limiter=self._hash_limiter)
+            if not changed:
+                return hashed
+            facts = hashed.facts
+        raise FileError("the file kept changing while it was read; it will be retried", code=ErrorCode.STILL_WRITING)
+
+    async def _decode_stage(
+        self,
+        receive: ObjectReceiveStream[HashedFile],
+        decoded: ObjectSendStream[DecodedPhoto],
+        writes: ObjectSendStream[_Write],
+        summary: IndexSummary,
+    ) -> None:
+        async with receive, decoded, writes:
+            async for hashed in receive:
+                started = time.perf_counter()
+                try:
+                    image = await self.decoder.decode(hashed.facts.path, self._decode_request(hashed.sha256))
+                except FileError as exc:
+                    failure = FileFailure(hashed.facts, exc.code, exc.message, sha256=hashed.sha256)
+                    await self._fail(writes, summary, failure)
+                    for copy in self._inflight.pop(hashed.sha256, []):
+                        await self._fail(writes, summary, FileFailure(copy.facts, exc.code, exc.message, copy.sha256))
+                    continue
+                finally:
+                    summary.stage_s["decode"] += time.perf_counter() - started
+                summary.decoded_images += 1
+                await decoded.send(DecodedPhoto(hashed, image))
+
+    def _decode_request(self, sha256: str) -> DecodeRequest:
+        opts = self.options
+        thumb = thumbnail_path(opts.thumbs_dir, sha256) if opts.thumbs_dir is not None else None
+        return DecodeRequest(
+            model_size=opts.model_size,
+            caption_size=DEFAULT_CAPTION_SIZE if opts.captions == "inline" else None,
+            thumbnail_path=str(thumb) if thumb is not None else None,
+            max_pixels=opts.max_pixels,
+        )
+
+    async def _embed_stage(
+        self, receive: ObjectReceiveStream[DecodedPhoto], writes: ObjectSendStream[_Write], summary: IndexSummary
+    ) -> None:
+        async with receive, writes:
+            while batch := await _next_batch(receive, self.options.batch_size, self.options.max_wait_s):
+                await writes.send(await self._embed_batch(batch, summary))
+
+    async def _embed_batch(self, batch: list[DecodedPhoto], summary: IndexSummary) -> _Write:
+        started = time.perf_counter()
+        vectors, failures = await self._vectors(batch, summary)
+        summary.stage_s["embed"] += time.perf_counter() - started
+        captions = await self._inline_captions(batch, summary) if vectors is not None else None
+        points: list[PhotoPoint] = []
+        known: list[KnownFile] = []
+        for index, photo in enumerate(batch):
+            failure = failures.get(index)
+            if failure is not None:
+                for hashed in [photo.file, *self._inflight.pop(photo.file.sha256, [])]:
+                    self._record_failure(summary, FileFailure(hashed.facts, failure.code, failure.message, hashed.sha256))
+                    points.append(self._failure_point(hashed, failure.code, failure.message))
+                    known.append(_known(points[-1].id, hashed, "failed", None, error_code=str(failure.code)))
+                continue
+            vector = vectors[index] if vectors is not None else None
+            caption = captions[index] if captions is not None else None
+            status = "indexed" if vector is not None else "pending"
+            payload = photo_payload(
+                photo.file,
+                photo.image.metadata,
+                photo.image.phash,
+                host_id=self.options.host_id,
+                model_id=self.options.model_id,
+                status=status,
+                caption=caption,
+                caption_status=self._caption_status(caption, status),
+            )
+            copies = [photo.file, *self._inflight.pop(photo.file.sha256, [])]
+            for position, hashed in enumerate(copies):
+                copy_payload = payload if position == 0 else {**payload, **file_payload(hashed.facts, host_id=self.options.host_id)}
+                pid = point_id(self.options.host_id, hashed.facts.path)
+                points.append(PhotoPoint(id=pid, payload=copy_payload, vector=vector))
+                known.append(_known(pid, hashed, status, copy_payload.get("caption_status")))
+                if status == "pending":
+                    summary.pending += 1
+                elif position == 0:
+                    summary.indexed += 1
+                else:
+                    summary.reused += 1
+        return _Write(points=tuple(points), known=tuple(known))
+
+    async def _vectors(
+        self, batch: list[DecodedPhoto], summary: IndexSummary
+    ) -> tuple[np.ndarray | None, dict[int, ModelError]]:
+        """The batch's vectors (None when no model is available: the photos become pending).
+
+        If inference fails on the batch, each photo is tried alone, so one bad
+        image fails by itself with ERR_EMBED instead of taking the batch along.
+        """
+        if self.models.embedder_error is not None:
+            return None, {}
+        try:
+            vectors = await self.models.embed_images(np.stack([p.image.pixels for p in batch]), Priority.INDEX)
+            summary.embedded_images += len(batch)
+            return vectors, {}
+        except ModelError as exc:
+            if exc.code == ErrorCode.MODEL_UNAVAILABLE:
+                log.warning("indexer.batch_pending", n=len(batch), code=str(exc.code), error=exc.message)
+                return None, {}
+            log.warning("indexer.batch_embed_failed", n=len(batch), error=exc.message)
+        rows: list[np.ndarray] = []
+        failures: dict[int, ModelError] = {}
+        for index, photo in enumerate(batch):
+            try:
+                rows.append((await self.models.embed_images(photo.image.pixels[None], Priority.INDEX))[0])
+                summary.embedded_images += 1
+            except ModelError as exc:
+                failures[index] = exc
+                rows.append(np.zeros(0, dtype=np.float32))
+        if len(failures) == len(batch):
+            return np.zeros((len(batch), 0), dtype=np.float32), failures
+        dim = next(len(r) for r in rows if len(r))
+        return np.stack([r if len(r) else np.zeros(dim, dtype=np.float32) for r in rows]), failures
+
+    async def _inline_captions(self, batch: list[DecodedPhoto], summary: IndexSummary) -> list[str | None] | None:
+        if self.options.captions != "inline":
+            return None
+        started = time.perf_counter()
+        try:
+            pixels = np.stack([p.image.caption_pixels for p in batch])
+            captions: list[str | None] = list(await self.models.caption(pixels, Priority.INDEX))
+            summary.captioned += len(batch)
+        except ModelError as exc:
+            log.warning("indexer.caption_failed", n=len(batch), code=str(exc.code), error=exc.message)
+            captions = [None] * len(batch)
+        summary.stage_s["caption"] += time.perf_counter() - started
+        return captions
+
+    def _caption_status(self, caption: str | None, status: str) -> str:
+        if caption is not None:
+            return "done"
+        if self.options.captions == "off" or status != "indexed":
+            return "none"
+        return "pending"  # deferred, or an inline caption that failed: the caption pass retries
+
+    async def _write_stage(self, receive: ObjectReceiveStream[_Write], summary: IndexSummary) -> None:
+        async with receive:
+            while writes := await _next_batch(receive, WRITE_BATCH, WRITE_WAIT_S, size=lambda w: len(w.points) or 1):
+                points = [p for w in writes for p in w.points]
+                deletes = [i for w in writes for i in w.delete_ids]
+                started = time.perf_counter()
+                await anyio.to_thread.run_sync(self._apply, points, deletes, limiter=self._store_limiter)
+                summary.stage_s["store"] += time.perf_counter() - started
+                for write in writes:
+                    for path in write.forget_paths:
+                        self.state.forget(path)
+                    for known in write.known:
+                        self.state.remember(known)
+                    self._settled(len(write.known))
+                log.debug("indexer.batch_written", points=len(points), deleted=len(deletes))
+
+    def _settled(self, n: int) -> None:
+        if self.on_settled is not None and n:
+            self.on_settled(n)
+
+    def _apply(self, points: list[PhotoPoint], deletes: list[str]) -> None:
+        if deletes:
+            self.store.delete(deletes)
+        if points:
+            self.store.upsert(points)
+
+    # -- reuse and failures --------------------------------------------------
+    async def _reuse(self, hashed: HashedFile, writes: ObjectSendStream[_Write], summary: IndexSummary) -> bool:
+        """Re-point or copy an indexed point with the same content; True when that settled the file."""
+        donor = self.state.indexed_with(hashed.sha256)
+        if donor is None:
+            return False
+        found = await anyio.to_thread.run_sync(
+            lambda: self.store.retrieve([donor.point_id], with_vectors=True), limiter=self._store_limiter
+        )
+        if not found or found[0].vector is None:
+            return False
+        old = found[0]
+        payload = {**old.payload, **file_payload(hashed.facts, host_id=self.options.host_id)}
+        pid = point_id(self.options.host_id, hashed.facts.path)
+        delete: tuple[str, ...] = ()
+        forget: tuple[str, ...] = ()
+        if donor.path == hashed.facts.path:
+            summary.touched += 1
+        elif not os.path.lexists(donor.path):
+            summary.moved += 1  # the old path is gone: a rename or move
+            delete, forget = (donor.point_id,), (donor.path,)
+        else:
+            summary.reused += 1
+        known = _known(pid, hashed, "indexed", payload.get("caption_status"))
+        await writes.send(_Write(points=(PhotoPoint(pid, payload, old.vector),), known=(known,), delete_ids=delete, forget_paths=forget))
+        return True
+
+    async def _fail(self, writes: ObjectSendStream[_Write], summary: IndexSummary, failure: FileFailure) -> None:
+        self._record_failure(summary, failure)
+        hashed = HashedFile(failure.facts, failure.sha256 or "")
+        point = self._failure_point(hashed, failure.code, failure.message)
+        known = _known(point.id, hashed, "failed", None, error_code=str(failure.code))
+        await writes.send(_Write(points=(point,), known=(known,)))
+
+    def _record_failure(self, summary: IndexSummary, failure: FileFailure) -> None:
+        summary.failed[str(failure.code)] += 1
+        log.info("indexer.file_failed", path=failure.facts.path, code=str(failure.code), error=failure.message)
+
+    def _failure_point(self, hashed: HashedFile, code: ErrorCode, message: str) -> PhotoPoint:
+        failure = FileFailure(hashed.facts, code, message, hashed.sha256 or None)
+        payload = failure_payload(failure, host_id=self.options.host_id, model_id=self.options.model_id)
+        return PhotoPoint(id=point_id(self.options.host_id, hashed.facts.path), payload=payload, vector=None)
+
+    # -- removals --------------------------------------------------------------
+    async def remove_missing(self, root: str, seen: set[str], summary: IndexSummary) -> None:
+        """Drop points under ``root`` whose files a complete scan did not find and that are gone."""
+        gone = [k for k in self.state.under(root) if k.path not in seen and not os.path.lexists(k.path)]
+        for start in range(0, len(gone), WRITE_BATCH):
+            chunk = gone[start : start + WRITE_BATCH]
+            await anyio.to_thread.run_sync(self.store.delete, [k.point_id for k in chunk], limiter=self._store_limiter)
+            for known in chunk:
+                self.state.forget(known.path)
+        summary.deleted += len(gone)
+
+
+def _known(
+    pid: str, hashed: HashedFile, status: str, caption_status: str | None, *, error_code: str | None = None
+) -> KnownFile:
+    facts = hashed.facts
+    return KnownFile(
+        point_id=pid,
+        path=facts.path,
+        root=facts.root,
+        size=facts.size,
+        mtime_ns=facts.mtime_ns,
+        inode=facts.inode,
+        status=status,
+        sha256=hashed.sha256 or None,
+        caption_status=caption_status,
+        error_code=error_code,
+    )
+
+
+async def _next_batch(
+    receive: ObjectReceiveStream[T], limit: int, max_wait_s: float, size: Callable[[T], int] | None = None
+) -> list[T]:
+    """Up to ``limit`` items: wait for the first, then at most ``max_wait_s`` for the rest."""
+    measure = size or (lambda _item: 1)
+    try:
+        first = await receive.receive()
+    except anyio.EndOfStream:
+        return []
+    batch, filled = [first], measure(first)
+    with anyio.move_on_after(max_wait_s):
+        while filled < limit:
+            try:
+                item = await receive.receive()
+            except anyio.EndOfStream:
+                break
+            batch.append(item)
+            filled += measure(item)
+    return batch
+
+
+__all__ = ["IndexPipeline", "PipelineOptions"]

@@ -1,0 +1,97 @@
+"""What the index already knows about each file, held in memory for cheap "unchanged" checks.
+
+Loaded once by scrolling the store (only the few payload fields needed), then
+kept current by the pipeline as it writes. A file whose size and mtime_ns
+match what the index recorded costs a dict lookup: no read, no decode, no
+inference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from photoindex.indexer.payloads import STATE_FIELDS
+from photoindex.indexer.records import FileFacts
+from photoindex.indexer.store import PhotoFilter, VectorStore
+
+
+@dataclass(frozen=True)
+class KnownFile:
+    """One indexed (or failed, or pending) file as the store records it."""
+
+    point_id: str
+    path: str
+    root: str
+    size: int
+    mtime_ns: int
+    inode: int
+    status: str  # indexed | pending | failed
+    sha256: str | None
+    caption_status: str | None = None
+    error_code: str | None = None
+
+
+class IndexState:
+    """Path → KnownFile, and content hash → the indexed files whose vector can be reused."""
+
+    def __init__(self) -> None:
+        self.by_path: dict[str, KnownFile] = {}
+        self._indexed_by_sha: dict[str, set[str]] = {}  # sha256 → paths of indexed points
+
+    @classmethod
+    def load(cls, store: VectorStore, roots: tuple[str, ...] | None = None) -> IndexState:
+        state = cls()
+        flt = PhotoFilter(roots=roots) if roots else None
+        for point in store.scroll(flt=flt, fields=STATE_FIELDS):
+            p = point.payload
+            state.remember(
+                KnownFile(
+                    point_id=point.id,
+                    path=p["path"],
+                    root=p.get("root", ""),
+                    size=int(p.get("size", -1)),
+                    mtime_ns=int(p.get("mtime_ns", -1)),
+                    inode=int(p.get("inode", -1)),
+                    status=p.get("status", "indexed"),
+                    sha256=p.get("sha256"),
+                    caption_status=p.get("caption_status"),
+                    error_code=p.get("error_code"),
+                )
+            )
+        return state
+
+    def remember(self, known: KnownFile) -> None:
+        self.forget(known.path)
+        self.by_path[known.path] = known
+        if known.status == "indexed" and known.sha256:
+            self._indexed_by_sha.setdefault(known.sha256, set()).add(known.path)
+
+    def forget(self, path: str) -> KnownFile | None:
+        known = self.by_path.pop(path, None)
+        if known is not None and known.sha256:
+            paths = self._indexed_by_sha.get(known.sha256)
+            if paths is not None:
+                paths.discard(path)
+                if not paths:
+                    del self._indexed_by_sha[known.sha256]
+        return known
+
+    def indexed_with(self, sha256: str) -> KnownFile | None:
+        """An indexed file with this content (its vector can be reused), if any."""
+        paths = self._indexed_by_sha.get(sha256)
+        return self.by_path[next(iter(paths))] if paths else None
+
+    def unchanged(self, facts: FileFacts, *, models_available: bool) -> KnownFile | None:
+        """The record when ``facts`` needs no work; None when the file must be (re)processed."""
+        known = self.by_path.get(facts.path)
+        if known is None or (known.size, known.mtime_ns, known.inode) != (facts.size, facts.mtime_ns, facts.inode):
+            return None
+        if known.status == "pending" and models_available:
+            return None  # it was stored without a vector; a model is here now
+        return known
+
+    def under(self, root: str) -> Iterator[KnownFile]:
+        for known in list(self.by_path.values()):
+            if known.root == root:
+                yield known
