@@ -8,6 +8,7 @@ each model id gets its own collection.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -63,6 +64,9 @@ def _architecture_config(name: str) -> dict[str, Any]:
         return cfg if isinstance(cfg, dict) else {}
     if name.endswith(".json"):
         return _read_json(Path(name).expanduser(), "$.model.clip")
+    bundled = _bundled_config(name)
+    if bundled is not None:
+        return _read_json(bundled, "$.model.clip")
     from photoindex.indexer.torchvision_compat import ensure_torchvision_importable
 
     ensure_torchvision_importable()
@@ -72,6 +76,16 @@ def _architecture_config(name: str) -> dict[str, Any]:
     if cfg is None:
         raise ConfigError([f"$.model.clip: unknown open_clip model {name!r} (see open_clip.list_models())"])
     return dict(cfg)
+
+
+def _bundled_config(name: str) -> Path | None:
+    """open_clip's own JSON for a built-in model, found without importing torch (seconds at start-up)."""
+    spec = importlib.util.find_spec("open_clip")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(folder) / "model_configs" / f"{name}.json"
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def _read_json(path: Path, key: str) -> dict[str, Any]:

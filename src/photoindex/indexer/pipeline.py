@@ -19,7 +19,7 @@ from typing import TypeVar
 import anyio
 import numpy as np
 import structlog
-from anyio.abc import ObjectReceiveStream, ObjectSendStream
+from anyio.abc import ObjectReceiveStream, ObjectSendStream, TaskGroup
 
 from photoindex.config.settings import CaptionMode
 from photoindex.errors import ErrorCode, FileError, ModelError
@@ -91,6 +91,7 @@ class IndexPipeline:
         self._hash_limiter = anyio.CapacityLimiter(options.hash_workers)
         self._store_limiter = anyio.CapacityLimiter(1)
         self.on_settled: Callable[[int], None] | None = None  # progress: files that need nothing more
+        self._preloading = False
 
     # -- entry points --------------------------------------------------------
     async def run(self, files: Iterable[FileFacts], summary: IndexSummary | None = None) -> IndexSummary:
@@ -118,7 +119,7 @@ class IndexPipeline:
         decoded_send, decoded_recv = anyio.create_memory_object_stream[DecodedPhoto](opts.batch_size * 2)
         writes_send, writes_recv = anyio.create_memory_object_stream[_Write](64)
         async with anyio.create_task_group() as tg:
-            tg.start_soon(self._triage, receive, to_hash_send, summary)
+            tg.start_soon(self._triage, receive, to_hash_send, summary, tg)
             for _ in range(opts.hash_workers):
                 tg.start_soon(self._hash_stage, to_hash_recv.clone(), to_decode_send.clone(), writes_send.clone(), summary)
             for _ in range(opts.decode_concurrency):
@@ -130,7 +131,11 @@ class IndexPipeline:
 
     # -- stages --------------------------------------------------------------
     async def _triage(
-        self, receive: ObjectReceiveStream[FileFacts], to_hash: ObjectSendStream[FileFacts], summary: IndexSummary
+        self,
+        receive: ObjectReceiveStream[FileFacts],
+        to_hash: ObjectSendStream[FileFacts],
+        summary: IndexSummary,
+        tg: TaskGroup,
     ) -> None:
         async with receive, to_hash:
             async for facts in receive:
@@ -138,6 +143,10 @@ class IndexPipeline:
                 models_ok = self.models.embedder_error is None
                 known = self.state.unchanged(facts, models_available=models_ok)
                 if known is None:
+                    if self.models.embedder is None and not self._preloading:
+                        # The first file with work to do: load the models while it is hashed and decoded.
+                        self._preloading = True
+                        tg.start_soon(self._preload_models)
                     await to_hash.send(facts)
                     continue
                 if known.status == "failed":
@@ -145,6 +154,14 @@ class IndexPipeline:
                 else:
                     summary.unchanged += 1
                 self._settled(1)
+
+    async def _preload_models(self) -> None:
+        try:
+            await self.models.ensure_embedder(Priority.INDEX)
+        except ModelError:
+            pass  # remembered by the worker; photos are stored as pending
+        finally:
+            self._preloading = False
 
     async def _hash_stage(
         self,

@@ -11,7 +11,6 @@ import structlog
 
 from photoindex.config import Settings
 from photoindex.daemon.supervisor import Components, open_components
-from photoindex.errors import ModelError
 from photoindex.indexer.captions import caption_pending, pending_caption_count
 from photoindex.indexer.discovery import DiscoveryRules, iter_files
 from photoindex.indexer.state import IndexState
@@ -34,21 +33,17 @@ async def _index(parts: Components, roots: list[str], progress: bool, captions: 
         exclude=parts.settings.watch.exclude,
         follow_symlinks=parts.settings.watch.follow_symlinks,
     )
-    async with anyio.create_task_group() as tg:
-        # Models load and decode workers spawn while we list and hash files.
-        tg.start_soon(_load_models, parts)
-        tg.start_soon(anyio.to_thread.run_sync, parts.decoder.warm_up)
-        parts.pipeline.state = await anyio.to_thread.run_sync(IndexState.load, parts.store)
-        unreadable: list[tuple[str, str]] = []
-        files = await anyio.to_thread.run_sync(lambda: list(iter_files(roots, rules, unreadable)))
-        for folder, reason in unreadable:
-            log.warning("discovery.unreadable_folder", folder=folder, reason=reason)
-        with _bar(progress, len(files), "indexing") as bar:
-            parts.pipeline.on_settled = bar.update if bar is not None else None
-            await parts.pipeline.run(files, summary)
-        seen = {f.path for f in files}
-        for root in roots:
-            await parts.pipeline.remove_missing(root, seen, summary)
+    parts.pipeline.state = await anyio.to_thread.run_sync(IndexState.load, parts.store)
+    unreadable: list[tuple[str, str]] = []
+    files = await anyio.to_thread.run_sync(lambda: list(iter_files(roots, rules, unreadable)))
+    for folder, reason in unreadable:
+        log.warning("discovery.unreadable_folder", folder=folder, reason=reason)
+    with _bar(progress, len(files), "indexing") as bar:
+        parts.pipeline.on_settled = bar.update if bar is not None else None
+        await parts.pipeline.run(files, summary)
+    seen = {f.path for f in files}
+    for root in roots:
+        await parts.pipeline.remove_missing(root, seen, summary)
     captions_mode = parts.settings.model.captions
     if captions and captions_mode != "off" and parts.models.embedder_error is None:
         pending = await anyio.to_thread.run_sync(pending_caption_count, parts.store)
@@ -71,13 +66,6 @@ async def _index(parts: Components, roots: list[str], progress: bool, captions: 
     if parts.models.embedder_error is not None:
         result["models_unavailable"] = parts.models.embedder_error.message
     return result
-
-
-async def _load_models(parts: Components) -> None:
-    try:
-        await parts.models.ensure_embedder()
-    except ModelError:
-        pass  # remembered by the worker: photos are stored as pending and embedded on a later run
 
 
 def _bar(enabled: bool, total: int, label: str) -> Any:

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -112,5 +113,43 @@ def test_optimize_keeps_every_point_searchable(tmp_path: Path) -> None:
         store.optimize()
         assert store.count() == 50
         assert store.search(vectors[7], limit=1)[0].id == point_id("h", "/p7")
+    finally:
+        store.close()
+
+
+def test_threads_may_search_while_another_thread_writes(tmp_path: Path) -> None:
+    store = EdgeStore.open(tmp_path, COLLECTION, 8)
+    rng = np.random.default_rng(1)
+    vectors = rng.standard_normal((400, 8)).astype(np.float32)
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            for start in range(0, 400, 40):
+                store.upsert(
+                    [
+                        PhotoPoint(id=point_id("h", f"/w/{i}.jpg"), payload={"path": f"/w/{i}.jpg"}, vector=vectors[i])
+                        for i in range(start, start + 40)
+                    ]
+                )
+        except BaseException as exc:
+            errors.append(exc)
+
+    def read() -> None:
+        try:
+            for i in range(100):
+                store.search(vectors[i], limit=5, flt=PhotoFilter(path_prefix="/w"))
+                store.count()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write), threading.Thread(target=read), threading.Thread(target=read)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert errors == []
+        assert store.count() == 400
     finally:
         store.close()

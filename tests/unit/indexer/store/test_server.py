@@ -22,11 +22,11 @@ class RecordingClient(QdrantClient):
         self.created: dict[str, Any] = {}
         self.indexed: list[str] = []
 
-    def create_collection(self, collection_name: str, **kwargs: Any) -> bool:
+    def create_collection(self, collection_name: str, **kwargs: Any) -> bool:  # type: ignore[override]
         self.created = kwargs
         return super().create_collection(collection_name, **kwargs)
 
-    def create_payload_index(self, collection_name: str, field_name: str, **kwargs: Any) -> Any:
+    def create_payload_index(self, collection_name: str, field_name: str, **kwargs: Any) -> Any:  # type: ignore[override]
         self.indexed.append(field_name)
         return super().create_payload_index(collection_name, field_name, **kwargs)
 
