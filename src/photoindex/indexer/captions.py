@@ -14,7 +14,7 @@ import anyio
 import numpy as np
 import structlog
 
-from photoindex.errors import FileError, ModelError
+from photoindex.errors import ErrorCode, FileError, ModelError, StoreError
 from photoindex.indexer.decode_pool import DecodePool
 from photoindex.indexer.model_ids import DEFAULT_CAPTION_SIZE
 from photoindex.indexer.model_worker import ModelWorker, Priority
@@ -66,8 +66,13 @@ async def caption_pending(
             log.warning("captions.unavailable", code=str(exc.code), error=exc.message)
             return done
         for (pid, _px), caption in zip(ready, captions, strict=True):
-            await anyio.to_thread.run_sync(store.set_payload, pid, {"caption": caption, "caption_status": "done"})
-        done += len(ready)
+            try:
+                await anyio.to_thread.run_sync(store.set_payload, pid, {"caption": caption, "caption_status": "done"})
+            except StoreError as exc:
+                if exc.code != ErrorCode.NOT_FOUND:
+                    raise
+                continue  # the photo left the index while it was being captioned
+            done += 1
         if on_progress is not None:
             on_progress(len(chunk))
         log.info("captions.batch_done", n=len(ready))

@@ -41,7 +41,8 @@ def perceptual_hash(image: Image.Image) -> str:
 
 def hash_gray32(gray: np.ndarray) -> str:
     """The pHash of a 32×32 grayscale array (the part of ``perceptual_hash`` after resizing)."""
-    coefficients = _DCT_ROWS @ gray @ _DCT_ROWS.T
+    # Rounded so float noise (±1e-13 on a flat image) cannot flip bits between machines.
+    coefficients = np.round(_DCT_ROWS @ gray @ _DCT_ROWS.T, 6)
     bits = (coefficients > np.median(coefficients)).ravel()
     return np.packbits(bits).tobytes().hex()
 

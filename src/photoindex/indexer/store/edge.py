@@ -149,6 +149,8 @@ class EdgeStore:
             return
         try:
             shard.flush()
+        except Exception as exc:
+            raise StoreError(f"flush on close failed for {self._path}: {exc}") from exc
         finally:
             shard.close()
         log.info("store.closed", backend="edge", path=str(self._path))
