@@ -16,3 +16,12 @@ def corpus_dir() -> Path:
     if not (CORPUS_DIR / "MANIFEST.tsv").is_file():
         pytest.skip(f"no corpus at {CORPUS_DIR}")
     return CORPUS_DIR
+
+
+@pytest.fixture(autouse=True)
+def _fresh_structlog() -> object:
+    """A command run in-process configures structlog globally (level, renderer); undo it per test."""
+    import structlog
+
+    yield
+    structlog.reset_defaults()

@@ -23,9 +23,13 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="photoindex", description="Search a photo library by text, image and metadata.")
+    parser = argparse.ArgumentParser(
+        prog="photoindex", description="Search a photo library by text, image and metadata."
+    )
     parser.add_argument("--config", metavar="FILE", help="config file (default: $PHOTOINDEX_CONFIG or the platform's)")
-    parser.add_argument("--log-level", default=os.environ.get("PHOTOINDEX_LOG_LEVEL", "warning"), help="debug|info|warning|error")
+    parser.add_argument(
+        "--log-level", default=os.environ.get("PHOTOINDEX_LOG_LEVEL", "warning"), help="debug|info|warning|error"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     index = commands.add_parser("index", help="index folders now (default: the configured watch folders)")
@@ -119,7 +123,9 @@ def _index(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     settings = loaded.settings
     targets = args.paths or list(settings.watch.folders)
     if not targets:
-        _emit_error(ErrorCode.CONFIG_INVALID, "no folders given and none configured in [watch] folders", as_json=args.json)
+        _emit_error(
+            ErrorCode.CONFIG_INVALID, "no folders given and none configured in [watch] folders", as_json=args.json
+        )
         return EXIT_USAGE
     roots = []
     for target in targets:

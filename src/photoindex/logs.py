@@ -8,6 +8,12 @@ import sys
 import structlog
 
 
+def _stderr_logger(*_args: object) -> structlog.PrintLogger:
+    # Looked up per logger, not once: whoever replaced sys.stderr since (a test harness, a
+    # daemoniser) gets the output, and a closed stream from before is never written to.
+    return structlog.PrintLogger(file=sys.stderr)
+
+
 def configure_logging(*, json: bool | None = None, level: str = "info") -> None:
     """Route structlog and stdlib logging to stderr; ``json=None`` decides by TTY."""
     use_json = (not sys.stderr.isatty()) if json is None else json
@@ -23,7 +29,7 @@ def configure_logging(*, json: bool | None = None, level: str = "info") -> None:
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
     # Libraries (transformers, open_clip, httpx) log through the stdlib; keep them quiet.

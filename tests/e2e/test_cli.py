@@ -35,7 +35,9 @@ def test_index_search_and_reindex(tmp_path: Path, run_cli: RunCli) -> None:
     assert second["failed_by_code"] == {"ERR_TRUNCATED": 1} and second["new_failures"] == {}
 
 
-def test_index_text_summary_and_configured_folders(tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_index_text_summary_and_configured_folders(
+    tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = write_config(tmp_path)
     lib = tmp_path / "lib"
     make_photo(lib / "a.jpg", seed=1)
@@ -55,7 +57,9 @@ def test_usage_errors_exit_2(tmp_path: Path, run_cli: RunCli) -> None:
     assert code == 2
 
 
-def test_invalid_config_lists_every_problem_without_traceback(tmp_path: Path, run_cli: RunCli, capsys: pytest.CaptureFixture[str]) -> None:
+def test_invalid_config_lists_every_problem_without_traceback(
+    tmp_path: Path, run_cli: RunCli, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[model]\nbatch_size = "x"\ncaptions = "always"\n[watch]\nfolders = 3\n', encoding="utf-8")
     code, out = run_cli("--config", str(bad), "config", "check", "--json")
@@ -98,7 +102,11 @@ def test_real_entry_point(tmp_path: Path) -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     done = subprocess.run(
         [sys.executable, "-m", "photoindex", "--config", str(config), "index", str(lib), "--json"],
-        capture_output=True, text=True, env=env, timeout=240, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert '"indexed": 1' in done.stdout

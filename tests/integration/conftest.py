@@ -87,4 +87,6 @@ def make_pipeline(
         decode_concurrency=3,
         thumbs_dir=tmp_path / "cache",
     )
-    return IndexPipeline(store=store, state=state or IndexState.load(store), decoder=decoder, models=models, options=options)
+    return IndexPipeline(
+        store=store, state=state or IndexState.load(store), decoder=decoder, models=models, options=options
+    )

@@ -7,6 +7,7 @@ key path (``$.model.batch_size``) and what was expected.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -122,10 +123,8 @@ def _validate(raw: dict[str, Any], problems: list[str]) -> Settings | None:
                 msgspec.convert({key: item}, cls, strict=False)
             except msgspec.ValidationError as exc:
                 problems.append(_rewrite(str(exc), section))
-        try:
+        with contextlib.suppress(msgspec.ValidationError):  # already reported key by key above
             sections[section] = msgspec.convert(value, cls, strict=False)
-        except msgspec.ValidationError:
-            pass  # already reported key by key above
     if problems:
         return None
     settings = Settings(**sections)

@@ -14,11 +14,7 @@ import msgspec
 CaptionMode = Literal["off", "inline", "deferred"]
 
 
-class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    pass
-
-
-class WatchSettings(_Section):
+class WatchSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """Which folders hold the library and which files in them count."""
 
     folders: tuple[str, ...] = ()
@@ -27,7 +23,7 @@ class WatchSettings(_Section):
     follow_symlinks: bool = False  # even when True, never out of a root
 
 
-class ModelSettings(_Section):
+class ModelSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """Which models embed and caption photos, and on what device."""
 
     clip: str = "ViT-B-32"  # an open_clip name, "local-dir:/path", or a model-config JSON file
@@ -43,7 +39,7 @@ class ModelSettings(_Section):
     max_pixels: int = 250_000_000  # larger images are rejected as decompression bombs
 
 
-class StoreSettings(_Section):
+class StoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """Where the index lives: an embedded store (path) or a Qdrant server (url)."""
 
     path: str | None = None  # None = "<data dir>/store"
@@ -55,7 +51,7 @@ class StoreSettings(_Section):
     quantization: Literal["scalar"] | None = None
 
 
-class ApiSettings(_Section):
+class ApiSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """The localhost query API."""
 
     host: str = "127.0.0.1"
@@ -63,7 +59,7 @@ class ApiSettings(_Section):
     api_key: str | None = None
 
 
-class PathSettings(_Section):
+class PathSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """Overrides for the platform's data, cache and state folders."""
 
     data_dir: str | None = None
@@ -81,7 +77,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     paths: PathSettings = PathSettings()
 
 
-SECTIONS: dict[str, type[_Section]] = {
+SECTIONS: dict[str, type[msgspec.Struct]] = {
     "watch": WatchSettings,
     "model": ModelSettings,
     "store": StoreSettings,

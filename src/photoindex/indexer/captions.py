@@ -26,6 +26,16 @@ log = structlog.get_logger(__name__)
 PENDING = PhotoFilter(statuses=("indexed",), caption_status="pending")
 
 
+async def _decode_into(
+    decoder: DecodePool, request: DecodeRequest, path: str, into: list[np.ndarray | None], index: int
+) -> None:
+    try:
+        into[index] = (await decoder.decode(path, request)).caption_pixels
+    except FileError as exc:
+        # The file changed or went away since indexing; the next scan deals with it.
+        log.info("captions.skipped", path=path, code=str(exc.code))
+
+
 def pending_caption_count(store: VectorStore) -> int:
     return store.count(PENDING)
 
@@ -46,17 +56,9 @@ async def caption_pending(
     for start in range(0, len(todo), batch_size):
         chunk = todo[start : start + batch_size]
         pixels: list[np.ndarray | None] = [None] * len(chunk)
-
-        async def decode_one(index: int, path: str) -> None:
-            try:
-                pixels[index] = (await decoder.decode(path, request)).caption_pixels
-            except FileError as exc:
-                # The file changed or went away since indexing; the next scan deals with it.
-                log.info("captions.skipped", path=path, code=str(exc.code))
-
         async with anyio.create_task_group() as tg:
             for index, (_pid, path) in enumerate(chunk):
-                tg.start_soon(decode_one, index, path)
+                tg.start_soon(_decode_into, decoder, request, path, pixels, index)
         ready = [(pid, px) for (pid, _path), px in zip(chunk, pixels, strict=True) if px is not None]
         if not ready:
             continue

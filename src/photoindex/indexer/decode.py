@@ -17,7 +17,7 @@ import io
 import os
 import warnings
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, BinaryIO, cast
 
 import numpy as np
 import rawpy
@@ -26,7 +26,7 @@ from PIL import Image, UnidentifiedImageError, features
 
 from photoindex.errors import ErrorCode, FileError
 from photoindex.indexer.formats import detect_format_stream, is_raw
-from photoindex.indexer.metadata import exif_from_tiff, photo_metadata, read_exif
+from photoindex.indexer.metadata import exif_from_tiff, orientation_of, photo_metadata, read_exif
 from photoindex.indexer.phash import perceptual_hash
 from photoindex.indexer.records import DecodedImage, DecodeRequest, PhotoMetadata
 from photoindex.indexer.thumbnails import write_thumbnail
@@ -41,8 +41,12 @@ _PHASH_SIDE = 32
 # Pillow plugins to try for a format we recognised: skips probing ~40 others, and a
 # file that starts like a JPEG is never "identified" as something else.
 _PILLOW_PLUGINS: dict[str, list[str]] = {
-    "JPEG": ["JPEG", "MPO"], "PNG": ["PNG"], "GIF": ["GIF"], "BMP": ["BMP"],
-    "WEBP": ["WEBP"], "TIFF": ["TIFF"],
+    "JPEG": ["JPEG", "MPO"],
+    "PNG": ["PNG"],
+    "GIF": ["GIF"],
+    "BMP": ["BMP"],
+    "WEBP": ["WEBP"],
+    "TIFF": ["TIFF"],
 }
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
 _WIDE_MODES = frozenset({"I", "F", "I;16", "I;16L", "I;16B", "I;16N"})
@@ -108,12 +112,15 @@ def decode_image_bytes(data: bytes, request: DecodeRequest, *, name: str = "") -
 def _decode(
     handle: IO[bytes], raw_source: str | IO[bytes], fmt: str | None, request: DecodeRequest, *, label: str
 ) -> DecodedImage:
-    need = max(request.model_size, request.caption_size or 0, _PHASH_SIDE,
-               request.thumbnail_px if request.thumbnail_path else 0)
+    need = max(
+        request.model_size,
+        request.caption_size or 0,
+        _PHASH_SIDE,
+        request.thumbnail_px if request.thumbnail_path else 0,
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if is_raw(fmt):
-            assert fmt is not None
+        if fmt is not None and is_raw(fmt):
             work = _open_raw(handle, raw_source, fmt, need, request, label=label)
         else:
             work = _open_with_pillow(handle, fmt, need, request, caught, label=label)
@@ -163,7 +170,7 @@ def _open_with_pillow(
     _ensure_codec(fmt, label)
     handle.seek(0)
     try:
-        image = Image.open(handle, formats=_PILLOW_PLUGINS.get(fmt or ""))
+        image: Image.Image = Image.open(handle, formats=_PILLOW_PLUGINS.get(fmt or ""))
         stored = image.size
         _check_pixels(stored, request.max_pixels, label)
         image.draft("RGB", (need, need))
@@ -174,28 +181,31 @@ def _open_with_pillow(
         rgb = _to_rgb(image)
     except FileError:
         raise
-    except Exception as exc:  # noqa: BLE001 - decoders raise anything on fuzzed input
+    except Exception as exc:  # decoders raise anything on fuzzed input
         raise _pillow_failure(exc, caught, fmt, label) from None
-    orientation = _orientation(exif)
-    work = _orient(_reduce(rgb, need), orientation)
     metadata = photo_metadata(name, stored, [exif])
+    work = _orient(_reduce(rgb, need), metadata.orientation or 1)
     return _Work(work, metadata, "draft" if drafted else "full")
 
 
 def _ensure_codec(fmt: str | None, label: str) -> None:
     if fmt == "HEIF" and not _heif_opener_registered():
-        raise FileError(f"{label} is HEIF; decoding it needs pillow-heif: pip install pillow-heif",
-                        code=ErrorCode.MISSING_CODEC)
+        raise FileError(
+            f"{label} is HEIF; decoding it needs pillow-heif: pip install pillow-heif", code=ErrorCode.MISSING_CODEC
+        )
     if fmt == "AVIF" and not features.check("avif") and not _heif_opener_registered(avif=True):
-        raise FileError(f"{label} is AVIF; decoding it needs Pillow built with AVIF or pillow-heif: "
-                        "pip install -U pillow pillow-heif", code=ErrorCode.MISSING_CODEC)
+        raise FileError(
+            f"{label} is AVIF; decoding it needs Pillow built with AVIF or pillow-heif: "
+            "pip install -U pillow pillow-heif",
+            code=ErrorCode.MISSING_CODEC,
+        )
 
 
 @functools.cache
 def _heif_opener_registered(*, avif: bool = False) -> bool:
     """Register pillow-heif's Pillow plugin once per process; False when it is not installed."""
     try:
-        import pillow_heif  # noqa: PLC0415 - optional codec, loaded on the first HEIF file
+        import pillow_heif
     except ImportError:
         return False
     pillow_heif.register_heif_opener()
@@ -212,8 +222,10 @@ def _check_pixels(size: tuple[int, int], max_pixels: int, label: str) -> None:
     if width <= 0 or height <= 0:
         raise FileError(f"{label} declares an empty {width}x{height} image", code=ErrorCode.DECODE)
     if width * height > max_pixels:
-        raise FileError(f"{label} is {width}x{height} = {width * height:,} pixels, more than the "
-                        f"{max_pixels:,} allowed", code=ErrorCode.TOO_LARGE)
+        raise FileError(
+            f"{label} is {width}x{height} = {width * height:,} pixels, more than the {max_pixels:,} allowed",
+            code=ErrorCode.TOO_LARGE,
+        )
 
 
 def _pillow_failure(
@@ -223,12 +235,12 @@ def _pillow_failure(
     lower = text.lower()
     what = fmt or "image"
     if isinstance(exc, Image.DecompressionBombError | MemoryError) or "too large" in lower:
-        return FileError(f"{label}: {what} too large to decode ({text or type(exc).__name__})",
-                         code=ErrorCode.TOO_LARGE)
+        return FileError(
+            f"{label}: {what} too large to decode ({text or type(exc).__name__})", code=ErrorCode.TOO_LARGE
+        )
     warned_truncated = any("truncated" in str(w.message).lower() for w in caught)
     if isinstance(exc, EOFError) or "truncated" in lower or warned_truncated:
-        return FileError(f"{label}: {what} data is truncated ({text or type(exc).__name__})",
-                         code=ErrorCode.TRUNCATED)
+        return FileError(f"{label}: {what} data is truncated ({text or type(exc).__name__})", code=ErrorCode.TRUNCATED)
     if isinstance(exc, UnidentifiedImageError):
         return FileError(f"{label}: not a readable {what} (corrupt or unknown format)", code=ErrorCode.DECODE)
     if "not supported" in lower or "unsupported" in lower or "not available" in lower or "unknown" in lower:
@@ -270,16 +282,6 @@ def _to_uint8(values: np.ndarray) -> np.ndarray:
     return np.clip(scaled + 0.5, 0, 255).astype(np.uint8)
 
 
-def _orientation(exif: Image.Exif | None) -> int:
-    if exif is None:
-        return 1
-    try:
-        value = exif.get(0x0112)
-    except Exception:  # noqa: BLE001 - unreadable orientation means upright
-        return 1
-    return value if isinstance(value, int) and value in _TRANSPOSE else 1
-
-
 def _orient(image: Image.Image, orientation: int) -> Image.Image:
     method = _TRANSPOSE.get(orientation)
     return image if method is None else image.transpose(method)
@@ -301,10 +303,10 @@ def _open_raw(
     handle.seek(0)
     container_exif = exif_from_tiff(handle)
     if isinstance(raw_source, str):
-        source: str | IO[bytes] = raw_source
+        source: str | BinaryIO = raw_source
     else:
         raw_source.seek(0)
-        source = raw_source
+        source = cast(BinaryIO, raw_source)
     try:
         with rawpy.imread(source) as raw:
             sizes = raw.sizes
@@ -323,10 +325,11 @@ def _open_raw(
         raise
     except MemoryError:
         raise FileError(f"{label}: {fmt} too large to demosaic in memory", code=ErrorCode.TOO_LARGE) from None
-    except (rawpy.LibRawError, rawpy.NotSupportedError, OSError, ValueError) as exc:
+    except Exception as exc:  # LibRaw errors, and whatever odd data makes rawpy raise
         detail = str(exc.args[0] if exc.args else exc)
-        raise FileError(f"{label}: LibRaw cannot decode this {fmt} ({type(exc).__name__}: {detail})",
-                        code=ErrorCode.DECODE_RAW) from None
+        raise FileError(
+            f"{label}: LibRaw cannot decode this {fmt} ({type(exc).__name__}: {detail})", code=ErrorCode.DECODE_RAW
+        ) from None
 
 
 def _raw_preview(
@@ -338,6 +341,7 @@ def _raw_preview(
     except (rawpy.LibRawError, rawpy.NotSupportedError):
         return None
     exif: Image.Exif | None = None
+    image: Image.Image
     try:
         if thumb.format == rawpy.ThumbFormat.JPEG:
             image = Image.open(io.BytesIO(thumb.data), formats=["JPEG", "MPO"])
@@ -353,11 +357,11 @@ def _raw_preview(
         else:
             return None
         work = _reduce(_to_rgb(image), need)
-    except Exception:  # noqa: BLE001 - a broken preview is no reason to fail: demosaic instead
+    except Exception:  # a broken preview is no reason to fail: demosaic instead
         return None
     if _is_flat(work):
         return None
-    own = _orientation(exif)
+    own = orientation_of(exif) or 1
     if own != 1:
         return _orient(work, own), exif
     if flip_orientation in _SWAPS_AXES:
@@ -372,10 +376,11 @@ def _raw_demosaic(raw: Any, stored: tuple[int, int], need: int, label: str) -> I
     samples = raw.raw_image_visible
     step = max(1, int((samples.shape[0] * samples.shape[1] / _RAW_SAMPLES) ** 0.5))
     sample = np.ascontiguousarray(samples[::step, ::step]).ravel()
-    dominant = np.bincount(sample).max() / sample.size if sample.size else 1.0
+    dominant = np.unique(sample, return_counts=True)[1].max() / sample.size if sample.size else 1.0
     if dominant > _RAW_DOMINANT_SHARE:
-        raise FileError(f"{label}: raw holds no image data ({dominant:.1%} of samples are one value)",
-                        code=ErrorCode.DECODE_RAW)
+        raise FileError(
+            f"{label}: raw holds no image data ({dominant:.1%} of samples are one value)", code=ErrorCode.DECODE_RAW
+        )
     half = min(stored) // 2 >= need  # half-size demosaic: 4× faster, and still big enough
     rgb = raw.postprocess(half_size=half, use_camera_wb=True, output_bps=8)
     image = Image.fromarray(rgb)

@@ -19,11 +19,42 @@ from photoindex.indexer.records import FileFacts
 # Names editors, browsers and copy tools give files that are not finished yet.
 PARTIAL_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".crdownload", ".download", ".swp", ".filepart", ".!qb")
 # Extensions that are certainly not photos: not worth opening to sniff.
-NOT_IMAGE_EXTENSIONS = frozenset({
-    ".xmp", ".json", ".txt", ".md", ".tsv", ".csv", ".xml", ".html", ".pdf", ".db", ".ini", ".log",
-    ".mov", ".mp4", ".m4v", ".avi", ".mkv", ".mts", ".3gp", ".wav", ".mp3", ".aac", ".thm", ".pp3",
-    ".zip", ".gz", ".7z", ".py", ".sh", ".lnk", ".aae", ".dop",
-})
+NOT_IMAGE_EXTENSIONS = frozenset(
+    {
+        ".xmp",
+        ".json",
+        ".txt",
+        ".md",
+        ".tsv",
+        ".csv",
+        ".xml",
+        ".html",
+        ".pdf",
+        ".db",
+        ".ini",
+        ".log",
+        ".mov",
+        ".mp4",
+        ".m4v",
+        ".avi",
+        ".mkv",
+        ".mts",
+        ".3gp",
+        ".wav",
+        ".mp3",
+        ".aac",
+        ".thm",
+        ".pp3",
+        ".zip",
+        ".gz",
+        ".7z",
+        ".py",
+        ".sh",
+        ".lnk",
+        ".aae",
+        ".dop",
+    }
+)
 SNIFF_BYTES = 64
 
 

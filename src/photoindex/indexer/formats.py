@@ -22,54 +22,61 @@ __all__ = [
     "sniff_is_image",
 ]
 
+# fmt: off
 RAW_FORMATS = frozenset({
-    "DNG", "CR2", "CR3", "CRW", "NEF", "ARW", "RAF", "ORF", "RW2", "PEF", "SRW",
-    "KDC", "X3F", "IIQ", "GPR", "MRW", "RAW",
+    "DNG", "CR2", "CR3", "CRW", "NEF", "ARW", "RAF", "ORF", "RW2", "PEF", "SRW", "KDC", "X3F", "IIQ", "GPR", "MRW",
+    "RAW",  # a raw we cannot name more precisely
 })
+# fmt: on
 
 # Raw extensions whose files are plain TIFF containers, and the format each names.
 _TIFF_RAW_EXTENSIONS = {
-    ".nef": "NEF", ".nrw": "NEF",
-    ".arw": "ARW", ".srf": "ARW", ".sr2": "ARW",
-    ".pef": "PEF",
-    ".srw": "SRW",
-    ".kdc": "KDC", ".dcr": "KDC", ".dcs": "KDC",
-    ".iiq": "IIQ",
-    ".gpr": "GPR",
-    ".dng": "DNG",
-    ".cr2": "CR2",
-    ".orf": "ORF",
-    ".rw2": "RW2", ".rwl": "RW2",
-    ".3fr": "RAW", ".fff": "RAW", ".erf": "RAW", ".mef": "RAW", ".mos": "RAW",
-    ".raw": "RAW", ".rwz": "RAW", ".bay": "RAW", ".cap": "RAW", ".eip": "RAW",
+    ext: fmt
+    for fmt, exts in {
+        "NEF": ".nef .nrw",
+        "ARW": ".arw .srf .sr2",
+        "PEF": ".pef",
+        "SRW": ".srw",
+        "KDC": ".kdc .dcr .dcs",
+        "IIQ": ".iiq",
+        "GPR": ".gpr",
+        "DNG": ".dng",
+        "CR2": ".cr2",
+        "ORF": ".orf",
+        "RW2": ".rw2 .rwl",
+        "RAW": ".3fr .fff .erf .mef .mos .raw .rwz .bay .cap .eip",
+    }.items()
+    for ext in exts.split()
 }
 
 # Lower-case substrings of the Make tag of cameras that write TIFF-container raws.
+# fmt: off
 _CAMERA_MAKERS = (
-    "nikon", "sony", "pentax", "asahi", "ricoh", "samsung", "kodak", "phase one", "leaf",
-    "mamiya", "hasselblad", "gopro", "canon", "olympus", "om digital", "panasonic", "leica",
-    "fujifilm", "minolta", "konica", "sigma", "epson", "dji", "apple", "google", "nokia",
-    "xiaomi", "huawei", "oneplus", "motorola", "parrot", "yuneec", "blackmagic", "zeiss",
-    "casio", "seiko", "agfa", "imacon", "sinar",
+    "nikon", "sony", "pentax", "asahi", "ricoh", "samsung", "kodak", "phase one", "leaf", "mamiya", "hasselblad",
+    "gopro", "canon", "olympus", "om digital", "panasonic", "leica", "fujifilm", "minolta", "konica", "sigma",
+    "epson", "dji", "apple", "google", "nokia", "xiaomi", "huawei", "oneplus", "motorola", "parrot", "yuneec",
+    "blackmagic", "zeiss", "casio", "seiko", "agfa", "imacon", "sinar",
 )
+# fmt: on
 
 # ISO-BMFF brands → format. The generic image brands (mif1...) say only "HEIF
 # container"; a compatible avif brand beside them makes the file AVIF.
 _GENERIC_BRANDS = frozenset({b"mif1", b"msf1", b"mif2"})
 _AVIF_BRANDS = frozenset({b"avif", b"avis"})
-_HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1", b"mif2"})
+_HEIF_BRANDS = frozenset([b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs"]) | _GENERIC_BRANDS
 
 _BMP_HEADER_SIZES = frozenset({12, 16, 40, 52, 56, 64, 108, 124})
 _TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _MAX_IFD_ENTRIES = 1024  # a real IFD0 has a few dozen; more is a fuzzed file
 
+# fmt: off
 IMAGE_EXTENSIONS = frozenset({
-    ".jpg", ".jpeg", ".jpe", ".jfif", ".jif", ".mpo", ".png", ".apng", ".gif", ".bmp", ".dib",
-    ".webp", ".tif", ".tiff", ".heic", ".heif", ".heics", ".heifs", ".hif", ".avif", ".avifs",
-    ".jp2", ".j2k", ".jpx", ".jxl", ".ico", ".tga", ".psd", ".ppm", ".pgm", ".pbm", ".pnm",
-    ".pcx", ".qoi", ".dds", ".cr3", ".crw", ".raf", ".x3f", ".mrw", ".kdc", ".k25",
-    *_TIFF_RAW_EXTENSIONS,
+    ".jpg", ".jpeg", ".jpe", ".jfif", ".jif", ".mpo", ".png", ".apng", ".gif", ".bmp", ".dib", ".webp",
+    ".tif", ".tiff", ".heic", ".heif", ".heics", ".heifs", ".hif", ".avif", ".avifs", ".jxl", ".qoi",
+    ".jp2", ".j2k", ".jpx", ".ico", ".tga", ".psd", ".ppm", ".pgm", ".pbm", ".pnm", ".pcx", ".dds",
+    ".cr3", ".crw", ".raf", ".x3f", ".mrw", ".kdc", ".k25", *_TIFF_RAW_EXTENSIONS,
 })
+# fmt: on
 
 
 def is_raw(fmt: str | None) -> bool:
@@ -158,7 +165,7 @@ def _from_ftyp(head: bytes) -> str | None:
     if major in _HEIF_BRANDS - _GENERIC_BRANDS:
         return "HEIF"
     end = min(max(box_size, 16), len(head))
-    brands = {major, *(head[i:i + 4] for i in range(16, end - 3, 4))}
+    brands = {major, *(head[i : i + 4] for i in range(16, end - 3, 4))}
     if brands & _AVIF_BRANDS:
         return "AVIF"
     if brands & _HEIF_BRANDS:
@@ -186,7 +193,7 @@ def _peek_ifd0(handle: BinaryIO, head: bytes) -> tuple[bool, str | None]:
     has_dng_version = False
     make: str | None = None
     for i in range(len(table) // entry_size):
-        entry = table[i * entry_size:(i + 1) * entry_size]
+        entry = table[i * entry_size : (i + 1) * entry_size]
         (tag,) = struct.unpack_from(order + "H", entry, 0)
         if tag == 0xC612:
             has_dng_version = True
@@ -205,7 +212,7 @@ def _read_ascii(handle: BinaryIO, order: str, entry: bytes, big: bool) -> str | 
             inline, value_at = 4, 8
         n = min(n, 64)
         if n <= inline:
-            raw = entry[value_at:value_at + n]
+            raw = entry[value_at : value_at + n]
         else:
             (offset,) = struct.unpack_from(order + ("Q" if big else "I"), entry, value_at)
             handle.seek(offset)

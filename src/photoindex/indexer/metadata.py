@@ -17,7 +17,7 @@ from PIL import Image
 
 from photoindex.indexer.records import PhotoMetadata
 
-__all__ = ["exif_from_tiff", "photo_metadata", "read_exif"]
+__all__ = ["exif_from_tiff", "orientation_of", "photo_metadata", "read_exif"]
 
 EXIF_IFD = 0x8769
 GPS_IFD = 0x8825
@@ -52,7 +52,17 @@ def read_exif(image: Image.Image) -> Image.Exif | None:
     """The image's EXIF (with the Exif and GPS IFDs reachable), or None when it cannot be parsed."""
     try:
         return image.getexif()
-    except Exception:  # noqa: BLE001 - any parser failure just means "no EXIF"
+    except Exception:  # any parser failure just means "no EXIF"
+        return None
+
+
+def orientation_of(exif: Image.Exif | None) -> int | None:
+    """The EXIF orientation (1–8) of ``exif``; None when absent or invalid."""
+    if exif is None:
+        return None
+    try:
+        return _orientation(exif.get(_ORIENTATION))
+    except Exception:  # an unreadable tag is an absent one
         return None
 
 
@@ -76,7 +86,7 @@ def exif_from_tiff(handle: IO[bytes]) -> Image.Exif | None:
             exif.load(_TIFF_LIKE_MAGICS[magic] + head[4:])
         else:
             return None
-    except Exception:  # noqa: BLE001 - a malformed header means "no EXIF"
+    except Exception:  # a malformed header means "no EXIF"
         return None
     return exif
 
@@ -130,7 +140,7 @@ def _fields(exif: Image.Exif) -> Fields:
     for name, read in readers.items():
         try:
             value = read()
-        except Exception:  # noqa: BLE001, S112 - one unreadable tag must not cost the others
+        except Exception:  # one unreadable tag must not cost the others
             continue
         if value is not None:
             fields[name] = value
@@ -146,7 +156,7 @@ def _fields(exif: Image.Exif) -> Fields:
 def _sub_ifd(exif: Image.Exif, tag: int) -> Mapping[int, Any]:
     try:
         return exif.get_ifd(tag)
-    except Exception:  # noqa: BLE001 - a broken sub-IFD pointer means the IFD is missing
+    except Exception:  # a broken sub-IFD pointer means the IFD is missing
         return {}
 
 
@@ -206,7 +216,7 @@ def _exposure_time(exif_ifd: Mapping[int, Any]) -> float | None:
     apex = _number(exif_ifd.get(_SHUTTER_SPEED_VALUE))
     if apex is None or not -20 <= apex <= 30:
         return None
-    return round(2.0 ** -apex, 8)
+    return round(float(2.0**-apex), 8)
 
 
 def _iso(value: Any) -> int | None:
@@ -264,8 +274,9 @@ def _date(value: Any) -> str | None:
     match = _DATE.match(text)
     if match is None:
         return None
+    year, month, day, hour, minute, second = (int(part) for part in match.groups())
     try:
-        when = datetime(*(int(part) for part in match.groups()))  # noqa: DTZ001 - EXIF time is local
+        when = datetime(year, month, day, hour, minute, second)  # EXIF times are local, zone unknown
     except ValueError:  # month 0, day 0 (the "0000:00:00" placeholder), hour 25...
         return None
     if when.year < 1800:
@@ -291,7 +302,7 @@ def _coordinate(value: Any, ref: Any, negative_ref: str, limit: float) -> float 
     parts = [_number(v) for v in value]
     if any(p is None or p < 0 for p in parts):
         return None
-    degrees = sum(p / 60**i for i, p in enumerate(parts) if p is not None)
+    degrees = float(sum(p / 60**i for i, p in enumerate(parts) if p is not None))
     ref_text = _text(ref)
     if ref_text is not None and ref_text.upper().startswith(negative_ref):
         degrees = -degrees

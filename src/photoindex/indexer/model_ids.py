@@ -58,7 +58,7 @@ def clip_spec(model: ModelSettings) -> ClipSpec:
 
 def _architecture_config(name: str) -> dict[str, Any]:
     if name.startswith(LOCAL_DIR_PREFIX):
-        path = Path(name[len(LOCAL_DIR_PREFIX):]).expanduser() / "open_clip_config.json"
+        path = Path(name[len(LOCAL_DIR_PREFIX) :]).expanduser() / "open_clip_config.json"
         loaded = _read_json(path, "$.model.clip")
         cfg = loaded.get("model_cfg", loaded)
         return cfg if isinstance(cfg, dict) else {}
@@ -100,7 +100,7 @@ def _read_json(path: Path, key: str) -> dict[str, Any]:
 
 def _short_name(name: str) -> str:
     if name.startswith(LOCAL_DIR_PREFIX):
-        return "local-" + Path(name[len(LOCAL_DIR_PREFIX):]).name
+        return "local-" + Path(name[len(LOCAL_DIR_PREFIX) :]).name
     if name.endswith(".json"):
         return Path(name).stem
     return name

@@ -121,9 +121,13 @@ class IndexPipeline:
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._triage, receive, to_hash_send, summary, tg)
             for _ in range(opts.hash_workers):
-                tg.start_soon(self._hash_stage, to_hash_recv.clone(), to_decode_send.clone(), writes_send.clone(), summary)
+                tg.start_soon(
+                    self._hash_stage, to_hash_recv.clone(), to_decode_send.clone(), writes_send.clone(), summary
+                )
             for _ in range(opts.decode_concurrency):
-                tg.start_soon(self._decode_stage, to_decode_recv.clone(), decoded_send.clone(), writes_send.clone(), summary)
+                tg.start_soon(
+                    self._decode_stage, to_decode_recv.clone(), decoded_send.clone(), writes_send.clone(), summary
+                )
             tg.start_soon(self._embed_stage, decoded_recv, writes_send.clone(), summary)
             tg.start_soon(self._write_stage, writes_recv, summary)
             for stream in (to_hash_recv, to_decode_send, to_decode_recv, decoded_send, writes_send):
@@ -248,7 +252,9 @@ class IndexPipeline:
             failure = failures.get(index)
             if failure is not None:
                 for hashed in [photo.file, *self._inflight.pop(photo.file.sha256, [])]:
-                    self._record_failure(summary, FileFailure(hashed.facts, failure.code, failure.message, hashed.sha256))
+                    self._record_failure(
+                        summary, FileFailure(hashed.facts, failure.code, failure.message, hashed.sha256)
+                    )
                     points.append(self._failure_point(hashed, failure.code, failure.message))
                     known.append(_known(points[-1].id, hashed, "failed", None, error_code=str(failure.code)))
                 continue
@@ -267,7 +273,11 @@ class IndexPipeline:
             )
             copies = [photo.file, *self._inflight.pop(photo.file.sha256, [])]
             for position, hashed in enumerate(copies):
-                copy_payload = payload if position == 0 else {**payload, **file_payload(hashed.facts, host_id=self.options.host_id)}
+                copy_payload = (
+                    payload
+                    if position == 0
+                    else {**payload, **file_payload(hashed.facts, host_id=self.options.host_id)}
+                )
                 pid = point_id(self.options.host_id, hashed.facts.path)
                 points.append(PhotoPoint(id=pid, payload=copy_payload, vector=vector))
                 known.append(_known(pid, hashed, status, copy_payload.get("caption_status")))
@@ -383,7 +393,11 @@ class IndexPipeline:
         else:
             summary.reused += 1
         known = _known(pid, hashed, "indexed", payload.get("caption_status"))
-        await writes.send(_Write(points=(PhotoPoint(pid, payload, old.vector),), known=(known,), delete_ids=delete, forget_paths=forget))
+        await writes.send(
+            _Write(
+                points=(PhotoPoint(pid, payload, old.vector),), known=(known,), delete_ids=delete, forget_paths=forget
+            )
+        )
         return True
 
     async def _fail(self, writes: ObjectSendStream[_Write], summary: IndexSummary, failure: FileFailure) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +24,7 @@ class IndexSummary:
     decoded_images: int = 0
     failed: Counter[str] = field(default_factory=Counter)  # new failures, by code
     failed_unchanged: Counter[str] = field(default_factory=Counter)  # known failures, file unchanged
-    stage_s: Counter[str] = field(default_factory=Counter)  # busy seconds per stage
+    stage_s: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))  # busy seconds per stage
     wall_s: float = 0.0
 
     @property

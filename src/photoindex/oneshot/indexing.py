@@ -19,7 +19,9 @@ from photoindex.indexer.summary import IndexSummary
 log = structlog.get_logger(__name__)
 
 
-def index_folders(settings: Settings, roots: list[str], *, progress: bool = False, captions: bool = True) -> dict[str, Any]:
+def index_folders(
+    settings: Settings, roots: list[str], *, progress: bool = False, captions: bool = True
+) -> dict[str, Any]:
     """Index ``roots`` (canonical folders) completely; returns the summary as a dict."""
     with open_components(settings) as parts:
         return anyio.run(_index, parts, roots, progress, captions)

@@ -69,7 +69,7 @@ def test_every_problem_is_reported_with_its_key_path(tmp_path: Path) -> None:
     assert "$.nonsense: unknown section" in joined
     assert caught.value.source == str(path)
     # The range check runs only once the types are right; fix them and it appears.
-    fixed = write(tmp_path, "[api]\nport = 70000\n[model]\ndevice = \"tpu\"\n")
+    fixed = write(tmp_path, '[api]\nport = 70000\n[model]\ndevice = "tpu"\n')
     with pytest.raises(ConfigError) as caught:
         load_settings(fixed, env={})
     assert any(p.startswith("$.api.port") for p in caught.value.problems)

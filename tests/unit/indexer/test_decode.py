@@ -12,11 +12,6 @@ import numpy as np
 import pytest
 import tifffile
 from PIL import Image
-
-from photoindex.errors import ErrorCode, FileError
-from photoindex.indexer.decode import decode_image_bytes, decode_photo
-from photoindex.indexer.phash import hamming, perceptual_hash
-from photoindex.indexer.records import DecodedImage, DecodeRequest
 from tests.fixtures.images import (
     make_dng_with_preview,
     make_dng_without_preview,
@@ -25,6 +20,11 @@ from tests.fixtures.images import (
     photo_image,
     truncate,
 )
+
+from photoindex.errors import ErrorCode, FileError
+from photoindex.indexer.decode import decode_image_bytes, decode_photo
+from photoindex.indexer.phash import hamming, perceptual_hash
+from photoindex.indexer.records import DecodedImage, DecodeRequest
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -45,7 +45,8 @@ def centre_square(image: Image.Image, side: int) -> np.ndarray:
     """CLIP's preprocessing, done the plain two-step way (resize shortest side, then crop)."""
     width, height = image.size
     scale = side / min(width, height)
-    resized = image.resize((max(side, round(width * scale)), max(side, round(height * scale))), Image.Resampling.BICUBIC)
+    size = (max(side, round(width * scale)), max(side, round(height * scale)))
+    resized = image.resize(size, Image.Resampling.BICUBIC)
     left, top = (resized.width - side) // 2, (resized.height - side) // 2
     return np.asarray(resized.crop((left, top, left + side, top + side)))
 
@@ -240,14 +241,27 @@ def test_draft_never_goes_below_the_largest_output(tmp_path: Path) -> None:
 
 
 def test_dng_uses_its_embedded_preview(tmp_path: Path) -> None:
-    path = make_dng_with_preview(tmp_path / "a.dng", preview_size=(1500, 1000), raw_size=(3000, 2000),
-                                 make="Canon", model="EOS R5", taken_at="2024:01:02 03:04:05")
+    path = make_dng_with_preview(
+        tmp_path / "a.dng",
+        preview_size=(1500, 1000),
+        raw_size=(3000, 2000),
+        make="Canon",
+        model="EOS R5",
+        taken_at="2024:01:02 03:04:05",
+    )
     result = decode(path)
     assert result.source == "raw-preview"
     meta = result.metadata
     assert (meta.format, meta.width, meta.height) == ("DNG", 3000, 2000)  # the sensor's size, not the preview's
     assert (meta.camera_make, meta.camera_model, meta.taken_at) == ("Canon", "EOS R5", "2024-01-02T03:04:05")
     assert hamming(result.phash, perceptual_hash(photo_image((3000, 2000)))) <= 4
+
+
+def test_raw_bytes_decode_like_the_file(tmp_path: Path) -> None:
+    path = make_dng_with_preview(tmp_path / "a.dng", (600, 400), (600, 400))
+    from_bytes = decode_image_bytes(path.read_bytes(), REQUEST, name="upload.dng")
+    assert from_bytes.source == "raw-preview"
+    assert from_bytes.phash == decode(path).phash
 
 
 def test_dng_with_a_small_preview_or_none_is_demosaiced(tmp_path: Path) -> None:
@@ -265,8 +279,9 @@ def test_dng_orientation_turns_preview_and_demosaic_alike(tmp_path: Path) -> Non
     upright = perceptual_hash(photo_image((900, 600)).transpose(Image.Transpose.ROTATE_270))  # orientation 6
     preview = decode(make_dng_with_preview(tmp_path / "a.dng", (900, 600), (900, 600), orientation=6))
     demosaic = decode(make_dng_without_preview(tmp_path / "b.dng", (900, 600), orientation=6))
-    with_exif = decode(make_dng_with_preview(tmp_path / "c.dng", (900, 600), (900, 600), orientation=6,
-                                             preview_exif=True))
+    with_exif = decode(
+        make_dng_with_preview(tmp_path / "c.dng", (900, 600), (900, 600), orientation=6, preview_exif=True)
+    )
     for result in (preview, demosaic, with_exif):
         assert (result.metadata.width, result.metadata.height, result.metadata.orientation) == (600, 900, 6)
         assert hamming(result.phash, upright) <= 8, result.source

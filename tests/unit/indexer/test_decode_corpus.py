@@ -12,12 +12,12 @@ import csv
 from pathlib import Path
 
 import pytest
+from tests.conftest import CORPUS_DIR
 
 from photoindex.errors import ErrorCode, FileError
 from photoindex.indexer.decode import decode_photo
 from photoindex.indexer.formats import detect_format
 from photoindex.indexer.records import DecodeRequest
-from tests.conftest import CORPUS_DIR
 
 REQUEST = DecodeRequest(model_size=224)
 

@@ -6,6 +6,7 @@ import struct
 from pathlib import Path
 
 import pytest
+from tests.fixtures.images import make_dng_with_preview, make_jpeg, make_png
 
 from photoindex.indexer.formats import (
     IMAGE_EXTENSIONS,
@@ -14,7 +15,6 @@ from photoindex.indexer.formats import (
     is_raw,
     sniff_is_image,
 )
-from tests.fixtures.images import make_dng_with_preview, make_jpeg, make_png
 
 
 def ftyp(major: bytes, *compatible: bytes) -> bytes:
@@ -64,8 +64,13 @@ def test_magic_numbers(head: bytes, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "head",
-    [b"", b"hello world, this is text", b"BM but not really a bitmap" + b"\x00" * 40, ftyp(b"isom", b"mp41"),
-     b"%PDF-1.7\n" + b"\x00" * 50],
+    [
+        b"",
+        b"hello world, this is text",
+        b"BM but not really a bitmap" + b"\x00" * 40,
+        ftyp(b"isom", b"mp41"),
+        b"%PDF-1.7\n" + b"\x00" * 50,
+    ],
 )
 def test_non_images(head: bytes) -> None:
     assert detect_format_bytes(head) is None

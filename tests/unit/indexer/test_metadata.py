@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 from PIL import Image, TiffImagePlugin
+from tests.fixtures.images import make_dng_with_preview, make_jpeg, make_png
 
 from photoindex.indexer.metadata import exif_from_tiff, photo_metadata, read_exif
 from photoindex.indexer.records import PhotoMetadata
-from tests.fixtures.images import make_dng_with_preview, make_jpeg, make_png
 
 EXIF_IFD, GPS_IFD = 0x8769, 0x8825
 
@@ -20,8 +20,9 @@ def metadata_of(path: Path) -> PhotoMetadata:
         return photo_metadata(image.format or "?", image.size, [read_exif(image)])
 
 
-def exif_with(ifd0: dict[int, Any] | None = None, exif: dict[int, Any] | None = None,
-              gps: dict[int, Any] | None = None) -> Image.Exif:
+def exif_with(
+    ifd0: dict[int, Any] | None = None, exif: dict[int, Any] | None = None, gps: dict[int, Any] | None = None
+) -> Image.Exif:
     data = Image.Exif()
     for tag, value in (ifd0 or {}).items():
         data[tag] = value
@@ -37,8 +38,12 @@ def exif_with(ifd0: dict[int, Any] | None = None, exif: dict[int, Any] | None = 
 
 def test_camera_fields_from_a_real_jpeg(tmp_path: Path) -> None:
     path = make_jpeg(
-        tmp_path / "a.jpg", (320, 240), make="Canon", model="Canon EOS R5",
-        taken_at="2023:07:14 18:05:09", offset="+02:00",
+        tmp_path / "a.jpg",
+        (320, 240),
+        make="Canon",
+        model="Canon EOS R5",
+        taken_at="2023:07:14 18:05:09",
+        offset="+02:00",
         exif={0x829A: 1 / 250, 0x829D: 2.8, 0x8827: 400, 0x920A: 35.0, 0xA434: "RF35mm F1.8 MACRO IS STM"},
         gps=(48.8583, -2.2945, 35.5),
     )
@@ -155,8 +160,9 @@ def test_png_exif(tmp_path: Path) -> None:
 
 
 def test_raw_container_exif_is_read_in_place(tmp_path: Path) -> None:
-    dng = make_dng_with_preview(tmp_path / "a.dng", (300, 200), (300, 200), make="Leica", model="Q2",
-                                taken_at="2022:02:22 22:22:22")
+    dng = make_dng_with_preview(
+        tmp_path / "a.dng", (300, 200), (300, 200), make="Leica", model="Q2", taken_at="2022:02:22 22:22:22"
+    )
     with dng.open("rb") as handle:
         exif = exif_from_tiff(handle)
         meta = photo_metadata("DNG", (300, 200), [exif])

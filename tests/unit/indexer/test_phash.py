@@ -7,9 +7,9 @@ import io
 import numpy as np
 import pytest
 from PIL import Image
+from tests.fixtures.images import photo_image
 
 from photoindex.indexer.phash import hamming, hash_gray32, perceptual_hash
-from tests.fixtures.images import photo_image
 
 
 def reencoded(image: Image.Image, quality: int) -> Image.Image:
@@ -37,7 +37,7 @@ def test_near_duplicates_hash_close() -> None:
 
 def test_different_photos_hash_far_apart() -> None:
     hashes = [perceptual_hash(photo_image((320, 240), seed=s)) for s in range(8)]
-    distances = [hamming(a, b) for i, a in enumerate(hashes) for b in hashes[i + 1:]]
+    distances = [hamming(a, b) for i, a in enumerate(hashes) for b in hashes[i + 1 :]]
     assert min(distances) >= 12
 
 

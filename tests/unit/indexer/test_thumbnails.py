@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from tests.fixtures.images import photo_image
 
 from photoindex.indexer.thumbnails import thumbnail_path, write_thumbnail
-from tests.fixtures.images import photo_image
 
 SHA = "ab" + "0" * 62
 
@@ -20,7 +20,9 @@ def test_path_is_content_addressed(tmp_path: Path) -> None:
         thumbnail_path(tmp_path, "../../etc/passwd")
 
 
-@pytest.mark.parametrize(("size", "expected"), [((1600, 900), (200, 112)), ((300, 1200), (50, 200)), ((120, 80), (120, 80))])
+@pytest.mark.parametrize(
+    ("size", "expected"), [((1600, 900), (200, 112)), ((300, 1200), (50, 200)), ((120, 80), (120, 80))]
+)
 def test_longest_side_at_most_200(tmp_path: Path, size: tuple[int, int], expected: tuple[int, int]) -> None:
     target = thumbnail_path(tmp_path, SHA)
     assert write_thumbnail(photo_image(size), target)
