@@ -1,0 +1,107 @@
+"""The decode pool bounds every decode in time and memory and survives its workers dying."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import anyio
+import numpy as np
+import pytest
+from PIL import Image
+
+from photoindex.errors import ErrorCode, FileError
+from photoindex.indexer.decode_pool import DecodePool
+from photoindex.indexer.records import DecodeRequest
+
+REQUEST = DecodeRequest(model_size=32)
+
+
+def photo(path: Path, size: tuple[int, int] = (64, 48)) -> Path:
+    Image.fromarray(np.full((size[1], size[0], 3), 120, dtype=np.uint8)).save(path, "JPEG")
+    return path
+
+
+@pytest.mark.timeout(120)
+def test_a_hanging_decode_times_out_and_the_pool_recovers(tmp_path: Path) -> None:
+    # Opening a FIFO blocks until a writer appears: a real hang, like a stalled network mount.
+    fifo = tmp_path / "stuck.jpg"
+    os.mkfifo(fifo)
+    good = photo(tmp_path / "good.jpg")
+    pool = DecodePool(1, timeout_s=2.0)
+
+    async def main() -> tuple[FileError, object]:
+        with pytest.raises(FileError) as hung:
+            await pool.decode(str(fifo), REQUEST)
+        return hung.value, await pool.decode(str(good), REQUEST)
+
+    try:
+        started = time.monotonic()
+        error, decoded = anyio.run(main)
+        assert error.code == ErrorCode.DECODE_TIMEOUT
+        assert time.monotonic() - started < 30
+        assert pool.recycled == 1
+        assert decoded.pixels.shape == (32, 32, 3)  # type: ignore[attr-defined]
+    finally:
+        pool.close()
+
+
+@pytest.mark.timeout(120)
+def test_other_decodes_in_flight_survive_a_recycle(tmp_path: Path) -> None:
+    fifo = tmp_path / "stuck.jpg"
+    os.mkfifo(fifo)
+    goods = [photo(tmp_path / f"g{i}.jpg") for i in range(6)]
+    pool = DecodePool(2, timeout_s=2.0)
+    results: dict[str, object] = {}
+
+    async def one(path: Path) -> None:
+        try:
+            results[path.name] = await pool.decode(str(path), REQUEST)
+        except FileError as exc:
+            results[path.name] = exc.code
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(one, fifo)
+            for good in goods:
+                tg.start_soon(one, good)
+
+    try:
+        anyio.run(main)
+    finally:
+        pool.close()
+    assert results.pop("stuck.jpg") == ErrorCode.DECODE_TIMEOUT
+    assert all(not isinstance(r, ErrorCode) for r in results.values()), results
+
+
+@pytest.mark.timeout(120)
+def test_a_decode_that_needs_too_much_memory_fails_alone(tmp_path: Path) -> None:
+    # 6000x6000 RGB needs ~108 MB per copy; the worker may map far less than Pillow wants here.
+    big = tmp_path / "big.png"
+    Image.new("RGB", (6000, 6000), (10, 200, 30)).save(big, compress_level=1)
+    pool = DecodePool(1, timeout_s=60, memory_limit=300 << 20)
+    good = photo(tmp_path / "good.jpg")
+
+    async def main() -> tuple[ErrorCode, object]:
+        with pytest.raises(FileError) as caught:
+            await pool.decode(str(big), DecodeRequest(model_size=32, max_pixels=10**9))
+        return caught.value.code, await pool.decode(str(good), REQUEST)
+
+    try:
+        code, decoded = anyio.run(main)
+    finally:
+        pool.close()
+    assert code == ErrorCode.TOO_LARGE
+    assert decoded.pixels.shape == (32, 32, 3)  # type: ignore[attr-defined]
+
+
+def test_close_is_idempotent_and_unblocks(tmp_path: Path) -> None:
+    pool = DecodePool(1)
+    pool.warm_up()
+    closer = threading.Thread(target=pool.close)
+    closer.start()
+    closer.join(30)
+    assert not closer.is_alive()
+    pool.close()
