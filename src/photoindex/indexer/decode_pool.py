@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import sys
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -60,10 +61,14 @@ class DecodePool:
         self._lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
         self._generation = 0
+        self._closed = False
         self.recycled = 0
 
     def _pool(self) -> tuple[ProcessPoolExecutor, int]:
         with self._lock:
+            if self._closed:
+                # Not a FileError: nothing about the file is known, and nothing may be recorded.
+                raise RuntimeError("the decode pool is closed")
             if self._executor is None:
                 # spawn: the parent holds torch and threads, which fork would copy half-initialised.
                 self._executor = ProcessPoolExecutor(
@@ -102,7 +107,7 @@ class DecodePool:
             pool, generation = self._pool()
             try:
                 future: Future[DecodedImage] = pool.submit(_decode_in_worker, path, request)
-            except (BrokenProcessPool, RuntimeError):
+            except BrokenProcessPool:
                 self._recycle(generation, "pool unusable")
                 continue
             try:
@@ -122,8 +127,17 @@ class DecodePool:
                 future.cancel()
                 raise
 
-    def close(self) -> None:
+    def close(self, grace_s: float = 5.0) -> None:
+        """Stop the workers: queued decodes are dropped, a running one gets ``grace_s`` to finish."""
         with self._lock:
             executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+            self._closed = True
+        if executor is None:
+            return
+        processes = list(getattr(executor, "_processes", {}).values())
+        executor.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + grace_s
+        for process in processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()  # a decode stuck in a codec or on a dead mount

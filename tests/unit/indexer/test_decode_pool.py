@@ -105,3 +105,27 @@ def test_close_is_idempotent_and_unblocks(tmp_path: Path) -> None:
     closer.join(30)
     assert not closer.is_alive()
     pool.close()
+
+
+@pytest.mark.timeout(60)
+def test_close_does_not_wait_for_a_hung_decode(tmp_path: Path) -> None:
+    fifo = tmp_path / "stuck.jpg"
+    os.mkfifo(fifo)
+    pool = DecodePool(1, timeout_s=300)
+    outcome: list[BaseException] = []
+
+    def decode_forever() -> None:
+        try:
+            anyio.run(pool.decode, str(fifo), REQUEST)
+        except BaseException as exc:  # what the caller sees once the pool is gone
+            outcome.append(exc)
+
+    caller = threading.Thread(target=decode_forever)
+    caller.start()
+    time.sleep(2)  # the worker is now blocked opening the FIFO
+    started = time.monotonic()
+    pool.close(grace_s=1.0)
+    assert time.monotonic() - started < 10
+    caller.join(30)
+    assert not caller.is_alive()
+    assert outcome and not isinstance(outcome[0], FileError)  # nothing recorded against the file
