@@ -24,9 +24,6 @@ from photoindex.indexer.store import VectorStore, open_store
 
 log = structlog.get_logger(__name__)
 
-# CLIP ViT-B-32 fp32 runs at ~12 img/s on a 2-core CPU for batches of 8-32; 16 keeps latency low.
-CPU_BATCH_SIZE = 16
-
 
 @dataclass
 class Components:
@@ -82,13 +79,9 @@ def build_model_worker(settings: Settings) -> ModelWorker:
 
         return load_blip(model.caption_model, "random" if model.weights == "random" else None, model.device)
 
-    return ModelWorker(load_embedder, load_captioner if model.captions != "off" else None)
-
-
-def batch_size_for(settings: Settings) -> int:
-    if settings.model.batch_size > 0:
-        return settings.model.batch_size
-    return CPU_BATCH_SIZE
+    return ModelWorker(
+        load_embedder, load_captioner if model.captions != "off" else None, batch_size=model.batch_size
+    )
 
 
 @contextmanager
@@ -111,7 +104,7 @@ def open_components(settings: Settings) -> Iterator[Components]:
             model_id=spec.model_id,
             model_size=spec.image_size,
             captions=settings.model.captions,
-            batch_size=batch_size_for(settings),
+            batch_size=settings.model.batch_size,  # 0: the model worker's probed size
             max_wait_s=settings.model.max_wait_ms / 1000,
             decode_concurrency=workers + 1,
             thumbs_dir=paths.cache_dir,

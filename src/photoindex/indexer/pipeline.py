@@ -52,7 +52,7 @@ class PipelineOptions:
     model_id: str
     model_size: int
     captions: CaptionMode = "deferred"
-    batch_size: int = 16
+    batch_size: int = 0  # 0: as the model worker sizes it (probed on CUDA)
     max_wait_s: float = 0.05
     hash_workers: int = 2
     decode_concurrency: int = 4
@@ -116,7 +116,7 @@ class IndexPipeline:
         opts = self.options
         to_hash_send, to_hash_recv = anyio.create_memory_object_stream[FileFacts](opts.hash_workers * 4)
         to_decode_send, to_decode_recv = anyio.create_memory_object_stream[HashedFile](opts.decode_concurrency * 2)
-        decoded_send, decoded_recv = anyio.create_memory_object_stream[DecodedPhoto](opts.batch_size * 2)
+        decoded_send, decoded_recv = anyio.create_memory_object_stream[DecodedPhoto](self._batch_size() * 2)
         writes_send, writes_recv = anyio.create_memory_object_stream[_Write](64)
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._triage, receive, to_hash_send, summary, tg)
@@ -238,8 +238,11 @@ class IndexPipeline:
         self, receive: ObjectReceiveStream[DecodedPhoto], writes: ObjectSendStream[_Write], summary: IndexSummary
     ) -> None:
         async with receive, writes:
-            while batch := await _next_batch(receive, self.options.batch_size, self.options.max_wait_s):
+            while batch := await _next_batch(receive, self._batch_size(), self.options.max_wait_s):
                 await writes.send(await self._embed_batch(batch, summary))
+
+    def _batch_size(self) -> int:
+        return self.options.batch_size or self.models.batch_size
 
     async def _embed_batch(self, batch: list[DecodedPhoto], summary: IndexSummary) -> _Write:
         started = time.perf_counter()

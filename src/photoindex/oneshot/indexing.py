@@ -55,7 +55,7 @@ async def _index(parts: Components, roots: list[str], progress: bool, captions: 
                 parts.decoder,
                 parts.models,
                 model_size=parts.spec.image_size,
-                batch_size=parts.pipeline.options.batch_size,
+                batch_size=parts.models.batch_size,
                 on_progress=bar.update if bar is not None else None,
             )
     await anyio.to_thread.run_sync(parts.store.flush)
