@@ -191,3 +191,42 @@ async def test_deferred_captions_make_photos_searchable_first(
     done = await caption_pending(store, decoder, models, model_size=TINY_SIZE, batch_size=2)
     assert done == 5 and pending_caption_count(store) == 0
     assert all(p.payload["caption"] for p in store.scroll())
+
+
+async def test_metadata_raw_and_filters_reach_the_store(
+    store: VectorStore, decoder: DecodePool, tmp_path: Path
+) -> None:
+    from tests.fixtures.images import make_dng_with_preview, make_dng_without_preview, make_jpeg, truncate
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    make_jpeg(
+        lib / "gps.jpg",
+        seed=1,
+        gps=(48.8584, 2.2945, 35.0),
+        taken_at="2023:07:14 21:30:00",
+        make="Canon",
+        model="EOS R6",
+        orientation=6,
+    )
+    make_jpeg(lib / "plain.jpg", seed=2)
+    make_dng_with_preview(lib / "with_preview.dng", seed=3)
+    make_dng_without_preview(lib / "without_preview.dng", seed=4)
+    truncate(make_jpeg(lib / "cut.jpg", seed=5), 0.4)
+    summary = await scan(make_pipeline(store, decoder, working_models(), tmp_path), lib)
+    assert (summary.indexed, dict(summary.failed)) == (4, {ErrorCode.TRUNCATED: 1})
+
+    by_name = {p.payload["name"]: p.payload for p in store.scroll()}
+    gps = by_name["gps.jpg"]
+    assert (gps["camera_make"], gps["camera_model"]) == ("Canon", "EOS R6")
+    assert gps["gps_lat"] == pytest.approx(48.8584, abs=1e-4) and gps["gps_lon"] == pytest.approx(2.2945, abs=1e-4)
+    assert gps["taken_at"].startswith("2023-07-14T21:30:00")
+    assert (gps["width"], gps["height"]) == (480, 640)  # orientation 6: displayed portrait
+    assert {by_name["with_preview.dng"]["format"], by_name["without_preview.dng"]["format"]} == {"DNG"}
+
+    with_gps = list(store.scroll(flt=PhotoFilter(has_gps=True)))
+    assert [p.payload["name"] for p in with_gps] == ["gps.jpg"]
+    canon = {p.payload["name"] for p in store.scroll(flt=PhotoFilter(camera_makes=("Canon",), statuses=("indexed",)))}
+    assert canon == {"gps.jpg", "with_preview.dng", "without_preview.dng"}
+    taken_2023 = PhotoFilter(taken_from_ts=1672531200.0, taken_to_ts=1704067200.0)
+    assert [p.payload["name"] for p in store.scroll(flt=taken_2023)] == ["gps.jpg"]

@@ -66,6 +66,11 @@ _SWAPS_AXES = frozenset({5, 6, 7, 8})
 # Stripped or blank raws: the share of raw samples holding one value, above which
 # there is no picture (measured: stubs 0.999–1.0, real raws < 0.3).
 _RAW_DOMINANT_SHARE = 0.97
+# Raw data needs more bytes than this per sensor pixel (in bits): the most compressed real
+# raw in the corpus has 1.06, metadata-only stubs 0.01–0.05. Checked before demosaicing,
+# because LibRaw leaves the missing data uninitialised: a stub decoded in a worker that
+# decoded other raws before would come out as a ghost of an earlier photo.
+_MIN_RAW_BITS_PER_PIXEL = 0.25
 _RAW_SAMPLES = 1 << 16
 # A demosaic or preview this flat (std of 8-bit values) is a placeholder, not a photo.
 _FLAT_STD = 1.0
@@ -92,12 +97,13 @@ def decode_photo(path: str, request: DecodeRequest) -> DecodedImage:
         raise FileError(f"cannot open {path}: {exc.strerror or exc}", code=ErrorCode.IO) from None
     with handle:
         try:
-            if os.fstat(handle.fileno()).st_size == 0:
+            size = os.fstat(handle.fileno()).st_size
+            if size == 0:
                 raise FileError(f"{path} is empty", code=ErrorCode.EMPTY_FILE)
             fmt = detect_format_stream(handle, path)
         except OSError as exc:
             raise FileError(f"cannot read {path}: {exc.strerror or exc}", code=ErrorCode.IO) from None
-        return _decode(handle, path, fmt, request, label=path)
+        return _decode(handle, path, size, fmt, request, label=path)
 
 
 def decode_image_bytes(data: bytes, request: DecodeRequest, *, name: str = "") -> DecodedImage:
@@ -106,11 +112,17 @@ def decode_image_bytes(data: bytes, request: DecodeRequest, *, name: str = "") -
     if not data:
         raise FileError(f"{label} is empty", code=ErrorCode.EMPTY_FILE)
     handle = io.BytesIO(data)
-    return _decode(handle, handle, detect_format_stream(handle, name), request, label=label)
+    return _decode(handle, handle, len(data), detect_format_stream(handle, name), request, label=label)
 
 
 def _decode(
-    handle: IO[bytes], raw_source: str | IO[bytes], fmt: str | None, request: DecodeRequest, *, label: str
+    handle: IO[bytes],
+    raw_source: str | IO[bytes],
+    size: int,
+    fmt: str | None,
+    request: DecodeRequest,
+    *,
+    label: str,
 ) -> DecodedImage:
     need = max(
         request.model_size,
@@ -121,7 +133,7 @@ def _decode(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if fmt is not None and is_raw(fmt):
-            work = _open_raw(handle, raw_source, fmt, need, request, label=label)
+            work = _open_raw(handle, raw_source, size, fmt, need, request, label=label)
         else:
             work = _open_with_pillow(handle, fmt, need, request, caught, label=label)
         return _outputs(work, request)
@@ -298,7 +310,14 @@ def _reduce(image: Image.Image, need: int) -> Image.Image:
 
 
 def _open_raw(
-    handle: IO[bytes], raw_source: str | IO[bytes], fmt: str, need: int, request: DecodeRequest, *, label: str
+    handle: IO[bytes],
+    raw_source: str | IO[bytes],
+    size: int,
+    fmt: str,
+    need: int,
+    request: DecodeRequest,
+    *,
+    label: str,
 ) -> _Work:
     handle.seek(0)
     container_exif = exif_from_tiff(handle)
@@ -318,6 +337,12 @@ def _open_raw(
                 image, preview_exif = preview
                 metadata = photo_metadata(fmt, stored, [container_exif, preview_exif], orientation=flip_orientation)
                 return _Work(image, metadata, "raw-preview")
+            if size * 8 < _MIN_RAW_BITS_PER_PIXEL * int(sizes.raw_width) * int(sizes.raw_height):
+                raise FileError(
+                    f"{label}: {size:,} bytes cannot hold a {sizes.raw_width}x{sizes.raw_height} raw "
+                    "(image data stripped or cut off)",
+                    code=ErrorCode.DECODE_RAW,
+                )
             image = _raw_demosaic(raw, stored, need, label)
             metadata = photo_metadata(fmt, stored, [container_exif], orientation=flip_orientation)
             return _Work(image, metadata, "raw-demosaic")

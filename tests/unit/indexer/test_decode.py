@@ -298,9 +298,12 @@ def test_blank_raw_is_rejected(tmp_path: Path) -> None:
 
 
 def test_unreadable_raw_is_a_raw_decode_error(tmp_path: Path) -> None:
-    path = make_dng_without_preview(tmp_path / "a.dng", raw_size=(400, 300))
-    truncate(path, 0.02)
-    assert failure(path) is ErrorCode.DECODE_RAW
+    good = make_dng_without_preview(tmp_path / "good.dng", raw_size=(800, 600), seed=2)
+    for keep in (0.6, 0.02):
+        cut = truncate(make_dng_without_preview(tmp_path / f"cut{keep}.dng", raw_size=(800, 600)), keep)
+        # A decode before leaves LibRaw's freed buffers full of that photo: a cut raw must not pick it up.
+        decode(good)
+        assert failure(cut) is ErrorCode.DECODE_RAW
     fake = tmp_path / "a.cr3"
     fake.write_bytes(b"\x00\x00\x00\x18ftypcrx \x00\x00\x00\x01crx isom" + b"\x00" * 200)
     assert failure(fake) is ErrorCode.DECODE_RAW
