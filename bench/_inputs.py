@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-
 from tests.fixtures import images as fixtures
 
 # name → (width, height) as stored (the sensor's reading for raws).
@@ -72,8 +71,15 @@ def write(job: Job) -> int:
     if job.kind in ("jpeg12", "jpeg24"):
         gps = (48.0 + (job.seed % 50) / 10, 2.0 + (job.seed % 30) / 10, 35.0) if job.seed % 2 else None
         fixtures.make_jpeg(
-            job.path, job.size, image=textured(job.size, job.seed), make=make, model=model, taken_at=taken,
-            gps=gps, orientation=6 if job.seed % 5 == 0 else 1, quality=90,
+            job.path,
+            job.size,
+            image=textured(job.size, job.seed),
+            make=make,
+            model=model,
+            taken_at=taken,
+            gps=gps,
+            orientation=6 if job.seed % 5 == 0 else 1,
+            quality=90,
             exif={0x829A: (1, 250), 0x829D: (28, 10), 0x8827: 400, 0x920A: (35, 1)},
         )
     elif job.kind == "png":
@@ -82,11 +88,13 @@ def write(job: Job) -> int:
         picture = textured(job.size, job.seed)
         buffer = io.BytesIO()
         picture.save(buffer, "JPEG", quality=90)  # a full-size preview, as cameras embed them
-        fixtures._write_dng(job.path, picture, buffer.getvalue(), job.size, make=make, model=model,
-                            orientation=1, taken_at=taken)
+        fixtures._write_dng(
+            job.path, picture, buffer.getvalue(), job.size, make=make, model=model, orientation=1, taken_at=taken
+        )
     elif job.kind == "dng_raw":
-        fixtures._write_dng(job.path, textured(job.size, job.seed), None, None, make=make, model=model,
-                            orientation=1, taken_at=taken)
+        fixtures._write_dng(
+            job.path, textured(job.size, job.seed), None, None, make=make, model=model, orientation=1, taken_at=taken
+        )
     else:
         raise ValueError(f"unknown input kind {job.kind!r}")
     return os.path.getsize(job.path)

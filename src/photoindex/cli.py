@@ -1,7 +1,8 @@
 """The ``photoindex`` command: argument parsing, output, exit codes.
 
 Exit codes: 0 success (files that failed to index are recorded, not fatal),
-1 a runtime error (store, models), 2 bad usage or configuration.
+1 a runtime error (store, models, another daemon owns the data), 2 bad usage
+or configuration, 3 ``status``: no daemon is running.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from photoindex.config import AppPaths, LoadedSettings, load_settings
 from photoindex.errors import ConfigError, ErrorCode, PhotoindexError
 from photoindex.logs import configure_logging
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_RUNNING = 0, 1, 2, 3
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", metavar="FILE", help="config file (default: $PHOTOINDEX_CONFIG or the platform's)")
     parser.add_argument(
-        "--log-level", default=os.environ.get("PHOTOINDEX_LOG_LEVEL", "warning"), help="debug|info|warning|error"
+        "--log-level",
+        default=None,
+        help="debug|info|warning|error (default: $PHOTOINDEX_LOG_LEVEL, else info for serve, warning otherwise)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -48,12 +51,26 @@ def build_parser() -> argparse.ArgumentParser:
     config = commands.add_parser("config", help="where the config lives, the effective settings, validation")
     config.add_argument("action", choices=("path", "show", "check"))
     config.add_argument("--json", action="store_true", help="print as JSON")
+
+    serve = commands.add_parser("serve", help="run the daemon in the foreground: watch folders, index, answer queries")
+    serve.add_argument("paths", nargs="*", metavar="PATH", help="folders to watch (default: [watch] folders)")
+    serve.add_argument("--no-api", action="store_true", help="do not start the query API")
+
+    status = commands.add_parser("status", help="what the running daemon does: queue, rate, failures, watchers")
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
+
+    service = commands.add_parser("service", help="install, remove or inspect the per-user service (systemd/launchd)")
+    service.add_argument("action", choices=("install", "uninstall", "status"))
+    service.add_argument("--no-start", action="store_true", help="install: write the unit, do not start it")
+    service.add_argument("--print", action="store_true", help="install: print the unit instead of writing it")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (``argv`` defaults to ``sys.argv[1:]``)."""
     args = build_parser().parse_args(argv)
+    default_level = "info" if args.command == "serve" else "warning"
+    args.log_level = args.log_level or os.environ.get("PHOTOINDEX_LOG_LEVEL") or default_level
     configure_logging(level=args.log_level)
     try:
         loaded = load_settings(args.config)
@@ -69,6 +86,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _index(args, loaded)
         if args.command == "search":
             return _search(args, loaded)
+        if args.command == "serve":
+            return _serve(args, loaded)
+        if args.command == "status":
+            return _status(args, loaded)
+        if args.command == "service":
+            return _service(args, loaded)
     except ConfigError as exc:
         return _config_problems(exc, as_json=getattr(args, "json", False))
     except PhotoindexError as exc:
@@ -163,6 +186,113 @@ def _search(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         for hit in hits:
             print(f"{hit['score']:.4f}  {hit['path']}")
     return EXIT_OK
+
+
+def _serve(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    from photoindex.indexer.discovery import canonical_root
+
+    settings = loaded.settings
+    roots = list(settings.watch.folders)
+    if args.paths:
+        roots = []
+        for target in args.paths:
+            if not os.path.isdir(target):
+                _emit_error(ErrorCode.NOT_FOUND, f"{target} is not a folder", as_json=False)
+                return EXIT_USAGE
+            roots.append(canonical_root(target))
+    if not roots and args.no_api:
+        _emit_error(ErrorCode.CONFIG_INVALID, "no folders given and none configured in [watch] folders", as_json=False)
+        return EXIT_USAGE
+    from photoindex.daemon.serve import serve
+
+    serve(settings, roots=roots, api=not args.no_api, log_level=args.log_level, config_file=loaded.source)
+    return EXIT_OK
+
+
+def _status(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    from photoindex.daemon.status import read_status
+
+    paths = AppPaths.from_settings(loaded.settings)
+    status, note = read_status(paths.state_dir)
+    if status is None:
+        if args.json:
+            print(json.dumps({"running": False, "message": note}))
+        else:
+            print(note)
+        return EXIT_NOT_RUNNING
+    data = msgspec.to_builtins(status)
+    if args.json:
+        data["running"] = True
+        if note:
+            data["note"] = note
+        print(json.dumps(data, indent=2))
+    else:
+        _print_status(data, note)
+    return EXIT_OK
+
+
+def _print_status(s: dict[str, Any], note: str | None) -> None:
+    q = s["queue"]
+    print(f"photoindex {s['state']} · {s['health']}  (pid {s['pid']}, up {_duration(s['uptime_seconds'])})")
+    eta = f"   ETA {_duration(s['eta_seconds'])}" if s["eta_seconds"] is not None else ""
+    print(
+        f"queue: {q['settling']} settling, {q['queued']} in the pipeline, {q['rescans']} folder rescans"
+        f"{' (scanning now)' if q['scanning'] else ''}   rate {s['rate_per_second']:.1f} files/s{eta}"
+    )
+    photos = s["photos"]
+    line = f"photos: {photos['indexed']} indexed, {photos['pending']} pending, {photos['failed']} failed"
+    if s["captions_pending"]:
+        line += f"   captions pending: {s['captions_pending']}"
+    print(line)
+    if s["failures_by_code"]:
+        print("failures: " + ", ".join(f"{code} {n}" for code, n in s["failures_by_code"].items()))
+    m = s["models"]
+    unload = f"unloaded after {m['idle_unload_seconds']:g} s idle" if m["idle_unload_seconds"] else "kept loaded"
+    print(f"models: embedder {m['embedder']}, captioner {m['captioner']} ({unload})")
+    if s.get("api_url"):
+        print(f"api: {s['api_url']}")
+    print("watched folders:")
+    for w in s["watchers"]:
+        scan = f", last scan {w['last_scan_seconds']:.1f} s" if w["last_scan_seconds"] is not None else ""
+        print(f"  {w['path']}  {w['state']} ({w['mode']}, {w['filesystem']})  {w['photos']} photos{scan}")
+        if w["reason"]:
+            print(f"    {w['reason']}")
+    for problem in s["problems"]:
+        print(f"degraded: {problem['where']}: {problem['reason']}")
+        print(f"  fix: {problem['fix']}")
+    if note:
+        print(f"note: {note}")
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def _service(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    from photoindex.service_units import ServiceManager, serve_command
+
+    manager = ServiceManager()
+    if args.action == "install":
+        config = loaded.source.resolve() if loaded.file_exists else None
+        command = serve_command(config)
+        if args.print:
+            print(manager.render(command), end="")
+            return EXIT_OK
+        if loaded.overrides:
+            print("note: environment overrides are not part of the service: " + ", ".join(loaded.overrides))
+        report = manager.install(command, start=not args.no_start)
+    elif args.action == "uninstall":
+        report = manager.uninstall()
+    else:
+        report = manager.status()
+    for line in report.lines:
+        print(line)
+    return EXIT_OK if report.ok else EXIT_ERROR
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

@@ -158,6 +158,17 @@ def _check_values(settings: Settings) -> list[str]:
         problems.append(f"$.model.device: expected auto, cpu, cuda, cuda:N or mps, got {model.device!r}")
     if not 0 < settings.api.port < 65536:
         problems.append(f"$.api.port: expected 1-65535, got {settings.api.port}")
+    if model.idle_unload_s < 0:
+        problems.append("$.model.idle_unload_s: expected 0 (never) or a positive number of seconds")
+    watch = settings.watch
+    for key in ("settle_s", "network_settle_s", "max_delay_s"):
+        if getattr(watch, key) <= 0:
+            problems.append(f"$.watch.{key}: expected a positive number of seconds")
+    for key in ("rescan_interval_s", "network_rescan_interval_s"):
+        if getattr(watch, key) < 0:
+            problems.append(f"$.watch.{key}: expected 0 (only at start) or a positive number of seconds")
+    if watch.max_pending < 100:
+        problems.append("$.watch.max_pending: expected at least 100")
     for index, folder in enumerate(settings.watch.folders):
         if not folder.strip():
             problems.append(f"$.watch.folders[{index}]: expected a folder path, got an empty string")

@@ -7,7 +7,7 @@ what the settings are.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -21,6 +21,12 @@ class WatchSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     include: tuple[str, ...] = ()  # glob patterns on the file name; empty = every image
     exclude: tuple[str, ...] = ()  # glob patterns on the file name or any folder name
     follow_symlinks: bool = False  # even when True, never out of a root
+    settle_s: float = 1.0  # a file written without a close seen is taken once it stood still this long
+    network_settle_s: float = 10.0  # the same on network filesystems (nfs, cifs, fuse), judged by mtime age
+    max_delay_s: float = 10.0  # a file rewritten again and again is still indexed this often (10x while open)
+    max_pending: int = 10_000  # more changed paths than this collapse into folder rescans
+    rescan_interval_s: float = 3600.0  # full reconcile scan of watched roots (+-10% jitter); 0 = only at start
+    network_rescan_interval_s: float = 300.0  # the same for network roots, which are not watched
 
 
 class ModelSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -37,6 +43,7 @@ class ModelSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     decode_workers: int = 0  # 0 = one per CPU core
     decode_timeout_s: float = 60.0  # a decode running longer is killed and its worker replaced
     max_pixels: int = 250_000_000  # larger images are rejected as decompression bombs
+    idle_unload_s: float = 300.0  # the daemon unloads the models after this long without work; 0 = never
 
 
 class StoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -54,9 +61,15 @@ class StoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
 class ApiSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """The localhost query API."""
 
-    host: str = "127.0.0.1"
+    host: str = "127.0.0.1"  # a non-loopback address needs an API key
     port: int = 8765
-    api_key: str | None = None
+    api_key: str | None = None  # required on every route but /health when set
+    api_key_file: str | None = None  # a file holding the key (query_api.generate_api_key writes one, mode 0600)
+    allowed_hosts: tuple[str, ...] = ()  # Host header names accepted besides loopback and the bound address
+    inbox: str | None = None  # where uploads land; None = "<data dir>/inbox" (watched like a library folder)
+    browse_roots: tuple[str, ...] = ()  # folders /fs/browse may list; empty = the user's home
+    max_upload_mb: Annotated[int, msgspec.Meta(ge=1)] = 1024  # one ingest upload request, all files together
+    max_query_image_mb: Annotated[int, msgspec.Meta(ge=1)] = 50  # an image sent to search by
 
 
 class PathSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -9,10 +9,11 @@ import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import structlog
 
-from photoindex.config import AppPaths, Settings
+from photoindex.config import AppPaths, ModelSettings, Settings
 from photoindex.indexer.decode_pool import DecodePool
 from photoindex.indexer.identity import load_host_id
 from photoindex.indexer.model_ids import ClipSpec, clip_spec
@@ -21,6 +22,11 @@ from photoindex.indexer.payloads import now_iso
 from photoindex.indexer.pipeline import IndexPipeline, PipelineOptions
 from photoindex.indexer.state import IndexState
 from photoindex.indexer.store import VectorStore, open_store
+
+if TYPE_CHECKING:
+    from photoindex.daemon.model_process import ModelProcess
+    from photoindex.indexer.captioner import Captioner
+    from photoindex.indexer.embedder import ImageEmbedder
 
 log = structlog.get_logger(__name__)
 
@@ -55,7 +61,9 @@ def open_index_store(settings: Settings, paths: AppPaths, spec: ClipSpec) -> Vec
     )
     meta = store.get_meta()
     if not meta:
-        store.set_meta({"model_id": spec.model_id, "dim": spec.dim, "random_weights": spec.random_weights, "created_at": now_iso()})
+        store.set_meta(
+            {"model_id": spec.model_id, "dim": spec.dim, "random_weights": spec.random_weights, "created_at": now_iso()}
+        )
     if spec.random_weights:
         log.warning(
             "models.random_weights_index",
@@ -65,35 +73,69 @@ def open_index_store(settings: Settings, paths: AppPaths, spec: ClipSpec) -> Vec
     return store
 
 
+def load_embedder_for(model: ModelSettings) -> ImageEmbedder:
+    """Build the configured CLIP embedder (imports torch)."""
+    from photoindex.indexer.embedder import load_clip
+
+    return load_clip(model.clip, model.pretrained, model.weights, model.device)
+
+
+def load_captioner_for(model: ModelSettings) -> Captioner:
+    """Build the configured BLIP captioner (imports torch)."""
+    from photoindex.indexer.captioner import load_blip
+
+    return load_blip(model.caption_model, "random" if model.weights == "random" else None, model.device)
+
+
 def build_model_worker(settings: Settings) -> ModelWorker:
     """A model worker whose loaders read the model settings; nothing loads until first use."""
     model = settings.model
 
-    def load_embedder():  # type: ignore[no-untyped-def]
-        from photoindex.indexer.embedder import load_clip
+    def load_embedder() -> ImageEmbedder:
+        return load_embedder_for(model)
 
-        return load_clip(model.clip, model.pretrained, model.weights, model.device)
+    def load_captioner() -> Captioner:
+        return load_captioner_for(model)
 
-    def load_captioner():  # type: ignore[no-untyped-def]
-        from photoindex.indexer.captioner import load_blip
+    return ModelWorker(load_embedder, load_captioner if model.captions != "off" else None, batch_size=model.batch_size)
 
-        return load_blip(model.caption_model, "random" if model.weights == "random" else None, model.device)
 
-    return ModelWorker(
-        load_embedder, load_captioner if model.captions != "off" else None, batch_size=model.batch_size
+def build_daemon_model_worker(settings: Settings, *, log_level: str = "warning") -> tuple[ModelWorker, ModelProcess]:
+    """The daemon's model worker: models in a child process, unloaded (the child ends) when idle."""
+    from photoindex.daemon.model_process import ModelProcess, RemoteCaptioner, RemoteEmbedder
+
+    model = settings.model
+    host = ModelProcess(model, log_level=log_level)
+
+    def load_embedder() -> ImageEmbedder:
+        return RemoteEmbedder(host)
+
+    def load_captioner() -> Captioner:
+        return RemoteCaptioner(host)
+
+    worker = ModelWorker(
+        load_embedder,
+        load_captioner if model.captions != "off" else None,
+        batch_size=model.batch_size,
+        idle_unload_s=model.idle_unload_s,
     )
+    return worker, host
 
 
 @contextmanager
-def open_components(settings: Settings) -> Iterator[Components]:
-    """Build the indexing components; closes them (store last) on exit."""
+def open_components(settings: Settings, *, models: ModelWorker | None = None) -> Iterator[Components]:
+    """Build the indexing components; closes them (store last) on exit.
+
+    ``models``: a model worker to use instead of an in-process one (the daemon's
+    runs the models in a child process); it is closed on exit all the same.
+    """
     paths = AppPaths.from_settings(settings)
     paths.ensure()
     spec = clip_spec(settings.model)
     with ExitStack() as stack:
         store = open_index_store(settings, paths, spec)
         stack.callback(store.close)
-        models = build_model_worker(settings)
+        models = models or build_model_worker(settings)
         stack.callback(models.close)
         workers = settings.model.decode_workers or (os.cpu_count() or 2)
         decoder = DecodePool(workers, timeout_s=settings.model.decode_timeout_s)
@@ -110,7 +152,5 @@ def open_components(settings: Settings) -> Iterator[Components]:
             thumbs_dir=paths.cache_dir,
             max_pixels=settings.model.max_pixels,
         )
-        pipeline = IndexPipeline(
-            store=store, state=IndexState(), decoder=decoder, models=models, options=options
-        )
+        pipeline = IndexPipeline(store=store, state=IndexState(), decoder=decoder, models=models, options=options)
         yield Components(settings, paths, spec, host_id, store, models, decoder, pipeline)

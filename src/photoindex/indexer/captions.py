@@ -48,12 +48,19 @@ async def caption_pending(
     model_size: int,
     batch_size: int,
     on_progress: Callable[[int], None] | None = None,
+    keep_going: Callable[[], bool] | None = None,
 ) -> int:
-    """Caption every indexed photo whose caption is pending; returns how many got one."""
+    """Caption every indexed photo whose caption is pending; returns how many got one.
+
+    ``keep_going`` is asked before each batch; when it says no, the pass stops
+    there (the daemon stops captioning as soon as other work arrives).
+    """
     todo = [(p.id, p.payload["path"]) for p in store.scroll(flt=PENDING, fields=("path",))]
     request = DecodeRequest(model_size=model_size, caption_size=DEFAULT_CAPTION_SIZE)
     done = 0
     for start in range(0, len(todo), batch_size):
+        if keep_going is not None and not keep_going():
+            break
         chunk = todo[start : start + batch_size]
         pixels: list[np.ndarray | None] = [None] * len(chunk)
         async with anyio.create_task_group() as tg:

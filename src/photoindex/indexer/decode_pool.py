@@ -42,6 +42,20 @@ def _init_worker(memory_limit: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     # One decode per process: libjpeg/numpy threads would only fight each other.
     os.environ["OMP_NUM_THREADS"] = "1"
+    _exit_with_parent()
+
+
+def _exit_with_parent() -> None:
+    """End this worker when its parent dies (``kill -9``): it would otherwise idle on as an orphan."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()  # returns when the parent's sentinel pipe closes, even if it already has
+        os._exit(0)
+
+    threading.Thread(target=watch, name="photoindex-parent-watch", daemon=True).start()
 
 
 def _decode_in_worker(path: str, request: DecodeRequest) -> DecodedImage:
@@ -130,8 +144,13 @@ class DecodePool:
     def close(self, grace_s: float = 5.0) -> None:
         """Stop the workers: queued decodes are dropped, a running one gets ``grace_s`` to finish."""
         with self._lock:
-            executor, self._executor = self._executor, None
             self._closed = True
+        self.release(grace_s)
+
+    def release(self, grace_s: float = 5.0) -> None:
+        """Stop the worker processes but stay usable: the next decode starts fresh ones (an idle daemon's memory)."""
+        with self._lock:
+            executor, self._executor = self._executor, None
         if executor is None:
             return
         processes = list(getattr(executor, "_processes", {}).values())

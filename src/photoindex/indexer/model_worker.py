@@ -6,11 +6,18 @@ so a query waits at most for the batch in flight. Models load lazily on the
 first job (in the worker thread) and a failed load is remembered, so callers
 learn at once that the models are unavailable instead of each paying for a
 new attempt.
+
+With an idle TTL the worker unloads the models once no job has come for that
+long (closing them if they hold a process or a device) and loads them again
+on the next job; a remembered load failure is forgotten then too, so a model
+that was offline is tried again later.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import gc
 import itertools
 import queue
 import threading
@@ -19,20 +26,29 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import structlog
 
 from photoindex.errors import ErrorCode, ModelError
-from photoindex.indexer.captioner import Captioner
-from photoindex.indexer.embedder import ImageEmbedder
+
+if TYPE_CHECKING:  # the model modules import torch; a process that only hosts the worker need not
+    from photoindex.indexer.captioner import Captioner
+    from photoindex.indexer.embedder import ImageEmbedder
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 # CLIP ViT-B-32 fp32 runs at ~21 img/s on a 2-core CPU for batches of 8-32; 16 keeps latency low.
 CPU_BATCH = 16
+# Captions on a CPU go through the captioner this many images at a time. BLIP-base holds
+# ~60-80 MB of activations per image of a batch (mostly the decoder's cache over 577 image
+# tokens), and on a CPU a batch saves little time: measured on 2 cores, 2.5 CPU-s per image
+# alone or in twos, 2.1 in fours, 1.85 in sixteens, for +110 / +190 / +350 / +950 MB.
+# One at a time keeps indexing with both models loaded within 2.5 GB, and each image is its
+# own job, so a query never waits for more than one caption.
+CPU_CAPTION_BATCH = 1
 
 
 class Priority(IntEnum):
@@ -61,8 +77,12 @@ class ModelWorker:
         load_captioner: Callable[[], Captioner] | None = None,
         *,
         batch_size: int = 0,
+        idle_unload_s: float = 0.0,
     ) -> None:
         self._load_embedder = load_embedder
+        self._idle_unload_s = idle_unload_s  # 0: keep the models loaded
+        self._last_used = time.monotonic()
+        self.unloads = 0  # how many times idle models were unloaded
         self._configured_batch = batch_size
         self._probed_batch: int | None = None
         self._load_captioner = load_captioner
@@ -86,6 +106,22 @@ class ModelWorker:
             self._jobs.put(_STOP)
             self._thread.join(timeout=30)
             self._thread = None
+        self._release_models()
+
+    @property
+    def alive(self) -> bool:
+        """False only when the worker thread was started and has died."""
+        return self._thread is None or self._thread.is_alive()
+
+    @property
+    def queued(self) -> int:
+        """Jobs waiting for the worker (not counting the one running)."""
+        return self._jobs.qsize()
+
+    @property
+    def idle_s(self) -> float:
+        """Seconds since the last job finished."""
+        return time.monotonic() - self._last_used
 
     @property
     def batch_size(self) -> int:
@@ -119,7 +155,10 @@ class ModelWorker:
 
         def run() -> np.ndarray:
             embedder = self._get_embedder()
-            return _inference(ErrorCode.EMBED, lambda: embedder.embed_images(_square(pixels, embedder.input_size)))
+            try:
+                return _inference(ErrorCode.EMBED, lambda: embedder.embed_images(_square(pixels, embedder.input_size)))
+            finally:
+                _trim_heap()  # a batch's activations: hand them back rather than let the heap grow
 
         return await self._submit(run, priority)
 
@@ -133,11 +172,23 @@ class ModelWorker:
     async def caption(self, pixels: np.ndarray, priority: Priority = Priority.INDEX) -> list[str]:
         """One caption per uint8 (N, S, S, 3) image; ModelError(ERR_CAPTION) if inference fails."""
 
-        def run() -> list[str]:
+        def run(part: np.ndarray) -> list[str]:
             captioner = self._get_captioner()
-            return _inference(ErrorCode.CAPTION, lambda: captioner.caption(_square(pixels, captioner.input_size)))
+            try:
+                return _inference(ErrorCode.CAPTION, lambda: captioner.caption(_square(part, captioner.input_size)))
+            finally:
+                _trim_heap()
 
-        return await self._submit(run, priority)
+        step = len(pixels)
+        if step > CPU_CAPTION_BATCH:
+            captioner = await self._submit(self._get_captioner, priority)
+            if getattr(getattr(captioner, "device", None), "type", None) == "cpu":
+                step = CPU_CAPTION_BATCH
+        captions: list[str] = []
+        for start in range(0, len(pixels), max(1, step)):
+            part = pixels[start : start + step]
+            captions += await self._submit(lambda part=part: run(part), priority)
+        return captions
 
     async def _submit(self, run: Callable[[], T], priority: Priority) -> T:
         self.start()
@@ -148,7 +199,12 @@ class ModelWorker:
     # -- worker thread -------------------------------------------------------
     def _loop(self) -> None:
         while True:
-            job = self._jobs.get()
+            try:
+                job = self._jobs.get(timeout=self._idle_wait())
+            except queue.Empty:
+                if self.idle_s >= self._idle_unload_s:
+                    self._unload_idle()
+                continue
             if job is _STOP:
                 return
             if not job.future.set_running_or_notify_cancel():
@@ -160,6 +216,33 @@ class ModelWorker:
                 job.future.set_exception(exc)
             finally:
                 self.busy_s += time.perf_counter() - started
+                self._last_used = time.monotonic()
+
+    def _idle_wait(self) -> float | None:
+        """How long the worker may wait for a job before the idle models are due to go."""
+        loaded = self._embedder is not None or self._captioner is not None
+        if self._idle_unload_s <= 0 or not loaded:
+            return None
+        return max(0.05, self._idle_unload_s - self.idle_s)
+
+    def _unload_idle(self) -> None:
+        kinds = [k for k, m in (("embedder", self._embedder), ("captioner", self._captioner)) if m is not None]
+        self._release_models()
+        # A load that failed (offline, say) is tried again by the next job.
+        self._embedder_error = self._captioner_error = None
+        self.unloads += 1
+        log.info("models.unloaded", models=kinds, idle_s=round(self.idle_s, 1))
+
+    def _release_models(self) -> None:
+        models: list[Any] = [self._embedder, self._captioner]
+        self._embedder = self._captioner = None
+        for model in models:
+            close = getattr(model, "close", None)
+            if close is not None:
+                close()
+        del models
+        gc.collect()
+        _trim_heap()
 
     def _get_embedder(self) -> ImageEmbedder:
         if self._embedder is None:
@@ -187,6 +270,9 @@ class ModelWorker:
 
 def _probe_batch(embedder: ImageEmbedder, configured: int) -> int:
     """On CUDA, size batches from free memory; elsewhere the CPU default."""
+    hinted = getattr(embedder, "preferred_batch_size", None)  # a proxy for a model in another process
+    if configured <= 0 and isinstance(hinted, int) and hinted > 0:
+        return hinted
     device = getattr(embedder, "device", None)
     measure = getattr(embedder, "bytes_per_image", None)
     if configured > 0 or device is None or measure is None or getattr(device, "type", "cpu") != "cuda":
@@ -196,6 +282,15 @@ def _probe_batch(embedder: ImageEmbedder, configured: int) -> int:
     size = probe_batch_size(device, measure(), configured)
     log.info("models.batch_size_probed", batch_size=size)
     return size
+
+
+def _trim_heap() -> None:
+    """Hand freed heap pages back to the OS (glibc keeps them otherwise); a no-op elsewhere."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim  # the process's own symbols: glibc's when it has them
+    except (OSError, AttributeError):
+        return
+    trim(0)
 
 
 def _inference(code: ErrorCode, run: Callable[[], T]) -> T:

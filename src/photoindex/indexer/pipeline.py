@@ -9,10 +9,11 @@ that fails becomes a failure record; it never fails its batch.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -91,6 +92,7 @@ class IndexPipeline:
         self._hash_limiter = anyio.CapacityLimiter(options.hash_workers)
         self._store_limiter = anyio.CapacityLimiter(1)
         self.on_settled: Callable[[int], None] | None = None  # progress: files that need nothing more
+        self.on_file_done: Callable[[str], None] | None = None  # each path given to process() once it is settled
         self._preloading = False
 
     # -- entry points --------------------------------------------------------
@@ -158,6 +160,7 @@ class IndexPipeline:
                 else:
                     summary.unchanged += 1
                 self._settled(1)
+                self._done(facts.path)
 
     async def _preload_models(self) -> None:
         try:
@@ -359,12 +362,22 @@ class IndexPipeline:
                         self.state.forget(path)
                     for known in write.known:
                         self.state.remember(known)
+                        self._done(known.path)
                     self._settled(len(write.known))
                 log.debug("indexer.batch_written", points=len(points), deleted=len(deletes))
 
     def _settled(self, n: int) -> None:
         if self.on_settled is not None and n:
             self.on_settled(n)
+
+    def _done(self, path: str) -> None:
+        if self.on_file_done is not None:
+            self.on_file_done(path)
+
+    @property
+    def store_limiter(self) -> anyio.CapacityLimiter:
+        """Held around every store call the pipeline makes; others writing to the store share it."""
+        return self._store_limiter
 
     def _apply(self, points: list[PhotoPoint], deletes: list[str]) -> None:
         if deletes:
@@ -418,6 +431,65 @@ class IndexPipeline:
         failure = FileFailure(hashed.facts, code, message, hashed.sha256 or None)
         payload = failure_payload(failure, host_id=self.options.host_id, model_id=self.options.model_id)
         return PhotoPoint(id=point_id(self.options.host_id, hashed.facts.path), payload=payload, vector=None)
+
+    # -- moves and removals ----------------------------------------------------
+    async def repoint(self, moves: Sequence[tuple[str, FileFacts]], summary: IndexSummary) -> list[str]:
+        """Give indexed points the new path of their renamed or moved files: no read, no decode, no inference.
+
+        ``moves`` pairs the old path with the stat of the file at its new path. Returns
+        the old paths that could not be re-pointed (not known, or no longer stored);
+        the caller treats those as a deletion plus a new file.
+        """
+        missed: list[str] = []
+        for start in range(0, len(moves), WRITE_BATCH):
+            chunk = [(self.state.by_path.get(old), old, facts) for old, facts in moves[start : start + WRITE_BATCH]]
+            missed += [old for known, old, _facts in chunk if known is None]
+            todo = [(known, facts) for known, _old, facts in chunk if known is not None]
+            if not todo:
+                continue
+            ids = [known.point_id for known, _facts in todo]
+            found = await anyio.to_thread.run_sync(
+                functools.partial(self.store.retrieve, ids, with_vectors=True), limiter=self._store_limiter
+            )
+            stored = {p.id: p for p in found}
+            points: list[PhotoPoint] = []
+            renamed: list[tuple[KnownFile, KnownFile]] = []
+            for known, facts in todo:
+                old_point = stored.get(known.point_id)
+                if old_point is None:
+                    missed.append(known.path)
+                    continue
+                payload = {**old_point.payload, **file_payload(facts, host_id=self.options.host_id)}
+                pid = point_id(self.options.host_id, facts.path)
+                points.append(PhotoPoint(pid, payload, old_point.vector))
+                new = replace(
+                    known,
+                    point_id=pid,
+                    path=facts.path,
+                    root=facts.root,
+                    size=facts.size,
+                    mtime_ns=facts.mtime_ns,
+                    inode=facts.inode,
+                )
+                renamed.append((known, new))
+            stale = [old.point_id for old, new in renamed if old.point_id != new.point_id]
+            await anyio.to_thread.run_sync(self._apply, points, stale, limiter=self._store_limiter)
+            for old, new in renamed:
+                self.state.forget(old.path)
+                self.state.remember(new)
+            summary.moved += len(renamed)
+        return missed
+
+    async def remove_paths(self, paths: Iterable[str], summary: IndexSummary) -> int:
+        """Drop the points of known ``paths`` that are gone from disk; returns how many went."""
+        gone = [k for k in (self.state.by_path.get(p) for p in paths) if k is not None and not os.path.lexists(k.path)]
+        for start in range(0, len(gone), WRITE_BATCH):
+            chunk = gone[start : start + WRITE_BATCH]
+            await anyio.to_thread.run_sync(self.store.delete, [k.point_id for k in chunk], limiter=self._store_limiter)
+            for known in chunk:
+                self.state.forget(known.path)
+        summary.deleted += len(gone)
+        return len(gone)
 
     # -- removals --------------------------------------------------------------
     async def remove_missing(self, root: str, seen: set[str], summary: IndexSummary) -> None:

@@ -8,6 +8,7 @@ inference.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -95,3 +96,18 @@ class IndexState:
         for known in list(self.by_path.values()):
             if known.root == root:
                 yield known
+
+    def under_dir(self, folder: str) -> list[KnownFile]:
+        """Every known file anywhere below ``folder``."""
+        prefix = folder.rstrip("/") + "/"
+        return [k for k in list(self.by_path.values()) if k.path.startswith(prefix)]
+
+    def counts(self) -> tuple[Counter[str], Counter[str]]:
+        """Known files by status, and failed files by error code."""
+        statuses: Counter[str] = Counter()
+        failures: Counter[str] = Counter()
+        for known in list(self.by_path.values()):
+            statuses[known.status] += 1
+            if known.status == "failed":
+                failures[known.error_code or "ERR_DECODE"] += 1
+        return statuses, failures

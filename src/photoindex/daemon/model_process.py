@@ -1,0 +1,265 @@
+"""Run the models in a child process, so that unloading them gives all their memory back.
+
+Importing torch and open_clip costs a process ~350 MB that Python never
+returns (modules cannot be un-imported), before any weights load. The daemon
+therefore keeps torch out of its own process: a spawned child loads the
+embedder and the captioner, and exits when the model worker unloads them
+after its idle TTL. ``RemoteEmbedder`` and ``RemoteCaptioner`` implement the
+``ImageEmbedder`` and ``Captioner`` protocols by sending uint8 pixels and
+texts over a pipe (a batch of 16 images at 224 px is 2.4 MB: about a
+millisecond). The child dies with its parent: it reads the pipe until EOF.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import threading
+from collections.abc import Sequence
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+import msgspec
+import numpy as np
+import structlog
+
+from photoindex.config import ModelSettings
+from photoindex.errors import ErrorCode, ModelError
+
+log = structlog.get_logger(__name__)
+
+# How long a child may take to stop after being asked, before it is killed.
+STOP_GRACE_S = 3.0
+
+
+class ModelProcess:
+    """One child process hosting the models; started on first use, stopped when no model needs it."""
+
+    def __init__(self, model: ModelSettings, *, log_level: str = "warning") -> None:
+        self._model = msgspec.to_builtins(model)
+        self._log_level = log_level
+        self._lock = threading.Lock()
+        self._process: BaseProcess | None = None
+        self._conn: Connection | None = None
+        self._users: set[str] = set()  # which models are loaded in the child
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def load(self, kind: str) -> dict[str, Any]:
+        """Load ``kind`` ("embedder" or "captioner") in the child; returns its description."""
+        info: dict[str, Any] = self.call(f"load_{kind}")
+        with self._lock:
+            self._users.add(kind)
+        return info
+
+    def release(self, kind: str) -> None:
+        """The caller no longer needs ``kind``; the child exits when nothing is loaded."""
+        with self._lock:
+            self._users.discard(kind)
+            last = not self._users
+        if last:
+            self.stop()
+
+    def call(self, op: str, *args: Any) -> Any:
+        """Run ``op`` in the child (starting it if needed); a child that died is restarted once."""
+        try:
+            return self._call_once(op, args)
+        except _ChildDied as exc:
+            if op.startswith("load_"):
+                raise RuntimeError(str(exc)) from exc
+            log.warning("models.process_died", op=op, error=str(exc))
+        try:
+            for kind in sorted(self._users):  # a fresh child: load what the old one held, then retry
+                self._call_once(f"load_{kind}", ())
+            return self._call_once(op, args)
+        except _ChildDied as exc:
+            raise RuntimeError(str(exc)) from exc
+
+    def _call_once(self, op: str, args: tuple[Any, ...]) -> Any:
+        with self._lock:
+            conn = self._ensure()
+            try:
+                conn.send((op, args))
+                reply = conn.recv()
+            except (EOFError, OSError) as exc:
+                self._reap()
+                raise _ChildDied(f"the model process died during {op} ({exc.__class__.__name__})") from exc
+        return _result(reply)
+
+    def stop(self) -> None:
+        """Ask the child to exit; kill it if it does not."""
+        with self._lock:
+            conn, process = self._conn, self._process
+            if conn is not None:
+                with contextlib.suppress(OSError):
+                    conn.send(("stop", ()))
+            if process is not None:
+                process.join(STOP_GRACE_S)
+            self._reap()
+
+    def kill(self) -> None:
+        """Stop at once (shutdown): whatever the child was computing is abandoned."""
+        process = self._process
+        if process is not None and process.is_alive():
+            process.kill()
+
+    def _ensure(self) -> Connection:
+        if self._conn is not None and self._process is not None and self._process.is_alive():
+            return self._conn
+        self._reap()
+        context = multiprocessing.get_context("spawn")
+        parent, child = context.Pipe()
+        process = context.Process(
+            target=_child_main, args=(child, self._model, self._log_level), name="photoindex-models", daemon=True
+        )
+        process.start()
+        child.close()
+        self._process, self._conn = process, parent
+        log.info("models.process_started", pid=process.pid)
+        return parent
+
+    def _reap(self) -> None:
+        conn, process = self._conn, self._process
+        self._conn = self._process = None
+        if conn is not None:
+            conn.close()
+        if process is not None:
+            if process.is_alive():
+                process.kill()
+            process.join(STOP_GRACE_S)
+            log.info("models.process_stopped", pid=process.pid, exitcode=process.exitcode)
+
+
+class RemoteEmbedder:
+    """An ``ImageEmbedder`` whose model lives in a ``ModelProcess``."""
+
+    def __init__(self, host: ModelProcess) -> None:
+        info = host.load("embedder")
+        self._host = host
+        self.model_id: str = info["model_id"]
+        self.dim: int = info["dim"]
+        self.input_size: int = info["input_size"]
+        self.random_weights: bool = info["random_weights"]
+        self.preferred_batch_size: int = info["batch_size"]
+
+    def embed_images(self, pixels: np.ndarray) -> np.ndarray:
+        result: np.ndarray = self._host.call("embed_images", np.ascontiguousarray(pixels))
+        return result
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        result: np.ndarray = self._host.call("embed_texts", list(texts))
+        return result
+
+    def close(self) -> None:
+        self._host.release("embedder")
+
+
+class RemoteCaptioner:
+    """A ``Captioner`` whose model lives in a ``ModelProcess``."""
+
+    def __init__(self, host: ModelProcess) -> None:
+        info = host.load("captioner")
+        self._host = host
+        self.model_id: str = info["model_id"]
+        self.input_size: int = info["input_size"]
+        self.random_weights: bool = info["random_weights"]
+
+    def caption(self, pixels: np.ndarray) -> list[str]:
+        result: list[str] = self._host.call("caption", np.ascontiguousarray(pixels))
+        return result
+
+    def close(self) -> None:
+        self._host.release("captioner")
+
+
+class _ChildDied(Exception):
+    pass
+
+
+def _result(reply: tuple[Any, ...]) -> Any:
+    status = reply[0]
+    if status == "ok":
+        return reply[1]
+    _status, kind, code, message = reply
+    if kind == "model":
+        raise ModelError(message, code=ErrorCode(code))
+    if kind == "value":
+        raise ValueError(message)
+    raise RuntimeError(message)  # the model worker turns this into ERR_EMBED / ERR_CAPTION
+
+
+def _child_main(conn: Connection, model_raw: dict[str, Any], log_level: str) -> None:
+    """The child: load models on request and answer calls until told to stop or the parent goes."""
+    from photoindex.logs import configure_logging
+
+    configure_logging(level=log_level)
+    from photoindex.daemon.supervisor import load_captioner_for, load_embedder_for
+
+    model = msgspec.convert(model_raw, ModelSettings)
+    embedder: Any = None
+    captioner: Any = None
+    while True:
+        try:
+            op, args = conn.recv()
+        except (EOFError, OSError, KeyboardInterrupt):
+            return
+        if op == "stop":
+            return
+        try:
+            if op == "load_embedder":
+                if embedder is None:
+                    embedder = load_embedder_for(model)
+                reply: Any = {
+                    "model_id": embedder.model_id,
+                    "dim": embedder.dim,
+                    "input_size": embedder.input_size,
+                    "random_weights": embedder.random_weights,
+                    "batch_size": _batch_size(embedder, model.batch_size),
+                }
+            elif op == "load_captioner":
+                if captioner is None:
+                    captioner = load_captioner_for(model)
+                reply = {
+                    "model_id": captioner.model_id,
+                    "input_size": captioner.input_size,
+                    "random_weights": captioner.random_weights,
+                }
+            elif op == "embed_images":
+                reply = embedder.embed_images(*args)
+            elif op == "embed_texts":
+                reply = embedder.embed_texts(*args)
+            elif op == "caption":
+                reply = captioner.caption(*args)
+            else:
+                raise ValueError(f"unknown model operation {op!r}")
+            message: tuple[Any, ...] = ("ok", reply)
+        except ModelError as exc:
+            message = ("error", "model", str(exc.code), exc.message)
+        except ValueError as exc:
+            message = ("error", "value", "", str(exc))
+        except Exception as exc:  # sent to the parent, which decides; the child keeps serving
+            message = ("error", "runtime", "", f"{exc.__class__.__name__}: {exc}")
+        try:
+            conn.send(message)
+        except (OSError, EOFError):
+            return
+
+
+def _batch_size(embedder: Any, configured: int) -> int:
+    """Images per batch for the parent: configured, else probed from free memory on CUDA."""
+    from photoindex.indexer.model_worker import CPU_BATCH
+
+    device = getattr(embedder, "device", None)
+    if configured > 0:
+        return configured
+    if device is None or device.type != "cuda":
+        return CPU_BATCH
+    from photoindex.indexer.device import probe_batch_size
+
+    return probe_batch_size(device, embedder.bytes_per_image(), configured)
+
+
+__all__ = ["ModelProcess", "RemoteCaptioner", "RemoteEmbedder"]

@@ -1,0 +1,120 @@
+"""Keeps the current library snapshot, re-reading the store in the background when it changes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import structlog
+
+from photoindex.indexer.store import VectorStore
+from photoindex.library.jobs import Jobs
+from photoindex.library.snapshot import Snapshot, take_snapshot
+from photoindex.library.version import LibraryVersion, daemon_activity, read_version
+
+log = structlog.get_logger(__name__)
+
+# Versions are re-read at most this often: three counts, a few ms at 100k photos.
+VERSION_CHECK_S = 1.0
+# A snapshot is re-read at least this often even when no count moved (a file edited in place
+# without a daemon attached to tell us).
+MAX_SNAPSHOT_AGE_S = 600.0
+# The background check re-reads the version this often (one count with a daemon attached).
+WATCH_INTERVAL_S = 2.0
+
+
+class Catalog:
+    """The store's photos as a shared ``Snapshot``, kept current without blocking requests."""
+
+    def __init__(
+        self,
+        store: VectorStore,
+        jobs: Jobs,
+        *,
+        status: Callable[[], Any] | None = None,
+        limiter: anyio.CapacityLimiter | None = None,
+        version_check_s: float = VERSION_CHECK_S,
+        max_age_s: float = MAX_SNAPSHOT_AGE_S,
+    ) -> None:
+        self.store = store
+        self._jobs = jobs
+        self._status = status
+        self._limiter = limiter
+        self._version_check_s = version_check_s
+        self._max_age_s = max_age_s
+        self._version: LibraryVersion | None = None
+        self._checked = 0.0
+        self._snapshot: Snapshot | None = None
+        self.generation = 0
+
+    async def version(self) -> LibraryVersion:
+        """The collection's version now (cached for a second)."""
+        now = time.monotonic()
+        if self._version is None or now - self._checked >= self._version_check_s:
+            activity = daemon_activity(self._status)
+            daemon = self._status is not None
+            self._version = await anyio.to_thread.run_sync(
+                lambda: read_version(self.store, activity=activity, generation=self.generation, daemon=daemon),
+                limiter=self._limiter,
+            )
+            self._checked = now
+        return self._version
+
+    def invalidate(self) -> None:
+        """The API changed the index: the next version read sees a new generation."""
+        self.generation += 1
+        self._checked = 0.0
+
+    def fresh(self, snapshot: Snapshot | None, version: LibraryVersion) -> bool:
+        return (
+            snapshot is not None
+            and snapshot.version == version
+            and time.monotonic() - snapshot.created < self._max_age_s
+        )
+
+    async def snapshot(self, *, wait_s: float = 0.0) -> tuple[Snapshot | None, bool]:
+        """The latest snapshot and whether it is current; starts a refresh when it is not."""
+        version = await self.version()
+        if self.fresh(self._snapshot, version):
+            return self._snapshot, True
+        await self._jobs.start("snapshot", lambda: self._refresh(version), wait_s=wait_s)
+        return self._snapshot, self.fresh(self._snapshot, version)
+
+    @property
+    def has_snapshot(self) -> bool:
+        return self._snapshot is not None
+
+    @property
+    def current(self) -> Snapshot | None:
+        """The latest snapshot, without asking the store whether it is still current."""
+        return self._snapshot
+
+    @property
+    def known_version(self) -> LibraryVersion | None:
+        """The last version read (by a request or by ``watch``), without reading again."""
+        return self._version
+
+    async def watch(self, interval_s: float = WATCH_INTERVAL_S) -> None:
+        """Keep the snapshot current in the background, so requests rarely need to check (runs until cancelled)."""
+        while True:
+            try:
+                await self.snapshot()
+            except Exception as exc:
+                log.warning("library.watch_failed", error=str(exc))
+            await anyio.sleep(interval_s)
+
+    @property
+    def refreshing(self) -> bool:
+        return self._jobs.running("snapshot")
+
+    async def _refresh(self, version: LibraryVersion) -> None:
+        snapshot = await anyio.to_thread.run_sync(
+            take_snapshot, self.store, version, limiter=self._limiter, abandon_on_cancel=True
+        )
+        self._snapshot = snapshot
+        log.info("library.snapshot", photos=len(snapshot), version=version.key, ms=round(snapshot.taken_s * 1000))
+
+
+__all__ = ["Catalog"]

@@ -1,0 +1,127 @@
+"""A photo by its opaque id: its point, its thumbnail (rebuilt when missing), its original file.
+
+Files are reached only through the index: the path comes from the stored
+point, never from a request, and must still resolve (after symlinks) to a
+regular file inside the root it was indexed under.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import anyio
+
+from photoindex.errors import ErrorCode, FileError, StoreError
+from photoindex.indexer.decode import decode_photo
+from photoindex.indexer.discovery import within
+from photoindex.indexer.records import DecodeRequest
+from photoindex.indexer.store import PhotoPoint, VectorStore
+from photoindex.indexer.thumbnails import THUMBNAIL_PX, thumbnail_path
+
+MEDIA_TYPES = {
+    "JPEG": "image/jpeg",
+    "MPO": "image/jpeg",
+    "PNG": "image/png",
+    "GIF": "image/gif",
+    "WEBP": "image/webp",
+    "TIFF": "image/tiff",
+    "BMP": "image/bmp",
+    "HEIF": "image/heic",
+    "AVIF": "image/avif",
+    "DNG": "image/x-adobe-dng",
+    "CR2": "image/x-canon-cr2",
+    "CR3": "image/x-canon-cr3",
+    "CRW": "image/x-canon-crw",
+    "NEF": "image/x-nikon-nef",
+    "ARW": "image/x-sony-arw",
+    "RAF": "image/x-fuji-raf",
+    "ORF": "image/x-olympus-orf",
+    "RW2": "image/x-panasonic-rw2",
+    "PEF": "image/x-pentax-pef",
+    "SRW": "image/x-samsung-srw",
+    "KDC": "image/x-kodak-kdc",
+    "X3F": "image/x-sigma-x3f",
+    "IIQ": "image/x-phaseone-iiq",
+}
+_THUMBNAIL_DECODE_SIDE = 32  # the smallest model input decode accepts; the thumbnail sets the real size
+
+
+def parse_id(value: str) -> str:
+    """The canonical spelling of a point id; ``StoreError(NOT_FOUND)`` for anything that is not one."""
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, TypeError, AttributeError):
+        raise StoreError(f"no photo {value!r}", code=ErrorCode.NOT_FOUND) from None
+
+
+class PhotoFiles:
+    """Looks photos up by id and serves their files safely."""
+
+    def __init__(
+        self,
+        store: VectorStore,
+        cache_dir: Path,
+        *,
+        max_pixels: int = 250_000_000,
+        limiter: anyio.CapacityLimiter | None = None,
+    ) -> None:
+        self._store = store
+        self._cache_dir = cache_dir
+        self._max_pixels = max_pixels
+        self._limiter = limiter
+        self._decode_limiter = anyio.CapacityLimiter(2)
+
+    async def get(self, point_id: str, *, with_vector: bool = False) -> PhotoPoint:
+        canonical = parse_id(point_id)
+        found = await anyio.to_thread.run_sync(
+            lambda: self._store.retrieve([canonical], with_vectors=with_vector), limiter=self._limiter
+        )
+        if not found:
+            raise StoreError(f"no photo {canonical}", code=ErrorCode.NOT_FOUND)
+        return found[0]
+
+    async def thumbnail(self, point: PhotoPoint) -> Path:
+        """The cached thumbnail of the photo's content, decoded again if the cache lost it."""
+        sha = point.payload.get("sha256")
+        if not isinstance(sha, str) or point.payload.get("status") == "failed":
+            raise FileError("this file could not be indexed, so it has no thumbnail", code=ErrorCode.NOT_FOUND)
+        target = thumbnail_path(self._cache_dir, sha)
+        if target.is_file():
+            return target
+        source = self.original_path(point)
+        request = DecodeRequest(
+            model_size=_THUMBNAIL_DECODE_SIDE,
+            thumbnail_path=str(target),
+            thumbnail_px=THUMBNAIL_PX,
+            max_pixels=self._max_pixels,
+        )
+        await anyio.to_thread.run_sync(decode_photo, str(source), request, limiter=self._decode_limiter)
+        if not target.is_file():
+            raise FileError("the thumbnail could not be written (is the cache disk full?)", code=ErrorCode.IO)
+        return target
+
+    def original_path(self, point: PhotoPoint) -> Path:
+        """The photo's file, if it is still a regular file inside its root (symlinks resolved)."""
+        path, root = point.payload.get("path"), point.payload.get("root")
+        if not isinstance(path, str) or not isinstance(root, str):
+            raise StoreError(f"photo {point.id} has no file on record", code=ErrorCode.NOT_FOUND)
+        resolved = os.path.realpath(path)
+        if not within(resolved, os.path.realpath(root)):
+            raise FileError(f"{path} now leads outside its library folder; not served", code=ErrorCode.PERMISSION)
+        try:
+            is_file = Path(resolved).is_file()
+        except OSError:
+            is_file = False
+        if not is_file:
+            raise FileError(f"{path} is gone", code=ErrorCode.VANISHED)
+        return Path(resolved)
+
+
+def media_type(point: PhotoPoint) -> str:
+    fmt = point.payload.get("format")
+    return MEDIA_TYPES.get(fmt, "application/octet-stream") if isinstance(fmt, str) else "application/octet-stream"
+
+
+__all__ = ["MEDIA_TYPES", "PhotoFiles", "media_type", "parse_id"]

@@ -1,0 +1,160 @@
+"""A compact, columnar copy of what the index holds about every photo, for whole-library work.
+
+Duplicates, collection statistics and caption matching need a few fields of
+every point. Reading them from the store per request would cost a full scroll
+each time, so one scroll fills numpy columns (about 80 bytes a photo, no
+Python object per photo) that those computations share until the library
+changes. Paths and other display fields are not kept: a page of results
+fetches its few points from the store.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from photoindex.indexer.store import VectorStore
+from photoindex.library.captions_index import CaptionIndex
+from photoindex.library.version import LibraryVersion
+
+SNAPSHOT_FIELDS = (
+    "status",
+    "size",
+    "width",
+    "height",
+    "orientation",
+    "sha256",
+    "phash",
+    "mtime_ns",
+    "indexed_at",
+    "caption",
+)
+STATUS_CODES = {"indexed": 0, "pending": 1, "failed": 2}
+STATUS_NAMES = {code: name for name, code in STATUS_CODES.items()}
+_OTHER_STATUS = 3
+_NO_SHA = b"\0" * 32
+# Exif orientations 5-8 turn the stored image a quarter: width and height swap on display.
+_QUARTER_TURNS = frozenset({5, 6, 7, 8})
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    """Columns over every photo point, row-aligned; built by ``take_snapshot``."""
+
+    version: LibraryVersion
+    ids: np.ndarray  # "V16": the point id's UUID bytes
+    status: np.ndarray  # uint8: STATUS_CODES
+    size: np.ndarray  # int64 bytes on disk
+    width: np.ndarray  # int32, as displayed (orientation applied); 0 = unknown
+    height: np.ndarray  # int32
+    mtime_ns: np.ndarray  # int64
+    sha256: np.ndarray  # "V32"; all zero when unknown
+    phash: np.ndarray  # uint64
+    has_phash: np.ndarray  # bool
+    captions: CaptionIndex
+    last_indexed_at: str | None
+    taken_s: float
+    created: float = field(default_factory=time.monotonic)
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+    def point_id(self, row: int) -> str:
+        return str(uuid.UUID(bytes=self.ids[row].tobytes()))
+
+    def point_ids(self, rows: Iterable[int]) -> list[str]:
+        return [self.point_id(int(r)) for r in rows]
+
+    def row_of(self) -> dict[bytes, int]:
+        """Point-id bytes → row (built on demand; a dict over every photo)."""
+        return {b.tobytes(): i for i, b in enumerate(self.ids)}
+
+    def counts(self) -> dict[str, int]:
+        """Photos per status."""
+        values, counts = np.unique(self.status, return_counts=True)
+        return {STATUS_NAMES.get(int(v), "other"): int(c) for v, c in zip(values, counts, strict=True)}
+
+    def total_bytes(self) -> int:
+        return int(self.size.sum())
+
+
+def take_snapshot(store: VectorStore, version: LibraryVersion, *, page_size: int = 2048) -> Snapshot:
+    """Scroll every photo point's light fields into columns (blocking: run it in a thread)."""
+    started = time.perf_counter()
+    ids: list[bytes] = []
+    status: list[int] = []
+    size: list[int] = []
+    width: list[int] = []
+    height: list[int] = []
+    mtime: list[int] = []
+    sha: list[bytes] = []
+    phash: list[int] = []
+    has_phash: list[bool] = []
+    captions = CaptionIndex.builder()
+    last_indexed: str | None = None
+    for row, point in enumerate(store.scroll(fields=SNAPSHOT_FIELDS, page_size=page_size)):
+        p = point.payload
+        ids.append(uuid.UUID(point.id).bytes)
+        status.append(STATUS_CODES.get(p.get("status", "indexed"), _OTHER_STATUS))
+        size.append(_int(p.get("size")))
+        w, h = _int(p.get("width")), _int(p.get("height"))
+        if p.get("orientation") in _QUARTER_TURNS:
+            w, h = h, w
+        width.append(w)
+        height.append(h)
+        mtime.append(_int(p.get("mtime_ns")))
+        sha.append(_sha_bytes(p.get("sha256")))
+        value = _phash_int(p.get("phash"))
+        phash.append(value if value is not None else 0)
+        has_phash.append(value is not None)
+        caption = p.get("caption")
+        if isinstance(caption, str) and caption:
+            captions.add(row, caption)
+        indexed_at = p.get("indexed_at")
+        if isinstance(indexed_at, str) and (last_indexed is None or indexed_at > last_indexed):
+            last_indexed = indexed_at
+    return Snapshot(
+        version=version,
+        ids=np.frombuffer(b"".join(ids), dtype="V16"),
+        status=np.array(status, dtype=np.uint8),
+        size=np.array(size, dtype=np.int64),
+        width=np.array(width, dtype=np.int32),
+        height=np.array(height, dtype=np.int32),
+        mtime_ns=np.array(mtime, dtype=np.int64),
+        sha256=np.frombuffer(b"".join(sha), dtype="V32"),
+        phash=np.array(phash, dtype=np.uint64),
+        has_phash=np.array(has_phash, dtype=bool),
+        captions=captions.build(),
+        last_indexed_at=last_indexed,
+        taken_s=time.perf_counter() - started,
+    )
+
+
+def _int(value: Any) -> int:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
+def _sha_bytes(value: Any) -> bytes:
+    if isinstance(value, str) and len(value) == 64:
+        try:
+            return bytes.fromhex(value)
+        except ValueError:
+            return _NO_SHA
+    return _NO_SHA
+
+
+def _phash_int(value: Any) -> int | None:
+    if isinstance(value, str) and len(value) == 16:
+        try:
+            return int(value, 16)
+        except ValueError:
+            return None
+    return None
+
+
+__all__ = ["SNAPSHOT_FIELDS", "STATUS_CODES", "Snapshot", "take_snapshot"]

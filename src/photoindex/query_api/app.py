@@ -1,0 +1,219 @@
+"""``create_app``: the query API as a Litestar app over the store and model worker it is given.
+
+The daemon serves it with uvicorn in its own event loop, sharing its store,
+model worker and decode pool; tests build it over small real parts. Nothing
+here is global: two apps in one process share nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+from litestar import Litestar, Router
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
+
+from photoindex.config import AppPaths, Settings, resolve_config_path
+from photoindex.indexer.model_ids import ClipSpec, clip_spec
+from photoindex.indexer.model_worker import ModelWorker
+from photoindex.indexer.store import VectorStore
+from photoindex.library import (
+    Browser,
+    Catalog,
+    DuplicateFinder,
+    FoldersChanged,
+    Inbox,
+    Jobs,
+    PhotoFiles,
+    ProjectionService,
+    QueryEncoder,
+    Searcher,
+    UploadedQueries,
+    WatchedFolders,
+    resolve_inbox,
+)
+from photoindex.library.projection import MIN_UMAP_POINTS
+from photoindex.query_api import controllers as c
+from photoindex.query_api.about import package_version
+from photoindex.query_api.problems import handle_exception
+from photoindex.query_api.schemas.common import API_PREFIX
+from photoindex.query_api.security import GuardMiddleware, GuardPolicy, allowed_hosts, check_bind, resolve_api_key
+from photoindex.query_api.services import ApiServices, RescanHook, StatusHook
+
+JSON_BODY_LIMIT = 1 << 20  # every JSON body is small; uploads have their own limits
+_MB = 1 << 20
+_MULTIPART_SLACK = 64 << 10  # part headers and boundaries around an image
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: VectorStore,
+    models: ModelWorker,
+    status: StatusHook | None = None,
+    paths: AppPaths | None = None,
+    spec: ClipSpec | None = None,
+    pipeline: Any = None,
+    rescan: RescanHook | None = None,
+    on_folders_changed: FoldersChanged | None = None,
+    config_file: Path | None = None,
+    projection_warm_up: bool = True,
+    min_umap_points: int = MIN_UMAP_POINTS,
+) -> Litestar:
+    """The query API over ``store`` and ``models``.
+
+    ``status`` returns the daemon's status record (``/status``, ``/ready``);
+    ``rescan(folder)`` queues a folder scan (``/ingest/scan``);
+    ``on_folders_changed(folders)`` hears about ``/folders`` changes;
+    ``pipeline`` lends its decode pool to image queries. Raises ``ConfigError``
+    when ``api.host`` is not loopback and no API key is configured.
+    """
+    check_bind(settings)
+    services = build_services(
+        settings,
+        store=store,
+        models=models,
+        status=status,
+        paths=paths,
+        spec=spec,
+        pipeline=pipeline,
+        rescan=rescan,
+        on_folders_changed=on_folders_changed,
+        config_file=config_file,
+        projection_warm_up=projection_warm_up,
+        min_umap_points=min_umap_points,
+    )
+    api = settings.api
+    image_search = type(
+        "ImageSearch",
+        (c.ImageSearchController,),
+        {"request_max_body_size": api.max_query_image_mb * _MB + _MULTIPART_SLACK},
+    )
+    ingest = type("Ingest", (c.IngestController,), {"request_max_body_size": api.max_upload_mb * _MB})
+    router = Router(
+        path=API_PREFIX,
+        route_handlers=[
+            c.HealthController,
+            c.SearchController,
+            image_search,
+            c.PhotosController,
+            c.DuplicatesController,
+            c.ProjectionController,
+            c.LibraryController,
+            ingest,
+            c.FoldersController,
+            c.BrowseController,
+        ],
+    )
+    policy = GuardPolicy(
+        hosts=allowed_hosts(settings),
+        api_key=services.api_key,
+        open_paths=frozenset({f"{API_PREFIX}/health"}),
+    )
+    return Litestar(
+        route_handlers=[router],
+        dependencies={"services": Provide(lambda: services, sync_to_thread=False)},
+        exception_handlers={HTTPException: handle_exception, Exception: handle_exception},
+        middleware=[DefineMiddleware(GuardMiddleware, policy=policy)],
+        openapi_config=OpenAPIConfig(
+            title="photoindex",
+            version=package_version(),
+            description="Search a photo library by text, image and metadata; duplicates; a 2-D map; folders.",
+            path=f"{API_PREFIX}/schema",
+            render_plugins=[SwaggerRenderPlugin(), RedocRenderPlugin(path="/redoc")],
+        ),
+        lifespan=[_lifespan(services)],
+        request_max_body_size=JSON_BODY_LIMIT,
+        logging_config=None,
+        debug=False,
+    )
+
+
+def build_services(
+    settings: Settings,
+    *,
+    store: VectorStore,
+    models: ModelWorker,
+    status: StatusHook | None,
+    paths: AppPaths | None,
+    spec: ClipSpec | None,
+    pipeline: Any,
+    rescan: RescanHook | None,
+    on_folders_changed: FoldersChanged | None,
+    config_file: Path | None,
+    projection_warm_up: bool,
+    min_umap_points: int,
+) -> ApiServices:
+    paths = paths or AppPaths.from_settings(settings)
+    spec = spec or clip_spec(settings.model)
+    store_limiter = anyio.CapacityLimiter(4)
+    jobs = Jobs()
+    catalog = Catalog(store, jobs, status=status, limiter=store_limiter)
+    browser = Browser(settings.api.browse_roots)
+    projection_file = paths.cache_dir / "projection" / f"{store.collection}.msgpack"
+    return ApiServices(
+        settings=settings,
+        paths=paths,
+        spec=spec,
+        store=store,
+        models=models,
+        jobs=jobs,
+        catalog=catalog,
+        encoder=QueryEncoder(models),
+        uploads=UploadedQueries(),
+        searcher=Searcher(store, catalog, limiter=store_limiter),
+        duplicates=DuplicateFinder(catalog, jobs, store),
+        projection=ProjectionService(
+            catalog,
+            jobs,
+            store,
+            cache_file=projection_file,
+            numba_cache_dir=paths.cache_dir / "numba",
+            min_umap_points=min_umap_points,
+            warm_up=projection_warm_up,
+        ),
+        photos=PhotoFiles(store, paths.cache_dir, max_pixels=settings.model.max_pixels, limiter=store_limiter),
+        folders=WatchedFolders(
+            settings,
+            browser,
+            config_file=config_file or resolve_config_path(None, os.environ),
+            on_change=on_folders_changed,
+        ),
+        browser=browser,
+        inbox=Inbox(resolve_inbox(settings, paths)),
+        store_limiter=store_limiter,
+        decode_limiter=anyio.CapacityLimiter(2),
+        decoder=getattr(pipeline, "decoder", None),
+        status=status,
+        rescan_hook=rescan,
+        api_key=resolve_api_key(settings),
+    )
+
+
+def _lifespan(services: ApiServices) -> Any:
+    @asynccontextmanager
+    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        async with anyio.create_task_group() as tg:
+            services.jobs.attach(tg)
+            services.projection.start()
+            tg.start_soon(services.catalog.watch, name="photoindex-library-watch")
+            try:
+                yield
+            finally:
+                services.duplicates.stop()
+                services.projection.close()
+                services.jobs.attach(None)
+                tg.cancel_scope.cancel()
+
+    return lifespan
+
+
+__all__ = ["build_services", "create_app"]

@@ -1,0 +1,128 @@
+"""Duplicate groups: exact copies, near copies (perceptual hash), similar shots (embeddings)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+
+from photoindex.library import DEFAULT_DISTANCE, DEFAULT_MIN_SCORE, MAX_DISTANCE, DuplicateAnswer, DuplicateParams
+from photoindex.query_api import limits
+from photoindex.query_api.params import Offset
+from photoindex.query_api.problems import problem_docs
+from photoindex.query_api.schemas.common import VersionInfo
+from photoindex.query_api.schemas.duplicates import DuplicatePage, Group, Member, Thresholds
+from photoindex.query_api.services import ApiServices
+
+GroupLimit = Annotated[int, QueryParameter(ge=1, le=limits.MAX_DUPLICATE_LIMIT, description="groups per page")]
+
+
+class DuplicatesController(Controller):
+    path = "/duplicates"
+    tags = ("duplicates",)
+
+    @get("/", responses=problem_docs(400, 401), summary="Groups of duplicate photos, with a suggested keeper")
+    async def duplicates(
+        self,
+        services: NamedDependency[ApiServices],
+        kind: Annotated[Literal["exact", "near", "similar"], QueryParameter()] = "exact",
+        max_distance: Annotated[
+            int, QueryParameter(ge=0, le=MAX_DISTANCE, description="near: bits")
+        ] = DEFAULT_DISTANCE,
+        min_score: Annotated[float, QueryParameter(ge=0.5, le=1.0, description="similar: cosine")] = DEFAULT_MIN_SCORE,
+        include_exact: Annotated[bool, QueryParameter()] = False,
+        limit: GroupLimit = 20,
+        offset: Offset = 0,
+        wait_s: Annotated[float, QueryParameter(ge=0.0, le=limits.MAX_DUPLICATE_WAIT_S)] = 2.0,
+    ) -> DuplicatePage:
+        """Computed in the background per library version; waits at most ``wait_s`` for a fresh answer,
+        then returns what it has with ``computing``/``stale`` set (ask again)."""
+        params = DuplicateParams(kind, max_distance, min_score, include_exact)
+        answer = await services.duplicates.find(params, wait_s=wait_s)
+        return await _page(services, params, answer, limit, offset)
+
+
+async def _page(
+    services: ApiServices, params: DuplicateParams, answer: DuplicateAnswer, limit: int, offset: int
+) -> DuplicatePage:
+    thresholds = Thresholds(
+        kind=params.kind,
+        max_distance=params.max_distance if params.kind == "near" else None,
+        min_score=params.min_score if params.kind == "similar" else None,
+        include_exact=params.include_exact,
+    )
+    result = answer.result
+    if result is None:
+        return DuplicatePage(
+            thresholds=thresholds,
+            groups=[],
+            offset=offset,
+            limit=limit,
+            total_groups=None,
+            reclaimable_bytes=None,
+            next_offset=None,
+            computing=answer.computing,
+            stale=True,
+            progress=answer.progress,
+            error=answer.error,
+        )
+    snapshot = result.snapshot
+    chosen = result.groups[offset : offset + limit]
+    rows = [r for g in chosen for r in g.rows[: limits.MAX_MEMBERS_SHOWN]]
+    ids = snapshot.point_ids(rows)
+    points = await services.in_store(lambda: services.store.retrieve(ids))
+    payloads = {p.id: p.payload for p in points}
+    groups = []
+    for group in chosen:
+        members = []
+        for position, (row, closeness) in enumerate(zip(group.rows, group.closeness, strict=True)):
+            if position >= limits.MAX_MEMBERS_SHOWN:
+                break
+            point_id = snapshot.point_id(row)
+            payload = payloads.get(point_id, {})
+            members.append(
+                Member(
+                    id=point_id,
+                    path=payload.get("path"),
+                    size=int(snapshot.size[row]),
+                    width=int(snapshot.width[row]),
+                    height=int(snapshot.height[row]),
+                    format=payload.get("format"),
+                    sha256=payload.get("sha256"),
+                    keeper=position == 0,
+                    distance=int(closeness) if params.kind == "near" else None,
+                    similarity=closeness if params.kind == "similar" else None,
+                )
+            )
+        groups.append(
+            Group(
+                keeper_id=members[0].id,
+                keeper_reason=group.keeper_reason,
+                reclaimable_bytes=group.reclaimable_bytes,
+                member_count=len(group.rows),
+                members=members,
+            )
+        )
+    total = len(result.groups)
+    version = snapshot.version
+    return DuplicatePage(
+        thresholds=thresholds,
+        groups=groups,
+        offset=offset,
+        limit=limit,
+        total_groups=total,
+        reclaimable_bytes=sum(g.reclaimable_bytes for g in result.groups),
+        next_offset=offset + limit if offset + limit < total else None,
+        computing=answer.computing,
+        stale=answer.stale,
+        progress=answer.progress,
+        version=VersionInfo(
+            key=version.key, photos=version.photos, indexed=version.indexed, last_indexed_at=snapshot.last_indexed_at
+        ),
+        error=answer.error,
+    )
+
+
+__all__ = ["DuplicatesController"]

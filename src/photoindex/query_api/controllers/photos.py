@@ -1,0 +1,123 @@
+"""One photo by its opaque id: details, thumbnail, original, look-alikes; and bulk removal."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
+from litestar.response import File
+
+from photoindex.library import Rejected, media_type, remove_photos
+from photoindex.query_api.params import Limit, Offset, query_filters
+from photoindex.query_api.problems import problem_docs
+from photoindex.query_api.ranking import ranked_page
+from photoindex.query_api.schemas.photos import PhotoInfo, RemovalOut, RemoveRequest, RemoveResult, photo_info
+from photoindex.query_api.schemas.search import FilterSpec, SearchPage
+from photoindex.query_api.services import ApiServices
+
+# Thumbnails are named by content, so an unchanged ETag is the same picture; an hour before revalidating.
+THUMBNAIL_CACHE = "private, max-age=3600"
+ORIGINAL_CACHE = "private, no-cache"
+
+
+class PhotosController(Controller):
+    path = "/photos"
+    tags = ("photos",)
+
+    @get("/{photo_id:str}", responses=problem_docs(401, 404), summary="Everything known about a photo")
+    async def info(self, services: NamedDependency[ApiServices], photo_id: FromPath[str]) -> PhotoInfo:
+        point = await services.photos.get(photo_id)
+        return photo_info(point.id, point.payload)
+
+    @get(
+        "/{photo_id:str}/thumbnail",
+        media_type="image/jpeg",
+        responses=problem_docs(401, 404, 422),
+        summary="The 200 px JPEG thumbnail (rebuilt if the cache lost it)",
+    )
+    async def thumbnail(
+        self, services: NamedDependency[ApiServices], request: Request[Any, Any, Any], photo_id: FromPath[str]
+    ) -> File:
+        point = await services.photos.get(photo_id)
+        path = await services.photos.thumbnail(point)
+        etag = f'"{point.payload["sha256"]}-t"'
+        headers = {"Cache-Control": THUMBNAIL_CACHE, "ETag": etag}
+        if _matches(request, etag):
+            return _not_modified(headers)
+        return File(
+            path,
+            media_type="image/jpeg",
+            content_disposition_type="inline",
+            headers=headers,
+            filename=f"{photo_id}.jpg",
+        )
+
+    @get(
+        "/{photo_id:str}/original",
+        media_type="application/octet-stream",
+        responses=problem_docs(401, 403, 404),
+        summary="The original file, streamed with its own content type",
+    )
+    async def original(
+        self, services: NamedDependency[ApiServices], request: Request[Any, Any, Any], photo_id: FromPath[str]
+    ) -> File:
+        point = await services.photos.get(photo_id)
+        path = services.photos.original_path(point)
+        etag = f'"{point.payload.get("sha256", "")}-{point.payload.get("mtime_ns", "")}"'
+        headers = {"Cache-Control": ORIGINAL_CACHE, "ETag": etag}
+        if _matches(request, etag):
+            return _not_modified(headers)
+        name = point.payload.get("name") or path.name
+        return File(
+            path, media_type=media_type(point), content_disposition_type="inline", filename=str(name), headers=headers
+        )
+
+    @get(
+        "/{photo_id:str}/similar",
+        dependencies={"conditions": Provide(query_filters)},
+        responses=problem_docs(400, 401, 404, 409),
+        summary="Photos that look like this one",
+    )
+    async def similar(
+        self,
+        services: NamedDependency[ApiServices],
+        conditions: NamedDependency[FilterSpec],
+        photo_id: FromPath[str],
+        limit: Limit = 20,
+        offset: Offset = 0,
+    ) -> SearchPage:
+        point = await services.photos.get(photo_id, with_vector=True)
+        if point.vector is None:
+            raise Rejected(f"photo {point.id} has no embedding yet", reason="conflict")
+        return await ranked_page(
+            services, point.vector, conditions, limit=limit, offset=offset, exclude=frozenset({point.id})
+        )
+
+    @post("/remove", status_code=200, responses=problem_docs(400, 401, 413, 503), summary="Remove photos")
+    async def remove(self, services: NamedDependency[ApiServices], data: JSONBody[RemoveRequest]) -> RemoveResult:
+        """Take photos out of the index; with ``trash`` their files go to the desktop trash (never deleted)."""
+        outcomes = await remove_photos(
+            services.store, services.photos, data.ids, trash=data.trash, limiter=services.store_limiter
+        )
+        services.catalog.invalidate()
+        removed = sum(o.removed for o in outcomes)
+        note = None if data.trash else "the files stay on disk; a rescan of their folder indexes them again"
+        return RemoveResult(
+            [RemovalOut(o.id, o.removed, o.trashed, o.code, o.message) for o in outcomes], removed, note
+        )
+
+
+def _matches(request: Request[Any, Any, Any], etag: str) -> bool:
+    wanted = request.headers.get("if-none-match")
+    return wanted is not None and (wanted.strip() == "*" or etag in [t.strip() for t in wanted.split(",")])
+
+
+def _not_modified(headers: dict[str, str]) -> File:
+    # A 304 has no body; typed as the route's File so the OpenAPI schema keeps naming the image.
+    response: Any = Response(content=b"", status_code=304, headers=headers)
+    return cast(File, response)
+
+
+__all__ = ["PhotosController"]

@@ -1,0 +1,150 @@
+"""Search by text, by an uploaded image, and by a combination with weights and negative examples."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import numpy as np
+from litestar import Controller, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody, MultipartBody, QueryParameter
+
+from photoindex.errors import ErrorCode
+from photoindex.library import Rejected, combine, parse_id
+from photoindex.library.query_images import decode_query_image
+from photoindex.query_api import limits
+from photoindex.query_api.params import Limit, Offset, query_filters
+from photoindex.query_api.problems import problem_docs
+from photoindex.query_api.ranking import ranked_page
+from photoindex.query_api.schemas.search import CombinedSearch, FilterSpec, QueryTerm, SearchPage
+from photoindex.query_api.services import ApiServices
+
+QueryParam = Annotated[str, QueryParameter(min_length=1, max_length=limits.MAX_QUERY_CHARS, description="what to find")]
+
+
+@dataclass
+class ImageQuery:
+    """An image to find look-alikes of, optionally steered by a text."""
+
+    image: UploadFile
+    text: str | None = None
+    text_weight: float = 1.0
+
+
+class SearchController(Controller):
+    """Text and combined search."""
+
+    path = "/search"
+    tags = ("search",)
+    dependencies = {"conditions": Provide(query_filters)}  # noqa: RUF012 - Litestar reads it from the class
+
+    @get("/text", responses=problem_docs(400, 401, 503), summary="Photos matching a description")
+    async def text(
+        self,
+        services: NamedDependency[ApiServices],
+        conditions: NamedDependency[FilterSpec],
+        q: QueryParam,
+        limit: Limit = 20,
+        offset: Offset = 0,
+    ) -> SearchPage:
+        """CLIP text embedding, plus caption words where captions exist (each hit says which matched)."""
+        vector = (await services.encoder.texts([q]))[0]
+        return await ranked_page(services, vector, conditions, limit=limit, offset=offset, caption_query=q)
+
+    @post("/", status_code=200, responses=problem_docs(400, 401, 404, 503), summary="Combined search")
+    async def combined(self, services: NamedDependency[ApiServices], data: JSONBody[CombinedSearch]) -> SearchPage:
+        """Texts, indexed photos and uploaded images, weighted; negative terms are subtracted."""
+        positive = await _vectors(services, data.positive)
+        negative = await _vectors(services, data.negative)
+        vector = combine(positive, negative)
+        if vector is None:
+            raise Rejected("the positive and negative terms cancel out", reason="invalid")
+        texts = " ".join(t.text for t in data.positive if t.text)
+        exclude = frozenset(parse_id(t.photo_id) for t in data.positive if t.photo_id)
+        return await ranked_page(
+            services,
+            vector,
+            data.filters,
+            limit=data.limit,
+            offset=data.offset,
+            caption_query=texts or None,
+            exclude=exclude,
+        )
+
+
+class ImageSearchController(Controller):
+    """Search by an uploaded image (its own controller: it accepts a larger body)."""
+
+    path = "/search"
+    tags = ("search",)
+    dependencies = {"conditions": Provide(query_filters)}  # noqa: RUF012
+
+    @post("/image", status_code=200, responses=problem_docs(400, 401, 413, 422, 503), summary="Photos like an image")
+    async def image(
+        self,
+        services: NamedDependency[ApiServices],
+        conditions: NamedDependency[FilterSpec],
+        data: MultipartBody[ImageQuery],
+        limit: Limit = 20,
+        offset: Offset = 0,
+    ) -> SearchPage:
+        """Multipart field ``image``; the answer's ``upload_id`` can be reused in ``POST /search``."""
+        if not isinstance(data.image, UploadFile):
+            raise Rejected("expected a file in the form field 'image'", reason="invalid")
+        if data.text is not None and not 0 < len(data.text) <= limits.MAX_QUERY_CHARS:
+            raise Rejected(f"text must be 1-{limits.MAX_QUERY_CHARS} characters", reason="invalid")
+        if not 0 < data.text_weight <= limits.MAX_WEIGHT:
+            raise Rejected(f"text_weight must be in (0, {limits.MAX_WEIGHT:g}]", reason="invalid")
+        content = await data.image.read()
+        pixels = await decode_query_image(
+            content,
+            name=data.image.filename or "",
+            model_size=services.spec.image_size,
+            max_pixels=services.settings.model.max_pixels,
+            decoder=services.decoder,
+            temp_dir=services.paths.cache_dir / "tmp",
+            limiter=services.decode_limiter,
+        )
+        image_vector = await services.encoder.image(pixels)
+        upload_id = services.uploads.put(image_vector)
+        terms: list[tuple[np.ndarray, float]] = [(image_vector, 1.0)]
+        if data.text:
+            terms.append(((await services.encoder.texts([data.text]))[0], data.text_weight))
+        vector = combine(terms, [])
+        if vector is None:
+            raise Rejected("the image and text cancel out", reason="invalid")
+        return await ranked_page(
+            services, vector, conditions, limit=limit, offset=offset, caption_query=data.text, upload_id=upload_id
+        )
+
+
+async def _vectors(services: ApiServices, terms: list[QueryTerm]) -> list[tuple[np.ndarray, float]]:
+    for term in terms:
+        term.kind()
+    texts = [t.text for t in terms if t.text is not None]
+    text_vectors = iter(await services.encoder.texts(texts)) if texts else iter(())
+    out: list[tuple[np.ndarray, float]] = []
+    for term in terms:
+        if term.text is not None:
+            out.append((next(text_vectors), term.weight))
+        elif term.photo_id is not None:
+            point = await services.photos.get(term.photo_id, with_vector=True)
+            if point.vector is None:
+                raise Rejected(f"photo {point.id} has no embedding yet", reason="conflict")
+            out.append((point.vector, term.weight))
+        else:
+            assert term.upload_id is not None
+            vector = services.uploads.get(term.upload_id)
+            if vector is None:
+                raise Rejected(
+                    f"upload {term.upload_id} is unknown or expired; search by image again",
+                    reason="invalid",
+                    code=ErrorCode.NOT_FOUND,
+                )
+            out.append((vector, term.weight))
+    return out
+
+
+__all__ = ["ImageSearchController", "SearchController"]

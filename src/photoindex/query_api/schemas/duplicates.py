@@ -1,0 +1,55 @@
+"""Duplicate groups as served: members with what tells them apart, the suggested keeper, thresholds echoed."""
+
+from __future__ import annotations
+
+import msgspec
+
+from photoindex.query_api.schemas.common import VersionInfo
+
+
+class Thresholds(msgspec.Struct, kw_only=True):
+    kind: str
+    max_distance: int | None = None  # near: Hamming bits between perceptual hashes
+    min_score: float | None = None  # similar: cosine similarity
+    include_exact: bool
+
+
+class Member(msgspec.Struct, kw_only=True):
+    id: str
+    path: str | None
+    size: int
+    width: int
+    height: int
+    format: str | None
+    sha256: str | None
+    keeper: bool
+    distance: int | None = None  # near: bits from the keeper's hash
+    similarity: float | None = None  # similar: best similarity to another member
+
+
+class Group(msgspec.Struct, kw_only=True):
+    keeper_id: str
+    keeper_reason: str
+    reclaimable_bytes: int
+    member_count: int
+    members: list[Member]  # keeper first; at most 100 listed
+
+
+class DuplicatePage(msgspec.Struct, kw_only=True):
+    """Groups, most reclaimable space first. ``computing``: a newer answer is on its way (ask again)."""
+
+    thresholds: Thresholds
+    groups: list[Group]
+    offset: int
+    limit: int
+    total_groups: int | None
+    reclaimable_bytes: int | None
+    next_offset: int | None
+    computing: bool
+    stale: bool
+    progress: float | None = None
+    version: VersionInfo | None = None
+    error: str | None = None
+
+
+__all__ = ["DuplicatePage", "Group", "Member", "Thresholds"]

@@ -1,0 +1,134 @@
+"""One photo with everything the index knows about it, and bulk removal."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta
+
+from photoindex.query_api.schemas.common import API_PREFIX
+
+
+class Gps(msgspec.Struct):
+    lat: float
+    lon: float
+    alt: float | None = None
+
+
+class Failure(msgspec.Struct):
+    code: str
+    message: str | None
+
+
+class PhotoInfo(msgspec.Struct, kw_only=True):
+    """All metadata, the caption, and the error if the file could not be indexed."""
+
+    id: str
+    path: str | None
+    name: str | None
+    root: str | None
+    status: str | None  # indexed | pending (no embedding yet) | failed
+    size: int | None
+    mtime_ns: int | None
+    sha256: str | None
+    phash: str | None
+    format: str | None
+    width: int | None
+    height: int | None
+    orientation: int | None
+    taken_at: str | None
+    camera_make: str | None
+    camera_model: str | None
+    lens: str | None
+    focal_length: float | None
+    f_number: float | None
+    exposure_time: float | None
+    iso: int | None
+    gps: Gps | None
+    caption: str | None
+    caption_status: str | None
+    model_id: str | None
+    indexed_at: str | None
+    error: Failure | None
+    thumbnail_url: str
+    original_url: str
+    similar_url: str
+
+
+class RemoveRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """Photos to take out of the index; ``trash`` also moves their files to the desktop trash."""
+
+    ids: Annotated[list[Annotated[str, Meta(max_length=64)]], Meta(min_length=1, max_length=1000)]
+    trash: bool = False
+
+
+class RemovalOut(msgspec.Struct):
+    id: str
+    removed: bool
+    trashed: bool
+    code: str | None = None
+    message: str | None = None
+
+
+class RemoveResult(msgspec.Struct):
+    results: list[RemovalOut]
+    removed: int
+    note: str | None = None
+
+
+def _get(payload: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+    value = payload.get(key)
+    if isinstance(value, bool) and kind is not bool:
+        return None
+    return value if isinstance(value, kind) else None
+
+
+def photo_info(point_id: str, payload: dict[str, Any]) -> PhotoInfo:
+    location = payload.get("location")
+    gps = None
+    if isinstance(location, dict) and isinstance(location.get("lat"), int | float):
+        gps = Gps(float(location["lat"]), float(location["lon"]), _get(payload, "gps_alt", (int, float)))
+    error = None
+    if payload.get("status") == "failed":
+        error = Failure(str(payload.get("error_code", "ERR_DECODE")), _get(payload, "error_message", str))
+    num = (int, float)
+    return PhotoInfo(
+        id=point_id,
+        path=_get(payload, "path", str),
+        name=_get(payload, "name", str),
+        root=_get(payload, "root", str),
+        status=_get(payload, "status", str),
+        size=_get(payload, "size", int),
+        mtime_ns=_get(payload, "mtime_ns", int),
+        sha256=_get(payload, "sha256", str),
+        phash=_get(payload, "phash", str),
+        format=_get(payload, "format", str),
+        width=_get(payload, "width", int),
+        height=_get(payload, "height", int),
+        orientation=_get(payload, "orientation", int),
+        taken_at=_get(payload, "taken_at", str),
+        camera_make=_get(payload, "camera_make", str),
+        camera_model=_get(payload, "camera_model", str),
+        lens=_get(payload, "lens", str),
+        focal_length=_float(_get(payload, "focal_length", num)),
+        f_number=_float(_get(payload, "f_number", num)),
+        exposure_time=_float(_get(payload, "exposure_time", num)),
+        iso=_get(payload, "iso", int),
+        gps=gps,
+        caption=_get(payload, "caption", str),
+        caption_status=_get(payload, "caption_status", str),
+        model_id=_get(payload, "model_id", str),
+        indexed_at=_get(payload, "indexed_at", str),
+        error=error,
+        thumbnail_url=f"{API_PREFIX}/photos/{point_id}/thumbnail",
+        original_url=f"{API_PREFIX}/photos/{point_id}/original",
+        similar_url=f"{API_PREFIX}/photos/{point_id}/similar",
+    )
+
+
+def _float(value: Any) -> float | None:
+    return float(value) if value is not None else None
+
+
+__all__ = ["Failure", "Gps", "PhotoInfo", "RemovalOut", "RemoveRequest", "RemoveResult", "photo_info"]

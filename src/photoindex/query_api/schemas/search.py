@@ -1,0 +1,156 @@
+"""Search requests and results: filters, combined queries with weights and negatives, ranked hits."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+from photoindex.indexer.store import GeoBox
+from photoindex.library import GeoCircle, Rejected, SearchFilters
+from photoindex.query_api import limits
+from photoindex.query_api.schemas.common import PhotoSummary
+
+Latitude = Annotated[float, Meta(ge=-90.0, le=90.0)]
+Longitude = Annotated[float, Meta(ge=-180.0, le=180.0)]
+FilterValue = Annotated[str, Meta(min_length=1, max_length=limits.MAX_FILTER_CHARS)]
+FilterValues = Annotated[list[FilterValue], Meta(max_length=limits.MAX_FILTER_VALUES)]
+Dimension = Annotated[int, Meta(ge=1, le=limits.MAX_DIMENSION)]
+PathText = Annotated[str, Meta(min_length=1, max_length=limits.MAX_PATH_CHARS)]
+DateText = Annotated[str, Meta(min_length=4, max_length=40)]
+QueryText = Annotated[str, Meta(min_length=1, max_length=limits.MAX_QUERY_CHARS)]
+Weight = Annotated[float, Meta(gt=0.0, le=limits.MAX_WEIGHT)]
+Limit = Annotated[int, Meta(ge=1, le=limits.MAX_LIMIT)]
+Offset = Annotated[int, Meta(ge=0, le=limits.MAX_OFFSET)]
+
+
+class Bbox(msgspec.Struct, forbid_unknown_fields=True):
+    """A latitude/longitude box; ``min_lon > max_lon`` crosses the antimeridian."""
+
+    min_lat: Latitude
+    min_lon: Longitude
+    max_lat: Latitude
+    max_lon: Longitude
+
+
+class Circle(msgspec.Struct, forbid_unknown_fields=True):
+    """Within ``radius_km`` of a point."""
+
+    lat: Latitude
+    lon: Longitude
+    radius_km: Annotated[float, Meta(gt=0.0, le=20_040.0)]
+
+
+class FilterSpec(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
+    """Conditions every result meets. Dates are ISO 8601 (a bare date in ``taken_to`` includes that day)."""
+
+    folder: PathText | None = None
+    root: PathText | None = None
+    taken_from: DateText | None = None
+    taken_to: DateText | None = None
+    camera_make: FilterValues | None = None
+    camera_model: FilterValues | None = None
+    lens: FilterValues | None = None
+    format: FilterValues | None = None
+    has_gps: bool | None = None
+    bbox: Bbox | None = None
+    near: Circle | None = None
+    min_width: Dimension | None = None
+    min_height: Dimension | None = None
+
+    def to_filters(self) -> SearchFilters:
+        if self.bbox is not None and self.near is not None:
+            raise Rejected("give bbox or near, not both", reason="invalid")
+        for name, value in (("folder", self.folder), ("root", self.root)):
+            if value is not None and not value.startswith("/"):
+                raise Rejected(f"{name} must be an absolute path", reason="invalid")
+        box = self.bbox
+        return SearchFilters(
+            folder=self.folder,
+            roots=(self.root,) if self.root else None,
+            taken_from_ts=_timestamp(self.taken_from, "taken_from", end=False),
+            taken_to_ts=_timestamp(self.taken_to, "taken_to", end=True),
+            camera_makes=_values(self.camera_make),
+            camera_models=_values(self.camera_model),
+            lenses=_values(self.lens),
+            formats=_values([f.upper() for f in self.format] if self.format else None),
+            has_gps=self.has_gps,
+            geo_box=GeoBox(box.min_lat, box.max_lat, box.min_lon, box.max_lon) if box else None,
+            near=GeoCircle(self.near.lat, self.near.lon, self.near.radius_km) if self.near else None,
+            min_width=self.min_width,
+            min_height=self.min_height,
+        )
+
+
+class QueryTerm(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """One ingredient of a combined query: exactly one of a text, an indexed photo, or an uploaded image."""
+
+    text: QueryText | None = None
+    photo_id: Annotated[str, Meta(pattern=limits.ID_PATTERN)] | None = None
+    upload_id: Annotated[str, Meta(pattern=r"^[0-9a-f]{32}$")] | None = None
+    weight: Weight = 1.0
+
+    def kind(self) -> str:
+        given = [k for k in ("text", "photo_id", "upload_id") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise Rejected("each query term needs exactly one of text, photo_id, upload_id", reason="invalid")
+        return given[0]
+
+
+class CombinedSearch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Look like the positive terms and unlike the negative ones (their vectors are subtracted)."""
+
+    positive: Annotated[list[QueryTerm], Meta(min_length=1, max_length=limits.MAX_TERMS)]
+    negative: Annotated[list[QueryTerm], Meta(max_length=limits.MAX_TERMS)] = msgspec.field(default_factory=list)
+    filters: FilterSpec = msgspec.field(default_factory=FilterSpec)
+    limit: Limit = limits.DEFAULT_LIMIT
+    offset: Offset = 0
+
+
+class SearchHitOut(msgspec.Struct, kw_only=True):
+    """A ranked photo: ``score`` = ``vector_score`` + caption bonus; ``matched`` says which counted."""
+
+    id: str
+    score: float
+    vector_score: float
+    caption_score: float
+    matched: list[str]
+    caption_words: list[str]
+    photo: PhotoSummary
+
+
+class SearchPage(msgspec.Struct, kw_only=True):
+    """One page of results; ``total`` counts every photo the filters allow (null when not cheap)."""
+
+    hits: list[SearchHitOut]
+    offset: int
+    limit: int
+    total: int | None
+    next_offset: int | None
+    hybrid: bool  # caption words took part in the ranking
+    upload_id: str | None = None  # an uploaded query image, reusable in POST /search for an hour
+
+
+def _values(values: list[str] | None) -> tuple[str, ...] | None:
+    return tuple(dict.fromkeys(values)) if values else None
+
+
+def _timestamp(text: str | None, name: str, *, end: bool) -> float | None:
+    if text is None:
+        return None
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            moment = datetime(day.year, day.month, day.day, tzinfo=UTC) + (timedelta(days=1) if end else timedelta())
+        else:
+            moment = datetime.fromisoformat(text)
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)  # as the index reads times without an offset
+    except (ValueError, OverflowError):
+        raise Rejected(f"{name}: expected an ISO 8601 date or date-time, got {text!r}", reason="invalid") from None
+    return moment.timestamp()
+
+
+__all__ = ["Bbox", "Circle", "CombinedSearch", "FilterSpec", "QueryTerm", "SearchHitOut", "SearchPage"]

@@ -1,0 +1,83 @@
+"""What the controllers work with, built once per app from the collaborators ``create_app`` is given."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+
+from photoindex.config import AppPaths, Settings
+from photoindex.indexer.decode_pool import DecodePool
+from photoindex.indexer.model_ids import ClipSpec
+from photoindex.indexer.model_worker import ModelWorker
+from photoindex.indexer.store import VectorStore
+from photoindex.library import (
+    Browser,
+    Catalog,
+    DuplicateFinder,
+    Inbox,
+    Jobs,
+    PhotoFiles,
+    ProjectionService,
+    QueryEncoder,
+    Rejected,
+    Searcher,
+    UploadedQueries,
+    WatchedFolders,
+)
+
+RescanHook = Callable[[str], Awaitable[Any] | Any]
+StatusHook = Callable[[], Any]
+
+
+@dataclass
+class ApiServices:
+    """The API's collaborators; one instance per app, handed to every handler."""
+
+    settings: Settings
+    paths: AppPaths
+    spec: ClipSpec
+    store: VectorStore
+    models: ModelWorker
+    jobs: Jobs
+    catalog: Catalog
+    encoder: QueryEncoder
+    uploads: UploadedQueries
+    searcher: Searcher
+    duplicates: DuplicateFinder
+    projection: ProjectionService
+    photos: PhotoFiles
+    folders: WatchedFolders
+    browser: Browser
+    inbox: Inbox
+    store_limiter: anyio.CapacityLimiter
+    decode_limiter: anyio.CapacityLimiter
+    decoder: DecodePool | None = None
+    status: StatusHook | None = None
+    rescan_hook: RescanHook | None = None
+    api_key: str | None = None
+
+    def daemon_status(self) -> Any | None:
+        if self.status is None:
+            return None
+        try:
+            return self.status()
+        except Exception:
+            return None
+
+    async def rescan(self, folder: str) -> None:
+        if self.rescan_hook is None:
+            raise Rejected("no indexer runs in this process (start `photoindex serve`)", reason="unavailable")
+        outcome = self.rescan_hook(folder)
+        if inspect.isawaitable(outcome):
+            await outcome
+
+    async def in_store(self, call: Callable[[], Any]) -> Any:
+        """Run a blocking store call off the event loop."""
+        return await anyio.to_thread.run_sync(call, limiter=self.store_limiter)
+
+
+__all__ = ["ApiServices", "RescanHook", "StatusHook"]

@@ -1,0 +1,50 @@
+"""The duplicate-quality and query-latency benchmarks, at their --quick sizes, as tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+pytestmark = pytest.mark.slow
+
+
+def run(script: str, tmp_path: Path, *extra: str) -> dict[str, object]:
+    out = tmp_path / "result.json"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / script), "--quick", "--out", str(out), "--tmp", str(tmp_path), *extra],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result: dict[str, object] = json.loads(out.read_text(encoding="utf-8"))
+    return result
+
+
+def test_duplicates_on_corpus_copies(tmp_path: Path, corpus_dir: Path) -> None:
+    result = run("duplicates.py", tmp_path, "--corpus", str(corpus_dir))
+    exact = result["exact"]
+    near = result[f"near_k{result['default_k']}"]
+    assert isinstance(exact, dict) and isinstance(near, dict)
+    assert (exact["precision"], exact["recall"]) == (1.0, 1.0)
+    assert near["precision"] >= 0.99 and near["recall"] >= 0.95, near
+    assert result["failed_files"] == 0
+
+
+def test_query_benchmark_reports_every_figure(tmp_path: Path) -> None:
+    result = run("query.py", tmp_path)
+    sizes = result["sizes"]
+    assert isinstance(sizes, dict)
+    (entry,) = sizes.values()
+    assert set(entry["api"]) == {"text", "text_cached", "text_filtered", "image_upload", "similar"}
+    assert set(entry["store"]) == {"vector", "vector_filtered"}
+    assert entry["during_backlog"]["n"] >= 1

@@ -1,0 +1,96 @@
+"""A query while the model loads answers 503 + Retry-After; removal from the index and to the trash."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from photoindex.errors import ErrorCode, ModelError
+from photoindex.indexer.model_worker import ModelWorker
+from tests.fixtures.models import tiny_clip_embedder
+from tests.integration.api.conftest import Library, build_library, client_for, open_store
+
+
+def test_query_while_the_model_loads_says_retry_later(library: Library) -> None:
+    release = threading.Event()
+
+    def slow_load() -> Any:
+        release.wait(30)
+        return tiny_clip_embedder()
+
+    models = ModelWorker(slow_load)
+    try:
+        with client_for(library, models) as client:
+            started = time.monotonic()
+            response = client.get("/api/v1/search/text", params={"q": "a slow start"})
+            assert time.monotonic() - started < 10  # a bounded wait, not a hang
+            assert response.status_code == 503
+            assert response.headers["retry-after"] == "5" and response.json()["code"] == "ERR_MODEL_UNAVAILABLE"
+            assert client.get("/api/v1/ready").json()["models"] == "loading"
+            release.set()
+            deadline = time.monotonic() + 30
+            while client.get("/api/v1/search/text", params={"q": "a slow start"}).status_code != 200:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+    finally:
+        release.set()
+        models.close()
+
+
+def test_failed_model_is_a_503_without_retry(library: Library) -> None:
+    def offline() -> Any:
+        raise ModelError("no weights offline", code=ErrorCode.MODEL_UNAVAILABLE)
+
+    models = ModelWorker(offline)
+    try:
+        with client_for(library, models) as client:
+            first = client.get("/api/v1/search/text", params={"q": "x"})
+            assert first.status_code == 503 and "offline" in first.json()["detail"]
+            second = client.get("/api/v1/search/text", params={"q": "x"})
+            assert second.status_code == 503 and "retry-after" not in second.headers
+            assert client.get("/api/v1/status").json()["models"]["embedder"] == "failed"
+    finally:
+        models.close()
+
+
+@pytest.fixture
+def own_library(tmp_path: Path, decoder: Any, api_models: ModelWorker) -> Any:
+    store = open_store("edge", tmp_path)
+    yield build_library(store, decoder, api_models, tmp_path)
+    store.close()
+
+
+def test_remove_from_index_keeps_the_file(own_library: Library, api_models: ModelWorker) -> None:
+    with client_for(own_library, api_models) as client:
+        ids = [own_library.ids["winter"], "not-an-id", "00000000-0000-5000-8000-000000000000"]
+        result = client.post("/api/v1/photos/remove", json={"ids": ids}).json()
+        assert [r["removed"] for r in result["results"]] == [True, False, False]
+        assert [r["code"] for r in result["results"]] == [None, "ERR_NOT_FOUND", "ERR_NOT_FOUND"]
+        assert result["removed"] == 1 and "rescan" in result["note"]
+        assert client.get(f"/api/v1/photos/{own_library.ids['winter']}").status_code == 404
+    assert Path(own_library.paths["winter"]).exists()
+
+
+def test_remove_with_trash_moves_the_file_to_the_trash(
+    own_library: Library, api_models: ModelWorker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    photo = Path(own_library.paths["tokyo"])
+    with client_for(own_library, api_models) as client:
+        result = client.post("/api/v1/photos/remove", json={"ids": [own_library.ids["tokyo"]], "trash": True}).json()
+    (outcome,) = result["results"]
+    assert outcome["removed"] and outcome["trashed"], outcome
+    assert not photo.exists()
+    trashed = list((tmp_path / "xdg" / "Trash" / "files").iterdir())
+    assert [p.name for p in trashed] == ["tokyo.jpg"]  # in the trash, not deleted
+    assert own_library.store.retrieve([own_library.ids["tokyo"]]) == []
+
+
+def test_remove_request_bounds(client: Any) -> None:
+    assert client.post("/api/v1/photos/remove", json={"ids": []}).status_code == 400
+    assert client.post("/api/v1/photos/remove", json={"ids": ["x"] * 1001}).status_code == 400
+    assert client.post("/api/v1/photos/remove", json={"ids": ["x"], "shred": True}).status_code == 400
