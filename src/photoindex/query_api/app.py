@@ -179,6 +179,7 @@ def build_services(
             numba_cache_dir=paths.cache_dir / "numba",
             min_umap_points=min_umap_points,
             warm_up=projection_warm_up,
+            idle_release_s=settings.model.idle_unload_s,
         ),
         photos=PhotoFiles(store, paths.cache_dir, max_pixels=settings.model.max_pixels, limiter=store_limiter),
         folders=WatchedFolders(

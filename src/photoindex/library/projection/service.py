@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -68,6 +69,7 @@ class ProjectionService:
         min_umap_points: int = fitting.MIN_UMAP_POINTS,
         min_interval_s: float = MIN_REFIT_INTERVAL_S,
         warm_up: bool = True,
+        idle_release_s: float = 300.0,
     ) -> None:
         self._catalog = catalog
         self._jobs = jobs
@@ -78,6 +80,8 @@ class ProjectionService:
         self._min_interval_s = min_interval_s
         self._warm_up = warm_up
         self._executor: ProcessPoolExecutor | None = None
+        self._idle_release_s = idle_release_s
+        self._release_timer: threading.Timer | None = None
         self._map: ProjectionMap | None = self._load()
         self._last_fit_end = 0.0
         self._last_fit_s = 0.0
@@ -89,6 +93,8 @@ class ProjectionService:
             self._pool().submit(fitting.warm_up).add_done_callback(self._warmed)
 
     def close(self) -> None:
+        if self._release_timer is not None:
+            self._release_timer.cancel()
         executor, self._executor = self._executor, None
         if executor is not None:
             for process in list(getattr(executor, "_processes", {}).values()):
@@ -153,11 +159,37 @@ class ProjectionService:
 
     async def _in_worker(self, vectors: np.ndarray) -> fitting.FitOutput:
         try:
-            future = self._pool().submit(fitting.fit, vectors, min_umap_points=self._min_umap_points)
+            try:
+                future = self._pool().submit(fitting.fit, vectors, min_umap_points=self._min_umap_points)
+            except RuntimeError:  # the pool was just released after the warm-up: take a fresh one
+                future = self._pool().submit(fitting.fit, vectors, min_umap_points=self._min_umap_points)
             return await asyncio.wrap_future(future)
         except BrokenProcessPool:
             self.close()  # the next fit starts a fresh worker
             raise
+        finally:
+            self._release_when_idle()
+
+    def _release_when_idle(self) -> None:
+        """Let the worker go after ``idle_release_s`` without a fit: an idle daemon keeps no
+        UMAP process (~450 MB resident). A later fit compiles again (~18 s here, in the
+        background), so a library that keeps changing keeps its warm worker."""
+        if self._release_timer is not None:
+            self._release_timer.cancel()
+        if self._idle_release_s <= 0:
+            return
+        self._release_timer = threading.Timer(self._idle_release_s, self._release)
+        self._release_timer.daemon = True
+        self._release_timer.start()
+
+    def _release(self) -> None:
+        if self._jobs.running(_JOB):
+            self._release_when_idle()  # a fit is under way: look again later
+            return
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False)
+            log.info("library.projection_worker_released")
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
@@ -176,6 +208,8 @@ class ProjectionService:
             log.info("library.projection_warmed", seconds=round(self.warmed_s, 1))
         except Exception as exc:
             log.warning("library.projection_warm_up_failed", error=str(exc))
+        finally:
+            self._release_when_idle()
 
     def _load(self) -> ProjectionMap | None:
         if self._cache_file is None or not self._cache_file.is_file():
