@@ -1,7 +1,9 @@
 """Ingest benchmark: the pipeline against this machine's limits and against the old system's figures.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/ingest.py            # ViT-B-32 + BLIP-base (random weights)
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/ingest.py --quick    # tiny models, a few small files (the test)
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/ingest.py --wait-idle 60   # ViT-B-32 + BLIP-base, random weights
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/ingest.py --quick          # tiny models, a few small files (the test)
+
+The full run takes ~4 minutes on 2 idle cores (130 photos, 2.6 GB, generated in ~50 s).
 
 One run, on seeded inputs generated into a temporary folder:
 
@@ -26,8 +28,10 @@ One run, on seeded inputs generated into a temporary folder:
 
 The bound is min(model, decode) on a GPU, where inference and decoding use
 different hardware, and 1/(1/model + 1/decode) on a CPU, where they share
-the cores. Ratios are taken within one run, so background load on the machine
-affects both sides of them alike; absolute rates are not.
+the cores. Other load on the machine only ever slows a measurement down, so the
+bounds, the pipeline and the baseline are each measured twice (best kept), every
+figure records the share of CPU other processes took meanwhile, and
+``--wait-idle S`` waits for the machine to go quiet before each phase.
 Prints a table and writes JSON (default ``bench/results/ingest-<time>.json``).
 """
 
@@ -77,7 +81,7 @@ GOALS = {
     "pipeline_vs_bound": 0.85,
     "old_deferred_searchable_s": 5.0,
     "old_inline_s": OLD_SYSTEM["total_s"],
-    "peak_rss_mb": 2.5e9 / MB,
+    "peak_rss_mb": 2.5 * 1024,  # 2.5 GB of memory, read as GiB; the table shows decimal GB too
     "rerun_files_per_s": 2000.0,
 }
 FULL_COUNTS = {"jpeg12": 40, "jpeg24": 30, "png": 20, "dng_preview": 30, "dng_raw": 10}
@@ -577,25 +581,33 @@ async def run_phases(
             result["ratios"]["bound_cpu_vs_pipeline_cpu"] = round((cpu["model"] + cpu["decode"]) / cpu["pipeline"], 3)
 
         if "sequential" not in skip and "pipeline" not in skip:
-            log("sequential baseline")
-            settle("sequential")
-            seq_settings = settings_for(work / "sequential", args, clip, caption_model, captions="deferred")
-            seq_paths = AppPaths.from_settings(seq_settings)
-            seq_paths.ensure()
             from photoindex.daemon.supervisor import open_index_store
 
-            seq_store = open_index_store(seq_settings, seq_paths, parts.spec)
-            try:
-                with sampler.phase("sequential"):
-                    result["sequential"] = await sequential(
-                        files, parts.models, seq_store, options, batch_size, seq_paths.cache_dir
-                    )
-            finally:
-                seq_store.close()
+            seq_runs = []
+            for label in ("1", "2"):  # twice, like the pipeline, each into a fresh index; the best is kept
+                log(f"sequential baseline ({label})")
+                settle(f"sequential_{label}")
+                seq_settings = settings_for(work / f"sequential-{label}", args, clip, caption_model, "deferred")
+                seq_paths = AppPaths.from_settings(seq_settings)
+                seq_paths.ensure()
+                seq_store = open_index_store(seq_settings, seq_paths, parts.spec)
+                try:
+                    with sampler.phase(f"sequential_{label}"):
+                        seq_runs.append(
+                            await sequential(files, parts.models, seq_store, options, batch_size, seq_paths.cache_dir)
+                        )
+                finally:
+                    seq_store.close()
+                log(f"sequential ({label}) {seq_runs[-1]}")
+            best_seq = max(seq_runs, key=lambda r: r["img_s"])
+            result["sequential"] = {
+                **best_seq,
+                "runs_img_s": [r["img_s"] for r in seq_runs],
+                "foreign_shares": [r["foreign_share"] for r in seq_runs],
+            }
             result["ratios"]["pipeline_vs_sequential"] = round(
                 result["pipeline"]["img_s"] / result["sequential"]["img_s"], 2
             )
-            log(f"sequential {result['sequential']}")
 
         if "old" not in skip:
             result["old_system"] = await old_system(parts, work, inputs, args, sampler, settle)
@@ -841,7 +853,13 @@ def print_table(result: dict[str, Any]) -> None:
         )
     if "sequential" in result:
         s = result["sequential"]
-        rows.append(("sequential baseline (no overlap)", f"{s['img_s']} img/s", json.dumps(s["stage_seconds"])))
+        rows.append(
+            (
+                "sequential baseline (no overlap)",
+                f"{s['img_s']} img/s",
+                f"runs {s['runs_img_s']} (other load {s['foreign_shares']}); " + json.dumps(s["stage_seconds"]),
+            )
+        )
         rows.append(("  pipeline / sequential", f"{ratios['pipeline_vs_sequential']:.2f}x", ""))
     old = result.get("old_system")
     if old:
@@ -881,7 +899,8 @@ def print_table(result: dict[str, Any]) -> None:
             (
                 "peak RSS while ingesting (tree)",
                 f"{rss['ingest_peak_mb']:.0f} MiB",
-                f"whole run {rss.get('peak_tree_mb')} MiB; CLIP and BLIP loaded",
+                f"= {rss['ingest_peak_mb'] / 1024:.2f} GiB = {rss['ingest_peak_mb'] * MB / 1e9:.2f} GB; summed over "
+                "the process tree (shared pages counted in each); CLIP and BLIP loaded",
             )
         )
     width = max(len(r[0]) for r in rows) + 2
