@@ -230,3 +230,17 @@ async def test_metadata_raw_and_filters_reach_the_store(
     assert canon == {"gps.jpg", "with_preview.dng", "without_preview.dng"}
     taken_2023 = PhotoFilter(taken_from_ts=1672531200.0, taken_to_ts=1704067200.0)
     assert [p.payload["name"] for p in store.scroll(flt=taken_2023)] == ["gps.jpg"]
+
+
+async def test_copies_arriving_while_their_content_is_being_written_are_not_reembedded(
+    store: VectorStore, decoder: DecodePool, tmp_path: Path
+) -> None:
+    lib = tmp_path / "lib"
+    originals = [make_photo(lib / f"o{i}.jpg", seed=10 + i) for i in range(4)]
+    # Many copies, listed after their originals: they are hashed while the originals are embedded or written.
+    for index in range(40):
+        shutil.copy2(originals[index % 4], lib / f"z_copy{index:02}.jpg")
+    summary = await scan(make_pipeline(store, decoder, working_models(), tmp_path), lib)
+    assert summary.embedded_images == 4
+    assert summary.indexed + summary.reused == 44
+    assert store.count() == 44

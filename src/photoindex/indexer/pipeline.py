@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import anyio
 import numpy as np
@@ -89,6 +89,8 @@ class IndexPipeline:
         self.models = models
         self.options = options
         self._inflight: dict[str, list[HashedFile]] = {}  # content being decoded → copies waiting on it
+        # Content embedded but not yet written (so not yet in ``state``): a copy arriving now reuses it.
+        self._unwritten: dict[str, tuple[dict[str, Any], np.ndarray]] = {}
         self._hash_limiter = anyio.CapacityLimiter(options.hash_workers)
         self._store_limiter = anyio.CapacityLimiter(1)
         self.on_settled: Callable[[int], None] | None = None  # progress: files that need nothing more
@@ -188,6 +190,11 @@ class IndexPipeline:
                 finally:
                     summary.stage_s["hash"] += time.perf_counter() - started
                 if await self._reuse(hashed, writes, summary):
+                    continue
+                unwritten = self._unwritten.get(hashed.sha256)
+                if unwritten is not None:
+                    summary.reused += 1
+                    await writes.send(self._copy_of(hashed, *unwritten))
                     continue
                 waiting = self._inflight.get(hashed.sha256)
                 if waiting is not None:
@@ -293,7 +300,16 @@ class IndexPipeline:
                     summary.indexed += 1
                 else:
                     summary.reused += 1
+            if vector is not None:
+                self._unwritten[photo.file.sha256] = (payload, vector)
         return _Write(points=tuple(points), known=tuple(known))
+
+    def _copy_of(self, hashed: HashedFile, payload: dict[str, Any], vector: np.ndarray) -> _Write:
+        """A point for a copy of content whose vector is at hand: nothing decoded or embedded."""
+        copy_payload = {**payload, **file_payload(hashed.facts, host_id=self.options.host_id)}
+        pid = point_id(self.options.host_id, hashed.facts.path)
+        known = _known(pid, hashed, "indexed", copy_payload.get("caption_status"))
+        return _Write(points=(PhotoPoint(id=pid, payload=copy_payload, vector=vector),), known=(known,))
 
     async def _vectors(
         self, batch: list[DecodedPhoto], summary: IndexSummary
@@ -362,6 +378,8 @@ class IndexPipeline:
                         self.state.forget(path)
                     for known in write.known:
                         self.state.remember(known)
+                        if known.sha256 is not None:
+                            self._unwritten.pop(known.sha256, None)  # ``state`` has it now
                         self._done(known.path)
                     self._settled(len(write.known))
                 log.debug("indexer.batch_written", points=len(points), deleted=len(deletes))
