@@ -10,8 +10,7 @@ the same architecture for tests and benchmarks.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -20,7 +19,7 @@ import structlog
 import torch
 
 from photoindex.errors import ErrorCode, ModelError
-from photoindex.indexer.device import dtype_for, resolve_device
+from photoindex.indexer.device import dtype_for, inference, resolve_device
 from photoindex.indexer.torchvision_compat import ensure_torchvision_importable
 
 DEFAULT_CAPTION_MODEL = "Salesforce/blip-image-captioning-base"
@@ -106,7 +105,7 @@ class BlipCaptioner:
             )
         if len(pixels) == 0:
             return []
-        with _inference(self.device, self.dtype, len(pixels)):
+        with inference(self.device, self.dtype, "caption", len(pixels), ErrorCode.CAPTION):
             batch = torch.from_numpy(np.ascontiguousarray(pixels))
             if self.device.type == "cuda":
                 batch = batch.pin_memory().to(self.device, non_blocking=True)
@@ -121,21 +120,6 @@ class BlipCaptioner:
             )
         texts = self._tokenizer.batch_decode(ids.cpu(), skip_special_tokens=True)
         return [" ".join(text.split()) for text in texts]
-
-
-@contextmanager
-def _inference(device: torch.device, dtype: torch.dtype, n: int) -> Iterator[None]:
-    autocast = torch.autocast(device_type=device.type, dtype=dtype, enabled=dtype != torch.float32)
-    try:
-        with torch.inference_mode(), autocast:
-            yield
-    except torch.OutOfMemoryError as exc:
-        raise ModelError(
-            f"caption: out of device memory at a batch of {n}; set model.batch_size lower",
-            code=ErrorCode.CAPTION,
-        ) from exc
-    except RuntimeError as exc:
-        raise ModelError(f"caption failed on a batch of {n}: {exc}", code=ErrorCode.CAPTION) from exc
 
 
 def load_blip(

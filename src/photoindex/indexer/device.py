@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 
-from photoindex.errors import ModelError
+from photoindex.errors import ErrorCode, ModelError
 
 _EXPLICIT = re.compile(r"^(cpu|mps|cuda(?::(\d+))?)$")
 
@@ -95,6 +97,21 @@ def probe_batch_size(device: torch.device, per_image_bytes: int, configured: int
     return max(MIN_CUDA_BATCH, min(MAX_CUDA_BATCH, fits))
 
 
+@contextmanager
+def inference(device: torch.device, dtype: torch.dtype, what: str, n: int, code: ErrorCode) -> Iterator[None]:
+    """inference_mode + autocast for one model call; device failures become ModelError(``code``)."""
+    autocast = torch.autocast(device_type=device.type, dtype=dtype, enabled=dtype != torch.float32)
+    try:
+        with torch.inference_mode(), autocast:
+            yield
+    except torch.OutOfMemoryError as exc:
+        raise ModelError(
+            f"{what}: out of device memory at a batch of {n}; set model.batch_size lower", code=code
+        ) from exc
+    except RuntimeError as exc:
+        raise ModelError(f"{what} failed on a batch of {n}: {exc}", code=code) from exc
+
+
 def _mps_available() -> bool:
     backend = getattr(torch.backends, "mps", None)
     return bool(backend is not None and backend.is_available())
@@ -105,6 +122,7 @@ __all__ = [
     "MAX_CUDA_BATCH",
     "MIN_CUDA_BATCH",
     "dtype_for",
+    "inference",
     "probe_batch_size",
     "resolve_device",
 ]

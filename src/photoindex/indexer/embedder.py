@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -22,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from photoindex.errors import ErrorCode, ModelError
-from photoindex.indexer.device import dtype_for, resolve_device
+from photoindex.indexer.device import dtype_for, inference, resolve_device
 from photoindex.indexer.torchvision_compat import ensure_torchvision_importable
 
 DEFAULT_CLIP_MODEL = "ViT-B-32"
@@ -123,7 +122,7 @@ class ClipEmbedder:
             )
         if len(pixels) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with _inference(self.device, self.dtype, "embed_images", len(pixels)):
+        with inference(self.device, self.dtype, "embed_images", len(pixels), ErrorCode.EMBED):
             batch = torch.from_numpy(np.ascontiguousarray(pixels))
             if self.device.type == "cuda":
                 batch = batch.pin_memory().to(self.device, non_blocking=True)
@@ -137,7 +136,7 @@ class ClipEmbedder:
         """N strings -> float32 (N, dim) unit vectors."""
         if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with _inference(self.device, self.dtype, "embed_texts", len(texts)):
+        with inference(self.device, self.dtype, "embed_texts", len(texts), ErrorCode.EMBED):
             tokens = self._tokenizer(list(texts)).to(self.device)
             return _unit_rows(self._model.encode_text(tokens))
 
@@ -158,22 +157,6 @@ class ClipEmbedder:
             self.embed_images(np.zeros((n, size, size, 3), dtype=np.uint8))
             peaks.append(torch.cuda.max_memory_allocated(self.device))
         return max(1, (peaks[1] - peaks[0]) // 8)
-
-
-@contextmanager
-def _inference(device: torch.device, dtype: torch.dtype, what: str, n: int) -> Iterator[None]:
-    """inference_mode + autocast for one call; device failures become ModelError(EMBED)."""
-    autocast = torch.autocast(device_type=device.type, dtype=dtype, enabled=dtype != torch.float32)
-    try:
-        with torch.inference_mode(), autocast:
-            yield
-    except torch.OutOfMemoryError as exc:
-        raise ModelError(
-            f"{what}: out of device memory at a batch of {n}; set model.batch_size lower",
-            code=ErrorCode.EMBED,
-        ) from exc
-    except RuntimeError as exc:
-        raise ModelError(f"{what} failed on a batch of {n}: {exc}", code=ErrorCode.EMBED) from exc
 
 
 def load_clip(
