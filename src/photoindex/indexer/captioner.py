@@ -20,6 +20,7 @@ import torch
 
 from photoindex.errors import ErrorCode, ModelError
 from photoindex.indexer.device import dtype_for, inference, resolve_device
+from photoindex.indexer.load_errors import first_line, offline_note
 from photoindex.indexer.torchvision_compat import ensure_torchvision_importable
 
 DEFAULT_CAPTION_MODEL = "Salesforce/blip-image-captioning-base"
@@ -148,7 +149,7 @@ def load_blip(
     name_id = f"local-dir:{folder.name}" if is_dir else name_or_dir
     random_weights = weights == RANDOM_WEIGHTS
     model_id = f"{name_id}/random" if random_weights else name_id
-    where = f"caption model {name_or_dir!r}{_offline_note()}"
+    where = f"caption model {name_or_dir!r}{offline_note()}"
 
     try:
         if random_weights:
@@ -162,7 +163,7 @@ def load_blip(
         raise
     except Exception as exc:  # OSError offline; ValueError/EnvironmentError for a broken folder
         raise ModelError(
-            f"could not load {where}: {_first_line(exc)}; {_OFFLINE_HINT}", code=ErrorCode.MODEL_UNAVAILABLE
+            f"could not load {where}: {first_line(exc)}; {_OFFLINE_HINT}", code=ErrorCode.MODEL_UNAVAILABLE
         ) from exc
 
     text_config: Any = model.config.text_config
@@ -171,7 +172,7 @@ def load_blip(
     except Exception as exc:
         if not random_weights:
             raise ModelError(
-                f"could not load the tokenizer of {where}: {_first_line(exc)}; {_OFFLINE_HINT}",
+                f"could not load the tokenizer of {where}: {first_line(exc)}; {_OFFLINE_HINT}",
                 code=ErrorCode.MODEL_UNAVAILABLE,
             ) from exc
         tokenizer = synthetic_tokenizer(text_config)
@@ -263,16 +264,6 @@ def _image_stats(folder: Path) -> tuple[Sequence[float], Sequence[float]]:
     except (OSError, ValueError):
         return BLIP_MEAN, BLIP_STD
     return cfg.get("image_mean", BLIP_MEAN), cfg.get("image_std", BLIP_STD)
-
-
-def _offline_note() -> str:
-    from huggingface_hub import is_offline_mode
-
-    return " (HF_HUB_OFFLINE is set)" if is_offline_mode() else ""
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 __all__ = [

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from photoindex.errors import ErrorCode, ModelError
 from photoindex.indexer.device import dtype_for, inference, resolve_device
+from photoindex.indexer.load_errors import first_line, offline_note
 from photoindex.indexer.torchvision_compat import ensure_torchvision_importable
 
 DEFAULT_CLIP_MODEL = "ViT-B-32"
@@ -222,9 +223,9 @@ def load_clip(
         raise
     except Exception as exc:  # open_clip raises RuntimeError/OSError/ValueError alike
         if checkpoint is not None and not isinstance(exc, OSError):
-            raise ModelError(f'model.weights = "{checkpoint}" does not fit {name_id}: {_first_line(exc)}') from exc
+            raise ModelError(f'model.weights = "{checkpoint}" does not fit {name_id}: {first_line(exc)}') from exc
         raise ModelError(
-            f"could not load {where}{_offline_note()}: {_first_line(exc)}; {_OFFLINE_HINT}",
+            f"could not load {where}{offline_note()}: {first_line(exc)}; {_OFFLINE_HINT}",
             code=ErrorCode.MODEL_UNAVAILABLE,
         ) from exc
 
@@ -314,16 +315,6 @@ def _square_side(size: Any) -> int:
 
 def _unit_rows(features: torch.Tensor) -> np.ndarray:
     return F.normalize(features.float(), dim=-1).cpu().numpy()
-
-
-def _offline_note() -> str:
-    from huggingface_hub import is_offline_mode
-
-    return " (HF_HUB_OFFLINE is set)" if is_offline_mode() else ""
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 __all__ = [
