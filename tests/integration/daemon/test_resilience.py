@@ -86,7 +86,10 @@ async def test_an_unmounted_root_is_not_taken_for_deleted_photos(tmp_path: Path)
             subprocess.run(["umount", "-l", str(mnt)], check=True, timeout=10)  # the mount point stays, empty
             await wait_until(lambda: daemon.status().watchers[0].state == "unavailable", what="the unmount")
             assert "mount" in (daemon.status().watchers[0].reason or "")
-            await anyio.sleep(3)  # scans and deletions had every chance to misread the empty folder
+            # A barrier, not a pause: a full scan of the empty mount point runs to its end, and
+            # everything queued (settling paths, files in flight) drains, before counting.
+            await daemon.rescan(str(mnt))
+            await wait_until(lambda: not daemon.busy(), what="the scan of the unmounted root")
             assert len(indexed(daemon.parts.store)) == 3
             subprocess.run(["mount", "--bind", str(disk), str(mnt)], check=True, timeout=10)
             await converged(daemon, mnt)

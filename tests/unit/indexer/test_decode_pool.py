@@ -108,6 +108,7 @@ def test_close_is_idempotent_and_unblocks(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.skipif(not Path("/proc/self/wchan").exists(), reason="reads the worker's wait channel from /proc")
 def test_close_does_not_wait_for_a_hung_decode(tmp_path: Path) -> None:
     fifo = tmp_path / "stuck.jpg"
     os.mkfifo(fifo)
@@ -122,10 +123,26 @@ def test_close_does_not_wait_for_a_hung_decode(tmp_path: Path) -> None:
 
     caller = threading.Thread(target=decode_forever)
     caller.start()
-    time.sleep(2)  # the worker is now blocked opening the FIFO
+    wait_for_worker_in_fifo_open(pool, timeout_s=30)
     started = time.monotonic()
     pool.close(grace_s=1.0)
     assert time.monotonic() - started < 10
     caller.join(30)
     assert not caller.is_alive()
     assert outcome and not isinstance(outcome[0], FileError)  # nothing recorded against the file
+
+
+def wait_for_worker_in_fifo_open(pool: DecodePool, timeout_s: float) -> None:
+    """Return once a worker is blocked opening the FIFO (the kernel's wait channel says so).
+    Opening the write end to find out would unblock it, so the test only looks."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        executor = pool._executor
+        for pid in list(getattr(executor, "_processes", {}) or {}):
+            try:
+                if Path(f"/proc/{pid}/wchan").read_text() == "wait_for_partner":
+                    return
+            except OSError:
+                continue
+        time.sleep(0.01)
+    raise AssertionError("no decode worker blocked opening the FIFO")
