@@ -19,6 +19,7 @@ from typing import Any
 
 import msgspec
 
+from photoindex.config.origins import parse_origin
 from photoindex.config.paths import default_config_file
 from photoindex.config.settings import SECTIONS, Settings
 from photoindex.errors import ConfigError
@@ -158,6 +159,12 @@ def _check_values(settings: Settings) -> list[str]:
         problems.append(f"$.model.device: expected auto, cpu, cuda, cuda:N or mps, got {model.device!r}")
     if not 0 < settings.api.port < 65536:
         problems.append(f"$.api.port: expected 1-65535, got {settings.api.port}")
+    for index, origin in enumerate(settings.api.allowed_origins):
+        if parse_origin(origin) is None:
+            problems.append(
+                f"$.api.allowed_origins[{index}]: expected a web origin such as http://localhost:3000 "
+                f"(scheme, host and optional port; no path), got {origin!r}"
+            )
     if model.idle_unload_s < 0:
         problems.append("$.model.idle_unload_s: expected 0 (never) or a positive number of seconds")
     watch = settings.watch

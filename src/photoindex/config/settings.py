@@ -66,6 +66,7 @@ class ApiSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     api_key: str | None = None  # required on every route but /health when set
     api_key_file: str | None = None  # a file holding the key (query_api.generate_api_key writes one, mode 0600)
     allowed_hosts: tuple[str, ...] = ()  # Host header names accepted besides loopback and the bound address
+    allowed_origins: tuple[str, ...] = ()  # other web origins ("http://localhost:3000") whose pages may write
     inbox: str | None = None  # where uploads land; None = "<data dir>/inbox" (watched like a library folder)
     browse_roots: tuple[str, ...] = ()  # folders /fs/browse may list; empty = the user's home
     max_upload_mb: Annotated[int, msgspec.Meta(ge=1)] = 1024  # one ingest upload request, all files together

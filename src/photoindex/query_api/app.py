@@ -45,7 +45,14 @@ from photoindex.query_api import controllers as c
 from photoindex.query_api.about import package_version
 from photoindex.query_api.problems import handle_exception
 from photoindex.query_api.schemas.common import API_PREFIX
-from photoindex.query_api.security import GuardMiddleware, GuardPolicy, allowed_hosts, check_bind, resolve_api_key
+from photoindex.query_api.security import (
+    GuardMiddleware,
+    GuardPolicy,
+    allowed_hosts,
+    allowed_origins,
+    check_bind,
+    resolve_api_key,
+)
 from photoindex.query_api.services import ApiServices, RescanHook, StatusHook
 
 JSON_BODY_LIMIT = 1 << 20  # every JSON body is small; uploads have their own limits
@@ -115,6 +122,7 @@ def create_app(
     )
     policy = GuardPolicy(
         hosts=allowed_hosts(settings),
+        origins=allowed_origins(settings),
         api_key=services.api_key,
         open_paths=frozenset({f"{API_PREFIX}/health"}),
     )

@@ -7,7 +7,10 @@
 - ``GuardMiddleware`` runs before every route: the Host header must name
   the bound address, loopback, or ``api.allowed_hosts`` (a DNS-rebinding page
   sends its own name; X-Forwarded-Host is ignored); a state-changing request
-  from a browser page on another origin is refused; with a key set, every
+  carrying an Origin header is refused unless that origin (scheme, host and
+  port) is the API's own (``http://`` any of those Host names at ``api.port``)
+  or listed in ``api.allowed_origins``: a page on another local port is another
+  site, however local; with a key set, every
   route but ``/api/v1/health`` needs it as ``Authorization: Bearer`` or
   ``X-API-Key``.
 """
@@ -21,13 +24,13 @@ import secrets
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import msgspec
 import structlog
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from photoindex.config import Settings
+from photoindex.config.origins import Origin, parse_origin
 from photoindex.errors import ConfigError
 from photoindex.query_api.problems import PROBLEM_MEDIA_TYPE, ApiCode, Problem, problem
 
@@ -101,6 +104,22 @@ def allowed_hosts(settings: Settings) -> frozenset[str]:
     return frozenset(names)
 
 
+def allowed_origins(settings: Settings) -> frozenset[Origin]:
+    """Web origins whose pages may write: the API's own, then ``api.allowed_origins``.
+
+    The API serves plain HTTP at ``api.port``, so its own origins are ``http://`` each
+    Host name it answers to at that port (``http://localhost:8765``, ``http://[::1]:8765``…).
+    """
+    port = settings.api.port
+    origins = {Origin("http", name, port) for name in allowed_hosts(settings)}
+    for value in settings.api.allowed_origins:
+        origin = parse_origin(value)
+        if origin is None:  # load_settings refuses these; a Settings built in code may still hold one
+            raise ConfigError([f"$.api.allowed_origins: {value!r} is not a web origin such as http://localhost:3000"])
+        origins.add(origin)
+    return frozenset(origins)
+
+
 def host_name(header: str) -> str:
     """The name part of a Host header: ``[::1]:8765`` → ``::1``, ``Example.org.:80`` → ``example.org``."""
     value = header.strip().lower()
@@ -113,6 +132,7 @@ def host_name(header: str) -> str:
 @dataclass(frozen=True)
 class GuardPolicy:
     hosts: frozenset[str]
+    origins: frozenset[Origin]  # may send state-changing requests from a browser page
     api_key: str | None
     open_paths: frozenset[str]  # answered without a key
 
@@ -142,10 +162,12 @@ class GuardMiddleware:
             log.warning("api.host_refused", host=host[:100])
             return problem(400, ApiCode.HOST_NOT_ALLOWED, "this server does not answer to that Host name"), {}
         origin = headers.get("origin")
-        if origin and scope.get("method", "GET") not in _SAFE_METHODS:
-            origin_host = (urlsplit(origin).hostname or "").lower()
-            if origin_host not in self.policy.hosts:
-                return problem(403, ApiCode.ORIGIN_NOT_ALLOWED, "requests from other web origins are refused"), {}
+        # "null" (a sandboxed frame, a file:// page) and anything unparsable are foreign too.
+        writes = scope.get("method", "GET") not in _SAFE_METHODS
+        if writes and origin is not None and parse_origin(origin) not in self.policy.origins:
+            log.warning("api.origin_refused", origin=origin[:100], method=scope.get("method"))
+            detail = "requests from other web origins are refused (api.allowed_origins lists the ones that may)"
+            return problem(403, ApiCode.ORIGIN_NOT_ALLOWED, detail), {}
         key = self.policy.api_key
         if key is None or scope.get("path", "") in self.policy.open_paths:
             return None
@@ -178,6 +200,7 @@ __all__ = [
     "GuardMiddleware",
     "GuardPolicy",
     "allowed_hosts",
+    "allowed_origins",
     "check_bind",
     "generate_api_key",
     "host_name",

@@ -91,3 +91,21 @@ def test_config_path_precedence(tmp_path: Path) -> None:
     assert resolve_config_path(tmp_path / "x.toml", {"PHOTOINDEX_CONFIG": "/elsewhere"}) == tmp_path / "x.toml"
     assert resolve_config_path(None, {"PHOTOINDEX_CONFIG": "/elsewhere.toml"}) == Path("/elsewhere.toml")
     assert resolve_config_path(None, {}).name == "config.toml"
+
+
+def test_allowed_origins_must_be_web_origins(tmp_path: Path) -> None:
+    good = write(tmp_path, '[api]\nallowed_origins = ["http://localhost:3000", "https://photos.example"]\n')
+    assert load_settings(good, env={}).settings.api.allowed_origins == (
+        "http://localhost:3000",
+        "https://photos.example",
+    )
+    listed = '"http://ok.example", "localhost:3000", "http://a.example/app", "*"'
+    bad = write(tmp_path, f"[api]\nallowed_origins = [{listed}]\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(bad, env={})
+    assert [p.split(":")[0] for p in caught.value.problems] == [
+        "$.api.allowed_origins[1]",
+        "$.api.allowed_origins[2]",
+        "$.api.allowed_origins[3]",
+    ]
+    assert "http://localhost:3000" in caught.value.problems[0]  # says what an origin looks like

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from photoindex.config import ApiSettings, Settings
+from photoindex.config.origins import Origin, parse_origin
 from photoindex.errors import ConfigError
 from photoindex.query_api.security import (
     allowed_hosts,
+    allowed_origins,
     check_bind,
     generate_api_key,
     host_name,
@@ -77,3 +79,49 @@ def test_allowed_hosts() -> None:
     assert {"127.0.0.1", "localhost", "::1", "nas.local"} <= hosts
     assert "0.0.0.0" not in hosts
     assert "10.0.0.2" in allowed_hosts(Settings(api=ApiSettings(host="10.0.0.2", api_key="k" * 32)))
+
+
+@pytest.mark.parametrize(
+    ("value", "origin"),
+    [
+        ("http://localhost:8765", Origin("http", "localhost", 8765)),
+        ("HTTP://LocalHost:8765", Origin("http", "localhost", 8765)),
+        ("http://localhost", Origin("http", "localhost", 80)),  # the default port is the same origin
+        ("https://photos.example/", Origin("https", "photos.example", 443)),
+        ("http://[::1]:8765", Origin("http", "::1", 8765)),
+        ("http://localhost.:3000", Origin("http", "localhost", 3000)),
+    ],
+)
+def test_parse_origin(value: str, origin: Origin) -> None:
+    assert parse_origin(value) == origin
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "null",
+        "",
+        "localhost:3000",
+        "ftp://localhost",
+        "http://",
+        "http://localhost:3000/app",
+        "http://localhost:3000?x",
+        "http://localhost:99999",
+        "http://user@localhost",
+        "http://[::1",
+        "http://local host",
+        "http://localhost:3000\n",
+    ],
+)
+def test_parse_origin_refuses_what_is_not_an_origin(value: str) -> None:
+    assert parse_origin(value) is None
+
+
+def test_own_origins_are_the_answered_names_at_the_api_port_and_the_listed_ones() -> None:
+    origins = allowed_origins(Settings(api=ApiSettings(port=9000, allowed_origins=("http://localhost:3000",))))
+    for own in ("http://127.0.0.1:9000", "http://localhost:9000", "http://[::1]:9000", "http://localhost:3000"):
+        assert parse_origin(own) in origins, own
+    for foreign in ("http://localhost:3001", "https://localhost:9000", "http://127.0.0.1:8765", "http://evil:9000"):
+        assert parse_origin(foreign) not in origins, foreign
+    with pytest.raises(ConfigError, match="allowed_origins"):
+        allowed_origins(Settings(api=ApiSettings(allowed_origins=("*",))))
