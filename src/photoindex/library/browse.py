@@ -29,9 +29,9 @@ class Listing:
 
 
 def check_request_path(path: str) -> str:
-    """A path from a request, checked for shape only: absolute, bounded, no NUL."""
-    if not path or len(path) > MAX_PATH_CHARS or "\0" in path:
-        raise Rejected("expected an absolute folder path", reason="invalid")
+    """A path from a request, checked for shape only: absolute, bounded, no control characters."""
+    if not path or len(path) > MAX_PATH_CHARS or any(ord(c) < 0x20 or c == "\x7f" for c in path):
+        raise Rejected("expected an absolute folder path without control characters", reason="invalid")
     expanded = os.path.expanduser(path)
     if not os.path.isabs(expanded):
         raise Rejected(f"{path!r} is not an absolute path", reason="invalid")

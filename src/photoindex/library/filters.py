@@ -67,7 +67,8 @@ class SearchFilters(msgspec.Struct, frozen=True, omit_defaults=True):
 
     def store_filter(self, *, statuses: tuple[str, ...] | None = ("indexed",)) -> PhotoFilter:
         """The store's filter; vector searches pass ``statuses=None`` (only indexed points have vectors)."""
-        box = self.geo_box if self.near is None else self.near.box()
+        # With both a box and a circle the store takes the box and ``accepts`` the circle: both hold.
+        box = self.geo_box if self.geo_box is not None or self.near is None else self.near.box()
         return PhotoFilter(
             roots=self.roots,
             path_prefix=posixpath.normpath(self.folder) if self.folder else None,

@@ -126,6 +126,9 @@ class _Part:
         self.temp.unlink(missing_ok=True)
 
 
+FILES_FIELD = "files"  # the form field the API documents for uploads
+
+
 class Inbox:
     """Receives multipart uploads into ``folder``."""
 
@@ -134,7 +137,7 @@ class Inbox:
         self.max_files = max_files
 
     async def receive(self, stream: AsyncIterator[bytes], boundary: str) -> IngestOutcome:
-        """Save every file part of the body; non-file fields are ignored."""
+        """Save every file part of the body; non-file fields are ignored, except under ``files``."""
         await anyio.to_thread.run_sync(lambda: self.folder.mkdir(parents=True, exist_ok=True))
         outcome = IngestOutcome()
         part: _Part | None = None
@@ -144,6 +147,11 @@ class Inbox:
             async for chunk in _with_end(stream):
                 for event in parser.parse(chunk):
                     if isinstance(event, MultipartSegment):
+                        if event.name == FILES_FIELD and event.filename is None:
+                            # The documented field holds files only: a text value there is a client bug.
+                            raise Rejected(
+                                f"the {FILES_FIELD!r} part must be a file (with a filename)", reason="invalid"
+                            )
                         files += event.filename is not None
                         if event.filename is not None and files > self.max_files:
                             raise Rejected(

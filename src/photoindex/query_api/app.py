@@ -43,6 +43,7 @@ from photoindex.library import (
 from photoindex.library.projection import MIN_UMAP_POINTS
 from photoindex.query_api import controllers as c
 from photoindex.query_api.about import package_version
+from photoindex.query_api.contract import correct_openapi, fix_allow_headers, strict_json_body
 from photoindex.query_api.problems import handle_exception
 from photoindex.query_api.schemas.common import API_PREFIX
 from photoindex.query_api.security import (
@@ -126,7 +127,7 @@ def create_app(
         api_key=services.api_key,
         open_paths=frozenset({f"{API_PREFIX}/health"}),
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[router],
         dependencies={"services": Provide(lambda: services, sync_to_thread=False)},
         exception_handlers={HTTPException: handle_exception, Exception: handle_exception},
@@ -139,10 +140,14 @@ def create_app(
             render_plugins=[SwaggerRenderPlugin(), RedocRenderPlugin(path="/redoc")],
         ),
         lifespan=[_lifespan(services)],
+        before_request=strict_json_body,
+        on_startup=[correct_openapi],
         request_max_body_size=JSON_BODY_LIMIT,
         logging_config=None,
         debug=False,
     )
+    fix_allow_headers(app)
+    return app
 
 
 def build_services(

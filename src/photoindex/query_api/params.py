@@ -13,12 +13,14 @@ from photoindex.query_api.schemas.search import FilterSpec
 
 Limit = Annotated[int, QueryParameter(ge=1, le=limits.MAX_LIMIT, description="results per page")]
 Offset = Annotated[int, QueryParameter(ge=0, le=limits.MAX_OFFSET, description="results to skip")]
-_NUMBER = r"-?[0-9]{1,3}(\.[0-9]{1,12})?"
-_BBOX = rf"^{_NUMBER},{_NUMBER},{_NUMBER},{_NUMBER}$"
-_NEAR = rf"^{_NUMBER},{_NUMBER},[0-9]{{1,5}}(\.[0-9]{{1,6}})?$"
-_Values = Annotated[list[str] | None, QueryParameter(max_items=limits.MAX_FILTER_VALUES)]
-_Path = Annotated[str | None, QueryParameter(max_length=limits.MAX_PATH_CHARS)]
-_Date = Annotated[str | None, QueryParameter(max_length=40, description="ISO 8601 date or date-time")]
+# An empty value (``make=``, as an HTML form sends for a field left blank) is no condition.
+_ITEM = {"type": "string", "maxLength": limits.MAX_FILTER_CHARS}
+_Values = Annotated[list[str] | None, QueryParameter(max_items=limits.MAX_FILTER_VALUES, schema_extra={"items": _ITEM})]
+_Path = Annotated[str | None, QueryParameter(max_length=limits.MAX_PATH_CHARS, pattern=limits.ABSOLUTE_PATH_PATTERN)]
+_Date = Annotated[
+    str | None,
+    QueryParameter(min_length=10, max_length=40, pattern=limits.DATE_PATTERN, description="ISO 8601 date or date-time"),
+]
 _Dimension = Annotated[int | None, QueryParameter(ge=1, le=limits.MAX_DIMENSION)]
 
 
@@ -32,8 +34,10 @@ async def query_filters(
     lens: _Values = None,
     format: Annotated[_Values, QueryParameter(description="JPEG, HEIF, PNG, DNG, ... (repeatable)")] = None,
     has_gps: Annotated[bool | None, QueryParameter()] = None,
-    bbox: Annotated[str | None, QueryParameter(pattern=_BBOX, description="min_lat,min_lon,max_lat,max_lon")] = None,
-    near: Annotated[str | None, QueryParameter(pattern=_NEAR, description="lat,lon,radius_km")] = None,
+    bbox: Annotated[
+        str | None, QueryParameter(pattern=limits.BBOX_PATTERN, description="min_lat,min_lon,max_lat,max_lon")
+    ] = None,
+    near: Annotated[str | None, QueryParameter(pattern=limits.NEAR_PATTERN, description="lat,lon,radius_km")] = None,
     min_width: _Dimension = None,
     min_height: _Dimension = None,
 ) -> FilterSpec:
@@ -43,10 +47,10 @@ async def query_filters(
         "root": root,
         "taken_from": taken_from,
         "taken_to": taken_to,
-        "camera_make": make,
-        "camera_model": model,
-        "lens": lens,
-        "format": format,
+        "camera_make": _given(make),
+        "camera_model": _given(model),
+        "lens": _given(lens),
+        "format": _given(format),
         "has_gps": has_gps,
         "min_width": min_width,
         "min_height": min_height,
@@ -56,13 +60,18 @@ async def query_filters(
         raw["bbox"] = {"min_lat": min_lat, "min_lon": min_lon, "max_lat": max_lat, "max_lon": max_lon}
     if near is not None:
         lat, lon, radius = (float(v) for v in near.split(","))
-        raw["near"] = {"lat": lat, "lon": lon, "radius_km": radius}
+        raw["near"] = {"lat": lat, "lon": lon, "radius_km": min(radius, limits.MAX_RADIUS_KM)}
     try:
         spec = msgspec.convert({k: v for k, v in raw.items() if v is not None}, FilterSpec)
     except msgspec.ValidationError as exc:
         raise Rejected(f"invalid filter: {exc}", reason="invalid") from None
     spec.to_filters()  # dates, paths and exclusive options are checked here, before any work
     return spec
+
+
+def _given(values: list[str] | None) -> list[str] | None:
+    kept = [v for v in values or () if v]
+    return kept or None
 
 
 __all__ = ["Limit", "Offset", "query_filters"]

@@ -1,4 +1,9 @@
-"""Property-based requests generated from the OpenAPI schema: never a 5xx, every JSON body as documented.
+"""Requests generated from the OpenAPI schema: never a 5xx, every body as documented, and schema and server agree.
+
+The second test runs the schemathesis command line with ``--checks all``
+(schema-valid requests accepted, schema-violating ones refused, Allow headers,
+status codes, content types) against the app served by uvicorn on a loopback
+port, bounded by a fixed number of examples per operation and phase.
 
 Bounded so the whole run stays well under two minutes: a few examples per
 operation, no shrinking deadline. The app runs over a real indexed library
@@ -7,6 +12,9 @@ with a no-op rescan hook (without one, /ingest/scan rightly answers 503).
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +26,7 @@ from schemathesis.checks import not_a_server_error, response_schema_conformance
 from photoindex.indexer.model_worker import ModelWorker
 from photoindex.query_api import create_app
 from tests.integration.api.conftest import SPEC, Library, build_library, open_store, settings_for
+from tests.integration.api.live import loopback_socket, serving
 
 pytestmark = pytest.mark.slow
 EXAMPLES = 40
@@ -75,3 +84,61 @@ def test_no_server_errors_and_documented_bodies(api_schema: Any) -> None:
     assert operations >= 20 and len(calls) >= operations * 3
     print(f"schemathesis: {operations} operations, {len(calls)} calls, statuses {sorted(set(calls))}")
     assert not failures, "\n\n".join(failures)
+
+
+CLI_EXAMPLES = 3  # per operation and phase: ~1800 requests (the coverage phase adds its own), ~110 s on two busy cores
+
+
+@pytest.mark.timeout(240)
+def test_schema_and_server_agree_under_schemathesis_checks_all(
+    tmp_path_factory: pytest.TempPathFactory, decoder: Any, api_models: ModelWorker
+) -> None:
+    base: Path = tmp_path_factory.mktemp("schemathesis-cli")
+    store = open_store("edge", base)
+    library = build_library(store, decoder, api_models, base)
+
+    async def rescan(_folder: str) -> None:
+        return None
+
+    sock = loopback_socket()
+    app = create_app(
+        settings_for(library, port=sock.getsockname()[1]),
+        store=store,
+        models=api_models,
+        spec=SPEC,
+        rescan=rescan,
+        config_file=base / "config.toml",
+        projection_warm_up=False,
+    )
+    command = [
+        str(Path(sys.executable).with_name("schemathesis")),
+        "run",
+        "--checks",
+        "all",
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--max-examples",
+        str(CLI_EXAMPLES),
+        "--seed",
+        "20261201",  # the same requests every run: a failure here is a real disagreement, not luck
+        "--no-shrink",
+        "--workers",
+        "1",
+        "--request-timeout",
+        "60",
+        "--output-truncate",
+        "true",
+    ]
+    try:
+        with serving(app, sock) as url:
+            done = subprocess.run(
+                [*command, "--url", url, f"{url}/api/v1/schema/openapi.json"],
+                capture_output=True,
+                text=True,
+                timeout=200,
+                cwd=base,
+                env={**os.environ, "NO_COLOR": "1"},
+            )
+    finally:
+        store.close()
+    assert done.returncode == 0, done.stdout[-12000:] + done.stderr[-2000:]

@@ -21,7 +21,9 @@ from photoindex.query_api.schemas.ingest import (
 )
 from photoindex.query_api.services import ApiServices
 
-PathParam = Annotated[str, QueryParameter(min_length=1, max_length=limits.MAX_PATH_CHARS)]
+PathParam = Annotated[
+    str, QueryParameter(min_length=1, max_length=limits.MAX_PATH_CHARS, pattern=limits.REQUEST_PATH_PATTERN)
+]
 
 
 class FoldersController(Controller):
@@ -59,7 +61,9 @@ class BrowseController(Controller):
     async def browse(
         self,
         services: NamedDependency[ApiServices],
-        path: Annotated[str | None, QueryParameter(max_length=limits.MAX_PATH_CHARS)] = None,
+        path: Annotated[
+            str | None, QueryParameter(max_length=limits.MAX_PATH_CHARS, pattern=limits.REQUEST_PATH_PATTERN)
+        ] = None,
         hidden: Annotated[bool, QueryParameter()] = False,
     ) -> BrowseListing:
         """Only below the user's home (or ``api.browse_roots``), judged after resolving symlinks."""

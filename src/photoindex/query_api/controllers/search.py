@@ -10,6 +10,7 @@ from litestar import Controller, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, MultipartBody, QueryParameter
+from msgspec import UNSET
 
 from photoindex.errors import ErrorCode
 from photoindex.library import Rejected, combine, parse_id
@@ -61,8 +62,8 @@ class SearchController(Controller):
         vector = combine(positive, negative)
         if vector is None:
             raise Rejected("the positive and negative terms cancel out", reason="invalid")
-        texts = " ".join(t.text for t in data.positive if t.text)
-        exclude = frozenset(parse_id(t.photo_id) for t in data.positive if t.photo_id)
+        texts = " ".join(t.text for t in data.positive if t.text is not UNSET)
+        exclude = frozenset(parse_id(t.photo_id) for t in data.positive if t.photo_id is not UNSET)
         return await ranked_page(
             services,
             vector,
@@ -123,19 +124,19 @@ class ImageSearchController(Controller):
 async def _vectors(services: ApiServices, terms: list[QueryTerm]) -> list[tuple[np.ndarray, float]]:
     for term in terms:
         term.kind()
-    texts = [t.text for t in terms if t.text is not None]
+    texts = [t.text for t in terms if t.text is not UNSET]
     text_vectors = iter(await services.encoder.texts(texts)) if texts else iter(())
     out: list[tuple[np.ndarray, float]] = []
     for term in terms:
-        if term.text is not None:
+        if term.text is not UNSET:
             out.append((next(text_vectors), term.weight))
-        elif term.photo_id is not None:
+        elif term.photo_id is not UNSET:
             point = await services.photos.get(term.photo_id, with_vector=True)
             if point.vector is None:
                 raise Rejected(f"photo {point.id} has no embedding yet", reason="conflict")
             out.append((point.vector, term.weight))
         else:
-            assert term.upload_id is not None
+            assert term.upload_id is not UNSET
             vector = services.uploads.get(term.upload_id)
             if vector is None:
                 raise Rejected(

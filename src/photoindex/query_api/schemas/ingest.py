@@ -9,7 +9,7 @@ from msgspec import Meta
 
 from photoindex.query_api import limits
 
-FolderPath = Annotated[str, Meta(min_length=1, max_length=limits.MAX_PATH_CHARS)]
+FolderPath = Annotated[str, Meta(min_length=1, max_length=limits.MAX_PATH_CHARS, pattern=limits.REQUEST_PATH_PATTERN)]
 
 
 class SavedFile(msgspec.Struct):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+import re
+from datetime import date
 from typing import Annotated
 
 import msgspec
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
 
 from photoindex.indexer.store import GeoBox
 from photoindex.library import GeoCircle, Rejected, SearchFilters
@@ -16,10 +17,12 @@ from photoindex.query_api.schemas.common import PhotoSummary
 Latitude = Annotated[float, Meta(ge=-90.0, le=90.0)]
 Longitude = Annotated[float, Meta(ge=-180.0, le=180.0)]
 FilterValue = Annotated[str, Meta(min_length=1, max_length=limits.MAX_FILTER_CHARS)]
+AbsolutePath = Annotated[
+    str, Meta(min_length=1, max_length=limits.MAX_PATH_CHARS, pattern=limits.ABSOLUTE_PATH_PATTERN)
+]
 FilterValues = Annotated[list[FilterValue], Meta(max_length=limits.MAX_FILTER_VALUES)]
 Dimension = Annotated[int, Meta(ge=1, le=limits.MAX_DIMENSION)]
-PathText = Annotated[str, Meta(min_length=1, max_length=limits.MAX_PATH_CHARS)]
-DateText = Annotated[str, Meta(min_length=4, max_length=40)]
+DateText = Annotated[str, Meta(min_length=10, max_length=40, pattern=limits.DATE_PATTERN)]
 QueryText = Annotated[str, Meta(min_length=1, max_length=limits.MAX_QUERY_CHARS)]
 Weight = Annotated[float, Meta(gt=0.0, le=limits.MAX_WEIGHT)]
 Limit = Annotated[int, Meta(ge=1, le=limits.MAX_LIMIT)]
@@ -40,14 +43,14 @@ class Circle(msgspec.Struct, forbid_unknown_fields=True):
 
     lat: Latitude
     lon: Longitude
-    radius_km: Annotated[float, Meta(gt=0.0, le=20_040.0)]
+    radius_km: Annotated[float, Meta(ge=0.0, le=limits.MAX_RADIUS_KM)]  # 0: that very place
 
 
 class FilterSpec(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
     """Conditions every result meets. Dates are ISO 8601 (a bare date in ``taken_to`` includes that day)."""
 
-    folder: PathText | None = None
-    root: PathText | None = None
+    folder: AbsolutePath | None = None
+    root: AbsolutePath | None = None
     taken_from: DateText | None = None
     taken_to: DateText | None = None
     camera_make: FilterValues | None = None
@@ -61,11 +64,7 @@ class FilterSpec(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True,
     min_height: Dimension | None = None
 
     def to_filters(self) -> SearchFilters:
-        if self.bbox is not None and self.near is not None:
-            raise Rejected("give bbox or near, not both", reason="invalid")
-        for name, value in (("folder", self.folder), ("root", self.root)):
-            if value is not None and not value.startswith("/"):
-                raise Rejected(f"{name} must be an absolute path", reason="invalid")
+        """``bbox`` and ``near`` together mean both: inside the box and within the circle."""
         box = self.bbox
         return SearchFilters(
             folder=self.folder,
@@ -87,13 +86,14 @@ class FilterSpec(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True,
 class QueryTerm(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """One ingredient of a combined query: exactly one of a text, an indexed photo, or an uploaded image."""
 
-    text: QueryText | None = None
-    photo_id: Annotated[str, Meta(pattern=limits.ID_PATTERN)] | None = None
-    upload_id: Annotated[str, Meta(pattern=r"^[0-9a-f]{32}$")] | None = None
+    # UNSET, not None: a term names its one ingredient and leaves the others out (null is not a value).
+    text: QueryText | UnsetType = UNSET
+    photo_id: Annotated[str, Meta(pattern=limits.ID_PATTERN)] | UnsetType = UNSET
+    upload_id: Annotated[str, Meta(pattern=r"^[0-9a-f]{32}$")] | UnsetType = UNSET
     weight: Weight = 1.0
 
     def kind(self) -> str:
-        given = [k for k in ("text", "photo_id", "upload_id") if getattr(self, k) is not None]
+        given = [k for k in ("text", "photo_id", "upload_id") if getattr(self, k) is not UNSET]
         if len(given) != 1:
             raise Rejected("each query term needs exactly one of text, photo_id, upload_id", reason="invalid")
         return given[0]
@@ -137,20 +137,30 @@ def _values(values: list[str] | None) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(values)) if values else None
 
 
+_DATE = re.compile(limits.DATE_PATTERN)
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
+
+
 def _timestamp(text: str | None, name: str, *, end: bool) -> float | None:
+    """Seconds since the epoch for a ``limits.DATE_PATTERN`` value (a naive time is UTC, as the
+    index reads times without an offset). A day past its month's end rolls over (02-30 is 03-02),
+    so every value the schema allows has a meaning."""
     if text is None:
         return None
-    try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            moment = datetime(day.year, day.month, day.day, tzinfo=UTC) + (timedelta(days=1) if end else timedelta())
-        else:
-            moment = datetime.fromisoformat(text)
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=UTC)  # as the index reads times without an offset
-    except (ValueError, OverflowError):
-        raise Rejected(f"{name}: expected an ISO 8601 date or date-time, got {text!r}", reason="invalid") from None
-    return moment.timestamp()
+    match = _DATE.match(text)
+    if match is None:
+        raise Rejected(f"{name}: expected an ISO 8601 date or date-time, got {text!r}", reason="invalid")
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    days = date(int(year), int(month), 1).toordinal() - _EPOCH_DAY + int(day) - 1
+    seconds = days * 86_400.0 + int(hour or 0) * 3600 + int(minute or 0) * 60 + int(second or 0)
+    seconds += float(fraction or 0)
+    if offset and offset != "Z":
+        sign = -1 if offset[0] == "-" else 1
+        digits = offset[1:].replace(":", "")
+        seconds -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+    if hour is None and end:
+        seconds += 86_400  # a bare date in taken_to includes that day
+    return seconds
 
 
 __all__ = ["Bbox", "Circle", "CombinedSearch", "FilterSpec", "QueryTerm", "SearchHitOut", "SearchPage"]
