@@ -86,6 +86,10 @@ def correct_openapi(app: Litestar) -> None:
     schemas.update(components)
     schemas["QueryTerm"]["oneOf"] = [{"required": [name]} for name in ("text", "photo_id", "upload_id")]
     image_form = schemas["ImageQuery"]["properties"]  # a dataclass: Litestar renders no bounds for it
+    # An image, not any bytes: what does not decode as one is refused (422), as the responses say.
+    image_form["image"] = {"type": "string", "format": "binary", "contentMediaType": "image/*"}
+    image_path = document["paths"]["/api/v1/search/image"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    image_path["encoding"] = {"image": {"contentType": "image/png, image/jpeg, image/webp, image/heic, image/tiff"}}
     image_form["text"] = {"type": "string", "minLength": 1, "maxLength": limits.MAX_QUERY_CHARS}
     image_form["text_weight"] = {
         "type": "number",
