@@ -53,7 +53,10 @@ def test_other_decodes_in_flight_survive_a_recycle(tmp_path: Path) -> None:
     fifo = tmp_path / "stuck.jpg"
     os.mkfifo(fifo)
     goods = [photo(tmp_path / f"g{i}.jpg") for i in range(6)]
-    pool = DecodePool(2, timeout_s=2.0)
+    # Workers started before the clock runs, and a limit a tiny JPEG meets on a busy machine (2 s
+    # was missed there); only the FIFO, which never yields a byte, can reach it.
+    pool = DecodePool(2, timeout_s=5.0)
+    pool.warm_up()
     results: dict[str, object] = {}
 
     async def one(path: Path) -> None:
