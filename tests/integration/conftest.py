@@ -88,5 +88,5 @@ def make_pipeline(
         thumbs_dir=tmp_path / "cache",
     )
     return IndexPipeline(
-        store=store, state=state or IndexState.load(store), decoder=decoder, models=models, options=options
+        store=store, state=state or IndexState.load(store, host_id=HOST), decoder=decoder, models=models, options=options
     )

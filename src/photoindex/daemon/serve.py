@@ -200,7 +200,9 @@ class Daemon:
         warnings.filterwarnings("ignore", message="Callback with id", category=RuntimeWarning)
         pipeline = self.parts.pipeline
         try:
-            pipeline.state = await anyio.to_thread.run_sync(IndexState.load, self.parts.store)
+            pipeline.state = await anyio.to_thread.run_sync(
+                lambda: IndexState.load(self.parts.store, host_id=self.parts.host_id)
+            )
             pipeline.on_file_done = self._file_done
             pipeline.on_settled = self._count_settled
             async with anyio.create_task_group() as tg:

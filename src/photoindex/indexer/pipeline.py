@@ -31,7 +31,7 @@ from photoindex.indexer.model_worker import ModelWorker, Priority
 from photoindex.indexer.payloads import failure_payload, file_payload, photo_payload
 from photoindex.indexer.records import DecodedPhoto, DecodeRequest, FileFacts, FileFailure, HashedFile
 from photoindex.indexer.state import IndexState, KnownFile
-from photoindex.indexer.store import PhotoPoint, VectorStore, point_id
+from photoindex.indexer.store import PhotoPoint, VectorStore
 from photoindex.indexer.summary import IndexSummary
 from photoindex.indexer.thumbnails import thumbnail_path
 
@@ -291,7 +291,7 @@ class IndexPipeline:
                     if position == 0
                     else {**payload, **file_payload(hashed.facts, host_id=self.options.host_id)}
                 )
-                pid = point_id(self.options.host_id, hashed.facts.path)
+                pid = self.state.id_for(hashed.facts.path)
                 points.append(PhotoPoint(id=pid, payload=copy_payload, vector=vector))
                 known.append(_known(pid, hashed, status, copy_payload.get("caption_status")))
                 if status == "pending":
@@ -307,7 +307,7 @@ class IndexPipeline:
     def _copy_of(self, hashed: HashedFile, payload: dict[str, Any], vector: np.ndarray) -> _Write:
         """A point for a copy of content whose vector is at hand: nothing decoded or embedded."""
         copy_payload = {**payload, **file_payload(hashed.facts, host_id=self.options.host_id)}
-        pid = point_id(self.options.host_id, hashed.facts.path)
+        pid = self.state.id_for(hashed.facts.path)
         known = _known(pid, hashed, "indexed", copy_payload.get("caption_status"))
         return _Write(points=(PhotoPoint(id=pid, payload=copy_payload, vector=vector),), known=(known,))
 
@@ -415,15 +415,18 @@ class IndexPipeline:
         if not found or found[0].vector is None:
             return False
         old = found[0]
+        path = hashed.facts.path
         payload = {**old.payload, **file_payload(hashed.facts, host_id=self.options.host_id)}
-        pid = point_id(self.options.host_id, hashed.facts.path)
+        pid = self.state.id_for(path)
         delete: tuple[str, ...] = ()
         forget: tuple[str, ...] = ()
-        if donor.path == hashed.facts.path:
+        if donor.path == path:
             summary.touched += 1
         elif not os.path.lexists(donor.path):
-            summary.moved += 1  # the old path is gone: a rename or move
-            delete, forget = (donor.point_id,), (donor.path,)
+            summary.moved += 1  # the old path is gone: a rename or move, and the photo keeps its id
+            overwritten = self.state.by_path.get(path)
+            delete = (overwritten.point_id,) if overwritten is not None else ()
+            pid, forget = donor.point_id, (donor.path,)
         else:
             summary.reused += 1
         known = _known(pid, hashed, "indexed", payload.get("caption_status"))
@@ -448,7 +451,7 @@ class IndexPipeline:
     def _failure_point(self, hashed: HashedFile, code: ErrorCode, message: str) -> PhotoPoint:
         failure = FileFailure(hashed.facts, code, message, hashed.sha256 or None)
         payload = failure_payload(failure, host_id=self.options.host_id, model_id=self.options.model_id)
-        return PhotoPoint(id=point_id(self.options.host_id, hashed.facts.path), payload=payload, vector=None)
+        return PhotoPoint(id=self.state.id_for(hashed.facts.path), payload=payload, vector=None)
 
     # -- moves and removals ----------------------------------------------------
     async def repoint(self, moves: Sequence[tuple[str, FileFacts]], summary: IndexSummary) -> list[str]:
@@ -472,17 +475,19 @@ class IndexPipeline:
             stored = {p.id: p for p in found}
             points: list[PhotoPoint] = []
             renamed: list[tuple[KnownFile, KnownFile]] = []
+            overwritten: list[str] = []
             for known, facts in todo:
                 old_point = stored.get(known.point_id)
-                if old_point is None:
-                    missed.append(known.path)
+                if old_point is None or old_point.payload.get("path") != known.path:
+                    missed.append(known.path)  # gone, or rewritten meanwhile for another file
                     continue
                 payload = {**old_point.payload, **file_payload(facts, host_id=self.options.host_id)}
-                pid = point_id(self.options.host_id, facts.path)
-                points.append(PhotoPoint(pid, payload, old_point.vector))
+                points.append(PhotoPoint(known.point_id, payload, old_point.vector))  # the photo keeps its id
+                target = self.state.by_path.get(facts.path)
+                if target is not None and target.point_id != known.point_id:
+                    overwritten.append(target.point_id)  # moved over another indexed file
                 new = replace(
                     known,
-                    point_id=pid,
                     path=facts.path,
                     root=facts.root,
                     size=facts.size,
@@ -490,10 +495,11 @@ class IndexPipeline:
                     inode=facts.inode,
                 )
                 renamed.append((known, new))
-            stale = [old.point_id for old, new in renamed if old.point_id != new.point_id]
-            await anyio.to_thread.run_sync(self._apply, points, stale, limiter=self._store_limiter)
-            for old, new in renamed:
+            # Deletes go first: killed in between, the next scan re-points the photo again, with no duplicate.
+            await anyio.to_thread.run_sync(self._apply, points, overwritten, limiter=self._store_limiter)
+            for old, _new in renamed:  # all forgotten first: two files may have swapped names
                 self.state.forget(old.path)
+            for _old, new in renamed:
                 self.state.remember(new)
             summary.moved += len(renamed)
         return missed
