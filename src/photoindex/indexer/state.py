@@ -11,7 +11,7 @@ path when the file is known, else derived for a new photo (``id_for``).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from photoindex.indexer.payloads import STATE_FIELDS
@@ -92,20 +92,26 @@ class IndexState:
                     del self._indexed_by_sha[known.sha256]
         return known
 
-    def id_for(self, path: str) -> str:
+    def id_for(self, path: str, *, taken: Mapping[str, str] | None = None) -> str:
         """The point id for the file at ``path``: its own when known, else a new photo's.
 
         A new photo's id is derived from (host, path), so a run killed after
         writing it and restarted finds it by path rather than adding another;
-        a candidate some moved photo still carries is passed over.
+        a candidate some other photo carries (one moved away from this path)
+        is passed over, and so is any id in ``taken`` (id → path, claimed but
+        not yet remembered).
         """
+        claimed = taken or {}
         known = self.by_path.get(path)
-        if known is not None:
+        if known is not None and claimed.get(known.point_id, path) == path:
             return known.point_id
         attempt = 0
-        while (candidate := point_id(self.host_id, path, attempt)) in self._paths_by_id:
+        while True:
+            candidate = point_id(self.host_id, path, attempt)
+            holder = claimed.get(candidate) or self._paths_by_id.get(candidate)
+            if holder is None:
+                return candidate
             attempt += 1
-        return candidate
 
     def indexed_with(self, sha256: str) -> KnownFile | None:
         """An indexed file with this content (its vector can be reused), if any."""
