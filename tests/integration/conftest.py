@@ -88,6 +88,5 @@ def make_pipeline(
         decode_concurrency=3,
         thumbs_dir=tmp_path / "cache",
     )
-    return IndexPipeline(
-        store=store, state=state or IndexState.load(store, host_id=host), decoder=decoder, models=models, options=options
-    )
+    state = state or IndexState.load(store, host_id=host)
+    return IndexPipeline(store=store, state=state, decoder=decoder, models=models, options=options)

@@ -33,8 +33,8 @@ from photoindex.indexer.records import DecodedPhoto, DecodeRequest, FileFacts, F
 from photoindex.indexer.state import IndexState, KnownFile
 from photoindex.indexer.store import PhotoPoint, VectorStore
 from photoindex.indexer.summary import IndexSummary
-from photoindex.indexer.write_batch import BY_PATH, StoreWrite, settle_ids
 from photoindex.indexer.thumbnails import thumbnail_path
+from photoindex.indexer.write_batch import BY_PATH, StoreWrite, settle_ids
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")

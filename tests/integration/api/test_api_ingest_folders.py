@@ -116,10 +116,21 @@ def test_folders_add_and_remove_persist_to_the_config_file(
         removed = client.delete("/api/v1/folders", params={"path": str(own_library.root)})
         assert removed.status_code == 200
         assert [f["path"] for f in removed.json()["folders"]] == [str(extra)]
+        # By default the photos stay in the index (still searchable), outside any watched folder.
+        assert {p.payload["root"] for p in own_library.store.scroll()} == {""}
+        assert own_library.store.count() == 9
+        assert client.post("/api/v1/folders", json={"path": str(own_library.root)}).status_code == 201
+        purged = client.delete("/api/v1/folders", params={"path": str(own_library.root), "purge": "true"})
+        assert purged.status_code == 200
         assert own_library.store.count() == 0  # purged from the index; the files stay
         assert Path(own_library.paths["paris"]).exists()
         assert client.delete("/api/v1/folders", params={"path": "/not/watched"}).status_code == 404
-    assert told == [(str(own_library.root), str(extra)), (str(extra),)]
+    assert told == [
+        (str(own_library.root), str(extra)),
+        (str(extra),),
+        (str(extra), str(own_library.root)),
+        (str(extra),),
+    ]
 
 
 def test_browse(client: Any, library: Library) -> None:
