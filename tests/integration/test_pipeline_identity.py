@@ -15,6 +15,7 @@ from photoindex.indexer.pipeline import IndexPipeline
 from photoindex.indexer.state import IndexState
 from photoindex.indexer.store import PhotoFilter, VectorStore, point_id
 from photoindex.indexer.summary import IndexSummary
+from photoindex.library import Catalog, DuplicateFinder, DuplicateParams, Jobs
 from tests.integration.conftest import HOST, TINY_DIM, make_photo, make_pipeline, working_models
 
 pytestmark = pytest.mark.anyio
@@ -131,3 +132,13 @@ async def test_two_hosts_sharing_a_server_collection_keep_their_own_photos(
     assert {h.payload["host_id"] for h in everyone} == {"host-a", "host-b"} and len(everyone) == 5
     only_a = server_store.search(query, limit=10, flt=PhotoFilter(host_ids=("host-a",)))
     assert len(only_a) == 3 and {h.payload["host_id"] for h in only_a} == {"host-a"}
+
+    # Duplicates are per host: the other host's copy of a photo is not one this host can remove.
+    shutil.copy2(photos[1], lib / "copy.jpg")
+    await scan(make_pipeline(server_store, decoder, working_models(), tmp_path, host="host-b"), lib)
+    finder = DuplicateFinder(Catalog(server_store, Jobs()), Jobs(), server_store, host_id="host-b")
+    answer = await finder.find(DuplicateParams(kind="exact"), wait_s=30)
+    assert answer.result is not None
+    groups = [set(answer.result.snapshot.point_ids(g.rows)) for g in answer.result.groups]
+    b_ids = {p.payload["path"]: p.id for p in server_store.scroll(flt=PhotoFilter(host_ids=("host-b",)))}
+    assert groups == [{b_ids[str(photos[1].resolve())], b_ids[str((lib / "copy.jpg").resolve())]}]

@@ -190,7 +190,7 @@ def build_services(
         encoder=QueryEncoder(models),
         uploads=UploadedQueries(),
         searcher=Searcher(store, catalog, limiter=store_limiter),
-        duplicates=DuplicateFinder(catalog, jobs, store),
+        duplicates=DuplicateFinder(catalog, jobs, store, host_id=host),
         projection=ProjectionService(
             catalog,
             jobs,
