@@ -182,7 +182,8 @@ async def index(root: Path, work: Path) -> EdgeStore:
             batch_size=32,
             thumbs_dir=None,
         )
-        pipeline = IndexPipeline(store=store, state=IndexState(), decoder=decoder, models=models, options=options)
+        state = IndexState(options.host_id)
+        pipeline = IndexPipeline(store=store, state=state, decoder=decoder, models=models, options=options)
         await pipeline.run(list(iter_files([canonical_root(str(root))], DiscoveryRules())))
     finally:
         decoder.close()

@@ -401,7 +401,7 @@ def scenario_components(parts: Any, base: Path, args: argparse.Namespace, captio
     try:
         options = dataclasses.replace(parts.pipeline.options, captions=captions, thumbs_dir=paths.cache_dir)
         pipeline = IndexPipeline(
-            store=store, state=IndexState(), decoder=parts.decoder, models=parts.models, options=options
+            store=store, state=IndexState(options.host_id), decoder=parts.decoder, models=parts.models, options=options
         )
         yield Components(settings, paths, parts.spec, parts.host_id, store, parts.models, parts.decoder, pipeline)
     finally:

@@ -328,7 +328,8 @@ async def measure_reconcile(work: Path, model: dict[str, Any], files: int) -> di
         written_s = time.perf_counter() - started
         store.flush()
         started = time.perf_counter()
-        parts.pipeline.state = await anyio.to_thread.run_sync(IndexState.load, store)
+        host = parts.host_id
+        parts.pipeline.state = await anyio.to_thread.run_sync(lambda: IndexState.load(store, host_id=host))
         load_s = time.perf_counter() - started
         submitted: list[FileFacts] = []
 

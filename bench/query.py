@@ -228,7 +228,8 @@ def backlog_part(
         decode_concurrency=(os.cpu_count() or 2) + 1,
         thumbs_dir=work / "cache",
     )
-    pipeline = IndexPipeline(store=store, state=IndexState(), decoder=decoder, models=models, options=options)
+    state = IndexState(options.host_id)
+    pipeline = IndexPipeline(store=store, state=state, decoder=decoder, models=models, options=options)
     facts = list(iter_files([canonical_root(str(library))], DiscoveryRules()))
     done = threading.Event()
     samples: list[float] = []

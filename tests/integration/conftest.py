@@ -76,9 +76,10 @@ def make_pipeline(
     *,
     captions: str = "off",
     state: IndexState | None = None,
+    host: str = HOST,
 ) -> IndexPipeline:
     options = PipelineOptions(
-        host_id=HOST,
+        host_id=host,
         model_id="tiny-clip/random",
         model_size=TINY_SIZE,
         captions=captions,  # type: ignore[arg-type]
@@ -87,6 +88,5 @@ def make_pipeline(
         decode_concurrency=3,
         thumbs_dir=tmp_path / "cache",
     )
-    return IndexPipeline(
-        store=store, state=state or IndexState.load(store), decoder=decoder, models=models, options=options
-    )
+    state = state or IndexState.load(store, host_id=host)
+    return IndexPipeline(store=store, state=state, decoder=decoder, models=models, options=options)

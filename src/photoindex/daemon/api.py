@@ -38,7 +38,7 @@ async def start_query_api(tg: TaskGroup, settings: Settings, parts: Components, 
     """Bind the port and serve the API in ``tg``; returns its URL, or None when there is no API.
 
     ``hooks`` are the daemon's callbacks (``status``, ``rescan``, ``on_folders_changed``,
-    ``config_file``); each is passed when ``create_app`` takes it.
+    ``on_folder_removed``, ``config_file``); each is passed when ``create_app`` takes it.
     """
     create_app = _create_app()
     if create_app is None:
@@ -50,6 +50,7 @@ async def start_query_api(tg: TaskGroup, settings: Settings, parts: Components, 
         "pipeline": parts.pipeline,
         "paths": parts.paths,
         "spec": parts.spec,
+        "host_id": parts.host_id,
         **hooks,
     }
     params = inspect.signature(create_app).parameters

@@ -7,7 +7,8 @@ embedder and the captioner, and exits when the model worker unloads them
 after its idle TTL. ``RemoteEmbedder`` and ``RemoteCaptioner`` implement the
 ``ImageEmbedder`` and ``Captioner`` protocols by sending uint8 pixels and
 texts over a pipe (a batch of 16 images at 224 px is 2.4 MB: about a
-millisecond). The child dies with its parent: it reads the pipe until EOF.
+millisecond). The child dies with its parent (``photoindex.lifeline``), and
+reads the pipe until EOF.
 """
 
 from __future__ import annotations
@@ -193,6 +194,9 @@ def _result(reply: tuple[Any, ...]) -> Any:
 
 def _child_main(conn: Connection, model_raw: dict[str, Any], log_level: str) -> None:
     """The child: load models on request and answer calls until told to stop or the parent goes."""
+    from photoindex.lifeline import bind_to_parent
+
+    bind_to_parent()  # the pipe's EOF is seen only between calls; a kill -9 mid-batch must end us too
     from photoindex.logs import configure_logging
 
     configure_logging(level=log_level)

@@ -6,7 +6,9 @@ in-memory ``IndexState``: unchanged files cost that stat and a dict lookup.
 New and changed files go to the pipeline, or back to the settler when their
 mtime is too fresh to trust. A file the index knows under another path with
 the same inode, size and mtime was moved while nobody watched: its point is
-re-pointed without reading it. Known files that are gone are removed, but
+re-pointed without reading it. A known, unchanged file filed under another
+root, or under none (its folder was unwatched and kept), is adopted by this
+root without reading it. Known files that are gone are removed, but
 only after a complete walk of an available root; files below folders that
 could not be read are never taken for deleted.
 """
@@ -24,6 +26,7 @@ import anyio
 import msgspec
 import structlog
 
+from photoindex.daemon.roots import adopt
 from photoindex.indexer.discovery import DiscoveryRules, iter_files, within
 from photoindex.indexer.pipeline import IndexPipeline
 from photoindex.indexer.records import FileFacts
@@ -47,6 +50,7 @@ class ScanResult:
     young: int = 0  # too fresh: handed to the settler
     moved: int = 0
     deleted: int = 0
+    adopted: int = 0  # kept from a folder no longer watched, now under this root again
     folders: set[str] = field(default_factory=set)  # folders holding at least one file
     unreadable: list[tuple[str, str]] = field(default_factory=list)
     complete: bool = True  # False: the root went away or the scan was cut short; nothing was removed
@@ -85,6 +89,7 @@ class Reconciler:
         by_triple: dict[tuple[int, int, int], KnownFile] = {(k.inode, k.size, k.mtime_ns): k for k in known_here}
         seen: set[str] = set()
         held: list[FileFacts] = []  # new paths that look like a known file moved: decided after the walk
+        strays: list[tuple[KnownFile, str]] = []  # unchanged files the index files under another root (or none)
         files = _walk(folder, root, self.rules, result.unreadable)
         while chunk := await anyio.to_thread.run_sync(_next_chunk, files, abandon_on_cancel=True):
             models_ok = self.pipeline.models.embedder_error is None
@@ -92,7 +97,10 @@ class Reconciler:
             for facts in chunk:
                 seen.add(facts.path)
                 result.folders.add(os.path.dirname(facts.path))
-                if state.unchanged(facts, models_available=models_ok) is not None:
+                known = state.unchanged(facts, models_available=models_ok)
+                if known is not None:
+                    if known.root != root:
+                        strays.append((known, root))
                     continue
                 if wall - facts.mtime_ns / 1e9 < young_s:
                     self._too_young(facts)
@@ -120,6 +128,8 @@ class Reconciler:
             else:
                 await self._submit(facts)  # a hard link or a second copy: the pipeline reuses the vector
                 result.changed += 1
+        if strays:
+            result.adopted = await adopt(self.pipeline, strays)
         if moves:
             missed = set(await self.pipeline.repoint(moves, self._summary))
             result.moved = len(moves) - len(missed)
@@ -139,6 +149,7 @@ class Reconciler:
             young=result.young,
             moved=result.moved,
             deleted=result.deleted,
+            adopted=result.adopted,
             complete=result.complete,
             seconds=round(result.seconds, 3),
         )

@@ -6,7 +6,9 @@ its empty mount-point folder behind, which must not read as "every photo was
 deleted". What was seen is kept in ``<state dir>/roots.json`` so a daemon
 that starts while the drive is away knows it too. The photos of an
 unavailable root stay in the index with ``available = false`` in their
-payload, and get ``available = true`` back when it returns.
+payload, and get ``available = true`` back when it returns. The photos of a
+root that is no longer watched stay too (``root`` empty) unless purged, and
+are adopted by the next root found to hold them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import anyio
@@ -23,6 +25,7 @@ import structlog
 from photoindex.daemon.mounts import filesystem_of, is_mount_point, is_network_fs, read_mounts
 from photoindex.errors import ErrorCode, StoreError
 from photoindex.indexer.pipeline import IndexPipeline
+from photoindex.indexer.state import UNWATCHED_ROOT, KnownFile
 
 log = structlog.get_logger(__name__)
 
@@ -141,6 +144,38 @@ async def mark_availability(pipeline: IndexPipeline, root: str, available: bool)
     return marked
 
 
+async def unwatch_root(pipeline: IndexPipeline, root: str) -> int:
+    """Keep every photo of a root no longer watched, marked as outside any watched folder; returns how many."""
+    return await _set_roots(pipeline, [(k, UNWATCHED_ROOT) for k in pipeline.state.under(root)])
+
+
+async def adopt(pipeline: IndexPipeline, files: list[tuple[KnownFile, str]]) -> int:
+    """Give known, unchanged files the root now watching them (a folder watched again): no read, no inference."""
+    return await _set_roots(pipeline, files)
+
+
+async def _set_roots(pipeline: IndexPipeline, files: list[tuple[KnownFile, str]]) -> int:
+    def mark(chunk: list[tuple[KnownFile, str]]) -> list[tuple[KnownFile, str]]:
+        done = []
+        for known, root in chunk:
+            try:
+                pipeline.store.set_payload(known.point_id, {"root": root})
+                done.append((known, root))
+            except StoreError as exc:
+                if exc.code != ErrorCode.NOT_FOUND:  # removed meanwhile: nothing left to mark
+                    raise
+        return done
+
+    marked = 0
+    for start in range(0, len(files), 512):
+        done = await anyio.to_thread.run_sync(mark, files[start : start + 512], limiter=pipeline.store_limiter)
+        for known, root in done:
+            if pipeline.state.by_path.get(known.path) is known:  # not rewritten meanwhile
+                pipeline.state.remember(replace(known, root=root))
+        marked += len(done)
+    return marked
+
+
 async def drop_root(pipeline: IndexPipeline, root: str) -> int:
     """Remove every photo of a root that is no longer watched (the files stay on disk)."""
     known = list(pipeline.state.under(root))
@@ -154,4 +189,4 @@ async def drop_root(pipeline: IndexPipeline, root: str) -> int:
     return len(known)
 
 
-__all__ = ["FIX_MISSING", "RootFacts", "RootRegistry", "drop_root", "mark_availability"]
+__all__ = ["FIX_MISSING", "RootFacts", "RootRegistry", "adopt", "drop_root", "mark_availability", "unwatch_root"]

@@ -38,7 +38,7 @@ from photoindex.daemon.lock import OwnerLock
 from photoindex.daemon.model_process import ModelProcess
 from photoindex.daemon.notify import Notifier
 from photoindex.daemon.reconcile import Reconciler, ScanResult
-from photoindex.daemon.roots import FIX_MISSING, RootRegistry, drop_root, mark_availability
+from photoindex.daemon.roots import FIX_MISSING, RootRegistry, drop_root, mark_availability, unwatch_root
 from photoindex.daemon.settle import Settler
 from photoindex.daemon.status import (
     DaemonStatus,
@@ -200,7 +200,9 @@ class Daemon:
         warnings.filterwarnings("ignore", message="Callback with id", category=RuntimeWarning)
         pipeline = self.parts.pipeline
         try:
-            pipeline.state = await anyio.to_thread.run_sync(IndexState.load, self.parts.store)
+            pipeline.state = await anyio.to_thread.run_sync(
+                lambda: IndexState.load(self.parts.store, host_id=self.parts.host_id)
+            )
             pipeline.on_file_done = self._file_done
             pipeline.on_settled = self._count_settled
             async with anyio.create_task_group() as tg:
@@ -213,6 +215,7 @@ class Daemon:
                         "status": self.status,
                         "rescan": self.rescan,
                         "on_folders_changed": self.set_roots,
+                        "on_folder_removed": self.release_root,
                         "config_file": self._config_file,
                     }
                     self.api_url = await start_query_api(tg, self.settings, self.parts, hooks)
@@ -257,7 +260,10 @@ class Daemon:
         self._request_scan(canonical, root)
 
     async def set_roots(self, folders: tuple[str, ...]) -> None:
-        """The watched folders changed: watch and scan new ones; drop removed ones and their photos."""
+        """The watched folders changed: watch and scan new ones; stop watching removed ones.
+
+        A removed root's photos stay as they are until ``release_root`` says what becomes of them.
+        """
         wanted = _distinct_roots([*folders, *self._extra_roots])
         for path in [r for r in self.roots if r not in wanted]:
             root = self.roots.pop(path)
@@ -267,13 +273,23 @@ class Daemon:
             self.settler.forget_under(path)
             for folder in [f for f, r in self._scan_requests.items() if r == path]:
                 del self._scan_requests[folder]
-            dropped = await drop_root(self.parts.pipeline, path)
-            log.info("roots.removed", root=path, photos=dropped)
+            log.info("roots.removed", root=path)
         for path in [r for r in wanted if r not in self.roots]:
             root = self.roots[path] = _Root(path)
             assert self._tg is not None, "the daemon is not running"
             await self._bring_up(root, self._tg)
             log.info("roots.added", root=path)
+
+    async def release_root(self, folder: str, purge: bool) -> int:
+        """A folder no longer watched: remove its photos (``purge``), else keep them outside any watched folder."""
+        root = canonical_root(folder)
+        if purge:
+            removed = await drop_root(self.parts.pipeline, root)
+            log.info("roots.purged", root=root, photos=removed)
+            return removed
+        kept = await unwatch_root(self.parts.pipeline, root)
+        log.info("roots.unwatched", root=root, photos=kept)
+        return kept
 
     def busy(self) -> bool:
         """Anything to do besides idle work: settling paths, files in the pipeline, scans."""

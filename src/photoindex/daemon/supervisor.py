@@ -152,5 +152,7 @@ def open_components(settings: Settings, *, models: ModelWorker | None = None) ->
             thumbs_dir=paths.cache_dir,
             max_pixels=settings.model.max_pixels,
         )
-        pipeline = IndexPipeline(store=store, state=IndexState(), decoder=decoder, models=models, options=options)
+        pipeline = IndexPipeline(
+            store=store, state=IndexState(host_id), decoder=decoder, models=models, options=options
+        )
         yield Components(settings, paths, spec, host_id, store, models, decoder, pipeline)

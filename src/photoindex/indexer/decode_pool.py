@@ -24,6 +24,7 @@ import structlog
 from photoindex.errors import ErrorCode, FileError
 from photoindex.indexer.decode import decode_photo
 from photoindex.indexer.records import DecodedImage, DecodeRequest
+from photoindex.lifeline import bind_to_parent
 
 log = structlog.get_logger(__name__)
 
@@ -42,20 +43,7 @@ def _init_worker(memory_limit: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     # One decode per process: libjpeg/numpy threads would only fight each other.
     os.environ["OMP_NUM_THREADS"] = "1"
-    _exit_with_parent()
-
-
-def _exit_with_parent() -> None:
-    """End this worker when its parent dies (``kill -9``): it would otherwise idle on as an orphan."""
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-
-    def watch() -> None:
-        parent.join()  # returns when the parent's sentinel pipe closes, even if it already has
-        os._exit(0)
-
-    threading.Thread(target=watch, name="photoindex-parent-watch", daemon=True).start()
+    bind_to_parent()
 
 
 def _decode_in_worker(path: str, request: DecodeRequest) -> DecodedImage:

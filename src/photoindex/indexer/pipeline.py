@@ -31,9 +31,10 @@ from photoindex.indexer.model_worker import ModelWorker, Priority
 from photoindex.indexer.payloads import failure_payload, file_payload, photo_payload
 from photoindex.indexer.records import DecodedPhoto, DecodeRequest, FileFacts, FileFailure, HashedFile
 from photoindex.indexer.state import IndexState, KnownFile
-from photoindex.indexer.store import PhotoPoint, VectorStore, point_id
+from photoindex.indexer.store import PhotoPoint, VectorStore
 from photoindex.indexer.summary import IndexSummary
 from photoindex.indexer.thumbnails import thumbnail_path
+from photoindex.indexer.write_batch import BY_PATH, StoreWrite, settle_ids
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -59,16 +60,6 @@ class PipelineOptions:
     decode_concurrency: int = 4
     thumbs_dir: Path | None = None
     max_pixels: int = 250_000_000
-
-
-@dataclass(frozen=True)
-class _Write:
-    """Points to upsert and points to delete, with the state changes they imply."""
-
-    points: tuple[PhotoPoint, ...] = ()
-    known: tuple[KnownFile, ...] = ()
-    delete_ids: tuple[str, ...] = ()
-    forget_paths: tuple[str, ...] = ()
 
 
 class IndexPipeline:
@@ -121,7 +112,7 @@ class IndexPipeline:
         to_hash_send, to_hash_recv = anyio.create_memory_object_stream[FileFacts](opts.hash_workers * 4)
         to_decode_send, to_decode_recv = anyio.create_memory_object_stream[HashedFile](opts.decode_concurrency * 2)
         decoded_send, decoded_recv = anyio.create_memory_object_stream[DecodedPhoto](self._batch_size() * 2)
-        writes_send, writes_recv = anyio.create_memory_object_stream[_Write](64)
+        writes_send, writes_recv = anyio.create_memory_object_stream[StoreWrite](64)
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._triage, receive, to_hash_send, summary, tg)
             for _ in range(opts.hash_workers):
@@ -176,7 +167,7 @@ class IndexPipeline:
         self,
         receive: ObjectReceiveStream[FileFacts],
         to_decode: ObjectSendStream[HashedFile],
-        writes: ObjectSendStream[_Write],
+        writes: ObjectSendStream[StoreWrite],
         summary: IndexSummary,
     ) -> None:
         async with receive, to_decode, writes:
@@ -215,7 +206,7 @@ class IndexPipeline:
         self,
         receive: ObjectReceiveStream[HashedFile],
         decoded: ObjectSendStream[DecodedPhoto],
-        writes: ObjectSendStream[_Write],
+        writes: ObjectSendStream[StoreWrite],
         summary: IndexSummary,
     ) -> None:
         async with receive, decoded, writes:
@@ -245,7 +236,7 @@ class IndexPipeline:
         )
 
     async def _embed_stage(
-        self, receive: ObjectReceiveStream[DecodedPhoto], writes: ObjectSendStream[_Write], summary: IndexSummary
+        self, receive: ObjectReceiveStream[DecodedPhoto], writes: ObjectSendStream[StoreWrite], summary: IndexSummary
     ) -> None:
         async with receive, writes:
             while batch := await _next_batch(receive, self._batch_size(), self.options.max_wait_s):
@@ -254,7 +245,7 @@ class IndexPipeline:
     def _batch_size(self) -> int:
         return self.options.batch_size or self.models.batch_size
 
-    async def _embed_batch(self, batch: list[DecodedPhoto], summary: IndexSummary) -> _Write:
+    async def _embed_batch(self, batch: list[DecodedPhoto], summary: IndexSummary) -> StoreWrite:
         started = time.perf_counter()
         vectors, failures = await self._vectors(batch, summary)
         summary.stage_s["embed"] += time.perf_counter() - started
@@ -269,7 +260,7 @@ class IndexPipeline:
                         summary, FileFailure(hashed.facts, failure.code, failure.message, hashed.sha256)
                     )
                     points.append(self._failure_point(hashed, failure.code, failure.message))
-                    known.append(_known(points[-1].id, hashed, "failed", None, error_code=str(failure.code)))
+                    known.append(_known(BY_PATH, hashed, "failed", None, error_code=str(failure.code)))
                 continue
             vector = vectors[index] if vectors is not None else None
             caption = captions[index] if captions is not None else None
@@ -291,9 +282,8 @@ class IndexPipeline:
                     if position == 0
                     else {**payload, **file_payload(hashed.facts, host_id=self.options.host_id)}
                 )
-                pid = point_id(self.options.host_id, hashed.facts.path)
-                points.append(PhotoPoint(id=pid, payload=copy_payload, vector=vector))
-                known.append(_known(pid, hashed, status, copy_payload.get("caption_status")))
+                points.append(PhotoPoint(id=BY_PATH, payload=copy_payload, vector=vector))
+                known.append(_known(BY_PATH, hashed, status, copy_payload.get("caption_status")))
                 if status == "pending":
                     summary.pending += 1
                 elif position == 0:
@@ -302,14 +292,13 @@ class IndexPipeline:
                     summary.reused += 1
             if vector is not None:
                 self._unwritten[photo.file.sha256] = (payload, vector)
-        return _Write(points=tuple(points), known=tuple(known))
+        return StoreWrite(points=tuple(points), known=tuple(known))
 
-    def _copy_of(self, hashed: HashedFile, payload: dict[str, Any], vector: np.ndarray) -> _Write:
+    def _copy_of(self, hashed: HashedFile, payload: dict[str, Any], vector: np.ndarray) -> StoreWrite:
         """A point for a copy of content whose vector is at hand: nothing decoded or embedded."""
         copy_payload = {**payload, **file_payload(hashed.facts, host_id=self.options.host_id)}
-        pid = point_id(self.options.host_id, hashed.facts.path)
-        known = _known(pid, hashed, "indexed", copy_payload.get("caption_status"))
-        return _Write(points=(PhotoPoint(id=pid, payload=copy_payload, vector=vector),), known=(known,))
+        known = _known(BY_PATH, hashed, "indexed", copy_payload.get("caption_status"))
+        return StoreWrite(points=(PhotoPoint(id=BY_PATH, payload=copy_payload, vector=vector),), known=(known,))
 
     async def _vectors(
         self, batch: list[DecodedPhoto], summary: IndexSummary
@@ -365,9 +354,10 @@ class IndexPipeline:
             return "none"
         return "pending"  # deferred, or an inline caption that failed: the caption pass retries
 
-    async def _write_stage(self, receive: ObjectReceiveStream[_Write], summary: IndexSummary) -> None:
+    async def _write_stage(self, receive: ObjectReceiveStream[StoreWrite], summary: IndexSummary) -> None:
         async with receive:
-            while writes := await _next_batch(receive, WRITE_BATCH, WRITE_WAIT_S, size=lambda w: len(w.points) or 1):
+            while batch := await _next_batch(receive, WRITE_BATCH, WRITE_WAIT_S, size=lambda w: len(w.points) or 1):
+                writes = settle_ids(batch, self.state)
                 points = [p for w in writes for p in w.points]
                 deletes = [i for w in writes for i in w.delete_ids]
                 started = time.perf_counter()
@@ -404,7 +394,7 @@ class IndexPipeline:
             self.store.upsert(points)
 
     # -- reuse and failures --------------------------------------------------
-    async def _reuse(self, hashed: HashedFile, writes: ObjectSendStream[_Write], summary: IndexSummary) -> bool:
+    async def _reuse(self, hashed: HashedFile, writes: ObjectSendStream[StoreWrite], summary: IndexSummary) -> bool:
         """Re-point or copy an indexed point with the same content; True when that settled the file."""
         donor = self.state.indexed_with(hashed.sha256)
         if donor is None:
@@ -415,31 +405,27 @@ class IndexPipeline:
         if not found or found[0].vector is None:
             return False
         old = found[0]
+        path = hashed.facts.path
         payload = {**old.payload, **file_payload(hashed.facts, host_id=self.options.host_id)}
-        pid = point_id(self.options.host_id, hashed.facts.path)
-        delete: tuple[str, ...] = ()
-        forget: tuple[str, ...] = ()
-        if donor.path == hashed.facts.path:
+        moved_from: KnownFile | None = None
+        if donor.path == path:
             summary.touched += 1
-        elif not os.path.lexists(donor.path):
-            summary.moved += 1  # the old path is gone: a rename or move
-            delete, forget = (donor.point_id,), (donor.path,)
+        elif _moved_away(donor, hashed.facts):
+            summary.moved += 1  # the writer gives it the donor's id, unless that path was rewritten meanwhile
+            moved_from = donor
         else:
             summary.reused += 1
-        known = _known(pid, hashed, "indexed", payload.get("caption_status"))
-        await writes.send(
-            _Write(
-                points=(PhotoPoint(pid, payload, old.vector),), known=(known,), delete_ids=delete, forget_paths=forget
-            )
-        )
+        known = _known(BY_PATH, hashed, "indexed", payload.get("caption_status"))
+        point = PhotoPoint(BY_PATH, payload, old.vector)
+        await writes.send(StoreWrite(points=(point,), known=(known,), moved_from=moved_from))
         return True
 
-    async def _fail(self, writes: ObjectSendStream[_Write], summary: IndexSummary, failure: FileFailure) -> None:
+    async def _fail(self, writes: ObjectSendStream[StoreWrite], summary: IndexSummary, failure: FileFailure) -> None:
         self._record_failure(summary, failure)
         hashed = HashedFile(failure.facts, failure.sha256 or "")
         point = self._failure_point(hashed, failure.code, failure.message)
-        known = _known(point.id, hashed, "failed", None, error_code=str(failure.code))
-        await writes.send(_Write(points=(point,), known=(known,)))
+        known = _known(BY_PATH, hashed, "failed", None, error_code=str(failure.code))
+        await writes.send(StoreWrite(points=(point,), known=(known,)))
 
     def _record_failure(self, summary: IndexSummary, failure: FileFailure) -> None:
         summary.failed[str(failure.code)] += 1
@@ -448,7 +434,7 @@ class IndexPipeline:
     def _failure_point(self, hashed: HashedFile, code: ErrorCode, message: str) -> PhotoPoint:
         failure = FileFailure(hashed.facts, code, message, hashed.sha256 or None)
         payload = failure_payload(failure, host_id=self.options.host_id, model_id=self.options.model_id)
-        return PhotoPoint(id=point_id(self.options.host_id, hashed.facts.path), payload=payload, vector=None)
+        return PhotoPoint(id=BY_PATH, payload=payload, vector=None)
 
     # -- moves and removals ----------------------------------------------------
     async def repoint(self, moves: Sequence[tuple[str, FileFacts]], summary: IndexSummary) -> list[str]:
@@ -472,17 +458,19 @@ class IndexPipeline:
             stored = {p.id: p for p in found}
             points: list[PhotoPoint] = []
             renamed: list[tuple[KnownFile, KnownFile]] = []
+            overwritten: list[str] = []
             for known, facts in todo:
                 old_point = stored.get(known.point_id)
-                if old_point is None:
-                    missed.append(known.path)
+                if old_point is None or old_point.payload.get("path") != known.path:
+                    missed.append(known.path)  # gone, or rewritten meanwhile for another file
                     continue
                 payload = {**old_point.payload, **file_payload(facts, host_id=self.options.host_id)}
-                pid = point_id(self.options.host_id, facts.path)
-                points.append(PhotoPoint(pid, payload, old_point.vector))
+                points.append(PhotoPoint(known.point_id, payload, old_point.vector))  # the photo keeps its id
+                target = self.state.by_path.get(facts.path)
+                if target is not None and target.point_id != known.point_id:
+                    overwritten.append(target.point_id)  # moved over another indexed file
                 new = replace(
                     known,
-                    point_id=pid,
                     path=facts.path,
                     root=facts.root,
                     size=facts.size,
@@ -490,10 +478,11 @@ class IndexPipeline:
                     inode=facts.inode,
                 )
                 renamed.append((known, new))
-            stale = [old.point_id for old, new in renamed if old.point_id != new.point_id]
-            await anyio.to_thread.run_sync(self._apply, points, stale, limiter=self._store_limiter)
-            for old, new in renamed:
+            # Deletes go first: killed in between, the next scan re-points the photo again, with no duplicate.
+            await anyio.to_thread.run_sync(self._apply, points, overwritten, limiter=self._store_limiter)
+            for old, _new in renamed:  # all forgotten first: two files may have swapped names
                 self.state.forget(old.path)
+            for _old, new in renamed:
                 self.state.remember(new)
             summary.moved += len(renamed)
         return missed
@@ -519,6 +508,16 @@ class IndexPipeline:
             for known in chunk:
                 self.state.forget(known.path)
         summary.deleted += len(gone)
+
+
+def _moved_away(donor: KnownFile, facts: FileFacts) -> bool:
+    """Whether the file at ``facts`` is ``donor`` moved: its old path is gone, or now holds another file."""
+    if facts.inode != donor.inode:
+        return not os.path.lexists(donor.path)
+    try:
+        return os.lstat(donor.path).st_ino != donor.inode
+    except OSError:
+        return True
 
 
 def _known(

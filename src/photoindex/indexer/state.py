@@ -1,20 +1,25 @@
 """What the index already knows about each file, held in memory for cheap "unchanged" checks.
 
-Loaded once by scrolling the store (only the few payload fields needed), then
-kept current by the pipeline as it writes. A file whose size and mtime_ns
-match what the index recorded costs a dict lookup: no read, no decode, no
-inference.
+Loaded once by scrolling this host's points in the store (only the few
+payload fields needed; other hosts sharing a server collection are none of
+its business), then kept current by the pipeline as it writes. A file whose
+size and mtime_ns match what the index recorded costs a dict lookup: no read,
+no decode, no inference. It is also where a file's point id is found: by its
+path when the file is known, else derived for a new photo (``id_for``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from photoindex.indexer.payloads import STATE_FIELDS
 from photoindex.indexer.records import FileFacts
-from photoindex.indexer.store import PhotoFilter, VectorStore
+from photoindex.indexer.store import PhotoFilter, VectorStore, point_id
+
+# The ``root`` of photos kept in the index after their folder stopped being watched.
+UNWATCHED_ROOT = ""
 
 
 @dataclass(frozen=True)
@@ -36,14 +41,17 @@ class KnownFile:
 class IndexState:
     """Path → KnownFile, and content hash → the indexed files whose vector can be reused."""
 
-    def __init__(self) -> None:
+    def __init__(self, host_id: str) -> None:
+        self.host_id = host_id
         self.by_path: dict[str, KnownFile] = {}
+        self._paths_by_id: dict[str, str] = {}  # point id → path: which ids are taken
         self._indexed_by_sha: dict[str, set[str]] = {}  # sha256 → paths of indexed points
 
     @classmethod
-    def load(cls, store: VectorStore, roots: tuple[str, ...] | None = None) -> IndexState:
-        state = cls()
-        flt = PhotoFilter(roots=roots) if roots else None
+    def load(cls, store: VectorStore, *, host_id: str, roots: tuple[str, ...] | None = None) -> IndexState:
+        """This host's points (optionally of some roots only)."""
+        state = cls(host_id)
+        flt = PhotoFilter(host_ids=(host_id,), roots=roots)
         for point in store.scroll(flt=flt, fields=STATE_FIELDS):
             p = point.payload
             state.remember(
@@ -64,12 +72,18 @@ class IndexState:
 
     def remember(self, known: KnownFile) -> None:
         self.forget(known.path)
+        holder = self._paths_by_id.get(known.point_id)
+        if holder is not None:
+            self.forget(holder)  # that path's point was just rewritten as this one: it is no longer indexed
         self.by_path[known.path] = known
+        self._paths_by_id[known.point_id] = known.path
         if known.status == "indexed" and known.sha256:
             self._indexed_by_sha.setdefault(known.sha256, set()).add(known.path)
 
     def forget(self, path: str) -> KnownFile | None:
         known = self.by_path.pop(path, None)
+        if known is not None and self._paths_by_id.get(known.point_id) == path:
+            del self._paths_by_id[known.point_id]
         if known is not None and known.sha256:
             paths = self._indexed_by_sha.get(known.sha256)
             if paths is not None:
@@ -77,6 +91,27 @@ class IndexState:
                 if not paths:
                     del self._indexed_by_sha[known.sha256]
         return known
+
+    def id_for(self, path: str, *, taken: Mapping[str, str] | None = None) -> str:
+        """The point id for the file at ``path``: its own when known, else a new photo's.
+
+        A new photo's id is derived from (host, path), so a run killed after
+        writing it and restarted finds it by path rather than adding another;
+        a candidate some other photo carries (one moved away from this path)
+        is passed over, and so is any id in ``taken`` (id → path, claimed but
+        not yet remembered).
+        """
+        claimed = taken or {}
+        known = self.by_path.get(path)
+        if known is not None and claimed.get(known.point_id, path) == path:
+            return known.point_id
+        attempt = 0
+        while True:
+            candidate = point_id(self.host_id, path, attempt)
+            holder = claimed.get(candidate) or self._paths_by_id.get(candidate)
+            if holder is None:
+                return candidate
+            attempt += 1
 
     def indexed_with(self, sha256: str) -> KnownFile | None:
         """An indexed file with this content (its vector can be reused), if any."""

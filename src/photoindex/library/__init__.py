@@ -19,14 +19,14 @@ from photoindex.library.duplicates import (
 from photoindex.library.errors import Reason, Rejected
 from photoindex.library.failures import FailurePage, failure_page, failures_by_code
 from photoindex.library.filters import GeoCircle, SearchFilters
-from photoindex.library.folders import FolderChange, FoldersChanged, WatchedFolders
+from photoindex.library.folders import FolderChange, FolderRemoved, FoldersChanged, WatchedFolders
 from photoindex.library.inbox_path import resolve_inbox
 from photoindex.library.ingest import Inbox, IngestOutcome
 from photoindex.library.jobs import Jobs
 from photoindex.library.photos import MEDIA_TYPES, PhotoFiles, media_type, parse_id
 from photoindex.library.projection import ProjectionMap, ProjectionService
 from photoindex.library.query_vectors import ModelsLoading, ModelState, QueryEncoder, UploadedQueries
-from photoindex.library.removal import Removal, remove_photos, remove_root
+from photoindex.library.removal import Removal, remove_photos, remove_root, unwatch_root
 from photoindex.library.search import CAPTION_WEIGHT, Hit, HitPage, Searcher, combine, unit
 from photoindex.library.snapshot import Snapshot, take_snapshot
 from photoindex.library.version import LibraryVersion
@@ -47,6 +47,7 @@ __all__ = [
     "FailurePage",
     "FolderChange",
     "FolderEntry",
+    "FolderRemoved",
     "FoldersChanged",
     "GeoCircle",
     "Hit",
@@ -81,4 +82,5 @@ __all__ = [
     "resolve_inbox",
     "take_snapshot",
     "unit",
+    "unwatch_root",
 ]

@@ -4,7 +4,11 @@ A folder is added only if it is a readable directory inside the browse
 allow-list (so the API cannot be told to index, and then serve, arbitrary
 parts of the disk) and neither contains nor lies inside another root. The
 running daemon is told through ``on_change``; without one, the change applies
-at the next start.
+at the next start. A removed folder's photos stay in the index, marked as
+outside any watched folder (still searchable, re-adopted without inference
+when a folder holding them is watched again), unless ``purge`` removes them;
+``on_remove`` does either, once: the daemon's indexer when one runs, else the
+store directly.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import anyio
@@ -26,6 +30,8 @@ from photoindex.library.config_file import write_watch_folders
 from photoindex.library.errors import Rejected
 
 FoldersChanged = Callable[[tuple[str, ...]], Awaitable[None] | None]
+# (folder, purge) → how many photos were removed (purge) or kept outside any watched folder.
+FolderRemoved = Callable[[str, bool], Awaitable[int]]
 _ENV_FOLDERS = "PHOTOINDEX_WATCH__FOLDERS"
 
 
@@ -35,6 +41,8 @@ class FolderChange:
     applied_now: bool  # the daemon was told; False: it takes effect at the next start
     comments_kept: bool
     note: str | None = None
+    photos_removed: int = 0  # a purged folder's photos, gone from the index
+    photos_kept: int = 0  # a folder's photos kept, outside any watched folder
 
 
 class WatchedFolders:
@@ -46,6 +54,8 @@ class WatchedFolders:
         browser: Browser,
         *,
         config_file: Path | None,
+        host_id: str,
+        on_remove: FolderRemoved,
         on_change: FoldersChanged | None = None,
         env: Mapping[str, str] | None = None,
     ) -> None:
@@ -53,6 +63,8 @@ class WatchedFolders:
         self._browser = browser
         self._config_file = config_file
         self._on_change = on_change
+        self._on_remove = on_remove
+        self._host_id = host_id
         self._env_override = _ENV_FOLDERS in (os.environ if env is None else env)
         self._lock = anyio.Lock()
 
@@ -61,8 +73,8 @@ class WatchedFolders:
         return self._folders
 
     def counts(self, store: VectorStore) -> dict[str, int]:
-        """Photos in the index per folder (blocking)."""
-        return {f: store.count(PhotoFilter(roots=(f,))) for f in self._folders}
+        """This host's photos in the index per folder (blocking)."""
+        return {f: store.count(PhotoFilter(host_ids=(self._host_id,), roots=(f,))) for f in self._folders}
 
     async def add(self, path: str) -> FolderChange:
         folder = self._browser.resolve_allowed(check_request_path(path))
@@ -78,12 +90,17 @@ class WatchedFolders:
                     raise Rejected(f"{folder} overlaps the watched folder {existing}", reason="conflict")
             return await self._apply((*self._folders, folder))
 
-    async def remove(self, path: str) -> FolderChange:
+    async def remove(self, path: str, *, purge: bool = False) -> FolderChange:
+        """Stop watching ``path``; its photos are kept (outside any watched folder) unless ``purge``."""
         folder = canonical_root(check_request_path(path))
         async with self._lock:
             if folder not in self._folders:
                 raise Rejected(f"{path} is not a watched folder", reason="invalid", code=ErrorCode.NOT_FOUND)
-            return await self._apply(tuple(f for f in self._folders if f != folder))
+            change = await self._apply(tuple(f for f in self._folders if f != folder))
+            photos = await self._on_remove(folder, purge)
+        if purge:
+            return replace(change, photos_removed=photos)
+        return replace(change, photos_kept=photos)
 
     async def _apply(self, folders: tuple[str, ...]) -> FolderChange:
         if self._config_file is None:
@@ -102,4 +119,4 @@ class WatchedFolders:
         return FolderChange(folders, applied, kept, note)
 
 
-__all__ = ["FolderChange", "FoldersChanged", "WatchedFolders"]
+__all__ = ["FolderChange", "FolderRemoved", "FoldersChanged", "WatchedFolders"]

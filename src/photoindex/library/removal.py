@@ -3,7 +3,9 @@
 Without ``trash`` only the index entry goes; the file stays, so a later scan
 of its folder indexes it again (remove the folder, or trash the file, to be
 rid of it for good). With ``trash`` the file goes to the desktop trash via
-send2trash first, and its entry is removed only if that worked.
+send2trash first, and its entry is removed only if that worked. A folder that
+stops being watched keeps its photos (``unwatch_root``) unless purged
+(``remove_root``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from dataclasses import dataclass
 import anyio
 import structlog
 
-from photoindex.errors import ErrorCode, PhotoindexError
+from photoindex.errors import ErrorCode, PhotoindexError, StoreError
+from photoindex.indexer.state import UNWATCHED_ROOT
 from photoindex.indexer.store import PhotoFilter, PhotoPoint, VectorStore
 from photoindex.library.errors import Rejected
 from photoindex.library.photos import PhotoFiles, parse_id
@@ -104,13 +107,30 @@ def _require_send2trash() -> None:
         ) from None
 
 
-def remove_root(store: VectorStore, root: str, *, chunk: int = 1024) -> int:
-    """Drop every point indexed under ``root`` (a folder no longer watched); blocking; returns how many."""
-    ids = [p.id for p in store.scroll(flt=PhotoFilter(roots=(root,)), fields=("path",))]
+def remove_root(store: VectorStore, root: str, *, host_id: str, chunk: int = 1024) -> int:
+    """Drop this host's points indexed under ``root`` (a folder no longer watched); blocking; returns how many."""
+    ids = [p.id for p in store.scroll(flt=PhotoFilter(host_ids=(host_id,), roots=(root,)), fields=("path",))]
     for start in range(0, len(ids), chunk):
         store.delete(ids[start : start + chunk])
     log.info("library.root_removed", root=root, points=len(ids))
     return len(ids)
 
 
-__all__ = ["MAX_IDS", "Removal", "remove_photos", "remove_root"]
+def unwatch_root(store: VectorStore, root: str, *, host_id: str) -> int:
+    """Keep this host's photos of ``root`` in the index, marked as outside any watched folder; blocking.
+
+    They stay searchable with their vectors; watching a folder that holds
+    them again gives them their root back without reading a file.
+    """
+    ids = [p.id for p in store.scroll(flt=PhotoFilter(host_ids=(host_id,), roots=(root,)), fields=("path",))]
+    for pid in ids:
+        try:
+            store.set_payload(pid, {"root": UNWATCHED_ROOT})
+        except StoreError as exc:
+            if exc.code != ErrorCode.NOT_FOUND:  # removed meanwhile: nothing left to mark
+                raise
+    log.info("library.root_unwatched", root=root, points=len(ids))
+    return len(ids)
+
+
+__all__ = ["MAX_IDS", "Removal", "remove_photos", "remove_root", "unwatch_root"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,7 @@ SNAPSHOT_FIELDS = (
     "mtime_ns",
     "indexed_at",
     "caption",
+    "host_id",
 )
 STATUS_CODES = {"indexed": 0, "pending": 1, "failed": 2}
 STATUS_NAMES = {code: name for name, code in STATUS_CODES.items()}
@@ -60,6 +61,30 @@ class Snapshot:
     last_indexed_at: str | None
     taken_s: float
     created: float = field(default_factory=time.monotonic)
+    host: np.ndarray | None = None  # uint16: index into ``host_names``; None: one host
+    host_names: tuple[str, ...] = ()
+
+    def of_host(self, host_id: str) -> Snapshot:
+        """The rows of one host's photos (duplicates are per host), without captions; ``self`` when all are."""
+        if self.host is None or self.host_names == (host_id,):
+            return self
+        code = self.host_names.index(host_id) if host_id in self.host_names else -1
+        rows = np.flatnonzero(self.host == code)
+        return replace(
+            self,
+            ids=self.ids[rows],
+            status=self.status[rows],
+            size=self.size[rows],
+            width=self.width[rows],
+            height=self.height[rows],
+            mtime_ns=self.mtime_ns[rows],
+            sha256=self.sha256[rows],
+            phash=self.phash[rows],
+            has_phash=self.has_phash[rows],
+            captions=CaptionIndex.builder().build(),
+            host=np.zeros(len(rows), dtype=np.uint16),
+            host_names=(host_id,),
+        )
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -96,6 +121,8 @@ def take_snapshot(store: VectorStore, version: LibraryVersion, *, page_size: int
     phash: list[int] = []
     has_phash: list[bool] = []
     captions = CaptionIndex.builder()
+    hosts: list[int] = []
+    host_codes: dict[str, int] = {}
     last_indexed: str | None = None
     for row, point in enumerate(store.scroll(fields=SNAPSHOT_FIELDS, page_size=page_size)):
         p = point.payload
@@ -112,6 +139,8 @@ def take_snapshot(store: VectorStore, version: LibraryVersion, *, page_size: int
         value = _phash_int(p.get("phash"))
         phash.append(value if value is not None else 0)
         has_phash.append(value is not None)
+        host_id = str(p.get("host_id", ""))
+        hosts.append(host_codes.setdefault(host_id, len(host_codes)))
         caption = p.get("caption")
         if isinstance(caption, str) and caption:
             captions.add(row, caption)
@@ -132,6 +161,8 @@ def take_snapshot(store: VectorStore, version: LibraryVersion, *, page_size: int
         captions=captions.build(),
         last_indexed_at=last_indexed,
         taken_s=time.perf_counter() - started,
+        host=np.array(hosts, dtype=np.uint16),
+        host_names=tuple(host_codes),
     )
 
 

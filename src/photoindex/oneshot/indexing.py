@@ -35,7 +35,7 @@ async def _index(parts: Components, roots: list[str], progress: bool, captions: 
         exclude=parts.settings.watch.exclude,
         follow_symlinks=parts.settings.watch.follow_symlinks,
     )
-    parts.pipeline.state = await anyio.to_thread.run_sync(IndexState.load, parts.store)
+    parts.pipeline.state = await anyio.to_thread.run_sync(lambda: IndexState.load(parts.store, host_id=parts.host_id))
     unreadable: list[tuple[str, str]] = []
     files = await anyio.to_thread.run_sync(lambda: list(iter_files(roots, rules, unreadable)))
     for folder, reason in unreadable:

@@ -22,6 +22,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 
 from photoindex.config import AppPaths, Settings, resolve_config_path
+from photoindex.indexer.identity import load_host_id
 from photoindex.indexer.model_ids import ClipSpec, clip_spec
 from photoindex.indexer.model_worker import ModelWorker
 from photoindex.indexer.store import VectorStore
@@ -29,6 +30,7 @@ from photoindex.library import (
     Browser,
     Catalog,
     DuplicateFinder,
+    FolderRemoved,
     FoldersChanged,
     Inbox,
     Jobs,
@@ -38,7 +40,9 @@ from photoindex.library import (
     Searcher,
     UploadedQueries,
     WatchedFolders,
+    remove_root,
     resolve_inbox,
+    unwatch_root,
 )
 from photoindex.library.projection import MIN_UMAP_POINTS
 from photoindex.query_api import controllers as c
@@ -72,6 +76,8 @@ def create_app(
     pipeline: Any = None,
     rescan: RescanHook | None = None,
     on_folders_changed: FoldersChanged | None = None,
+    on_folder_removed: FolderRemoved | None = None,
+    host_id: str | None = None,
     config_file: Path | None = None,
     projection_warm_up: bool = True,
     min_umap_points: int = MIN_UMAP_POINTS,
@@ -80,7 +86,10 @@ def create_app(
 
     ``status`` returns the daemon's status record (``/status``, ``/ready``);
     ``rescan(folder)`` queues a folder scan (``/ingest/scan``);
-    ``on_folders_changed(folders)`` hears about ``/folders`` changes;
+    ``on_folders_changed(folders)`` hears about ``/folders`` changes and
+    ``on_folder_removed(folder, purge)`` keeps or removes a removed folder's
+    photos (without it, the API does that on the store itself); ``host_id`` is
+    this host's (read from the data dir when not given);
     ``pipeline`` lends its decode pool to image queries. Raises ``ConfigError``
     when ``api.host`` is not loopback and no API key is configured.
     """
@@ -95,6 +104,8 @@ def create_app(
         pipeline=pipeline,
         rescan=rescan,
         on_folders_changed=on_folders_changed,
+        on_folder_removed=on_folder_removed,
+        host_id=host_id,
         config_file=config_file,
         projection_warm_up=projection_warm_up,
         min_umap_points=min_umap_points,
@@ -161,6 +172,8 @@ def build_services(
     pipeline: Any,
     rescan: RescanHook | None,
     on_folders_changed: FoldersChanged | None,
+    on_folder_removed: FolderRemoved | None,
+    host_id: str | None,
     config_file: Path | None,
     projection_warm_up: bool,
     min_umap_points: int,
@@ -168,6 +181,13 @@ def build_services(
     paths = paths or AppPaths.from_settings(settings)
     spec = spec or clip_spec(settings.model)
     store_limiter = anyio.CapacityLimiter(4)
+    host = host_id or load_host_id(paths.data_dir)
+
+    async def release_in_store(folder: str, purge: bool) -> int:
+        """No indexer runs in this process: keep or remove the folder's photos in the store itself."""
+        work = remove_root if purge else unwatch_root
+        return int(await anyio.to_thread.run_sync(lambda: work(store, folder, host_id=host), limiter=store_limiter))
+
     jobs = Jobs()
     catalog = Catalog(store, jobs, status=status, limiter=store_limiter)
     browser = Browser(settings.api.browse_roots)
@@ -183,7 +203,7 @@ def build_services(
         encoder=QueryEncoder(models),
         uploads=UploadedQueries(),
         searcher=Searcher(store, catalog, limiter=store_limiter),
-        duplicates=DuplicateFinder(catalog, jobs, store),
+        duplicates=DuplicateFinder(catalog, jobs, store, host_id=host),
         projection=ProjectionService(
             catalog,
             jobs,
@@ -199,6 +219,8 @@ def build_services(
             settings,
             browser,
             config_file=config_file or resolve_config_path(None, os.environ),
+            host_id=host,
+            on_remove=on_folder_removed or release_in_store,
             on_change=on_folders_changed,
         ),
         browser=browser,

@@ -27,7 +27,7 @@ from photoindex.indexer.model_worker import ModelWorker
 from photoindex.indexer.store import VectorStore
 from photoindex.query_api import create_app
 from tests.fixtures.images import make_jpeg, make_png
-from tests.integration.conftest import TINY_DIM, TINY_SIZE, make_pipeline, working_models
+from tests.integration.conftest import HOST, TINY_DIM, TINY_SIZE, make_pipeline, working_models
 
 BASE_URL = "http://127.0.0.1:8765"
 SPEC = ClipSpec(model_id="tiny-clip/random", dim=TINY_DIM, image_size=TINY_SIZE, random_weights=True)
@@ -96,6 +96,8 @@ def build_library(store: VectorStore, decoder: DecodePool, models: ModelWorker, 
     root = base / "lib"
     _write_library(root)
     anyio.run(_index, store, decoder, models, root, base)
+    (base / "data").mkdir(parents=True, exist_ok=True)
+    (base / "data" / "host-id").write_text(HOST + "\n", encoding="ascii")  # the API is on the host that indexed
     points = list(store.scroll())
     return Library(
         root=Path(canonical_root(str(root))),

@@ -116,10 +116,23 @@ def test_folders_add_and_remove_persist_to_the_config_file(
         removed = client.delete("/api/v1/folders", params={"path": str(own_library.root)})
         assert removed.status_code == 200
         assert [f["path"] for f in removed.json()["folders"]] == [str(extra)]
-        assert own_library.store.count() == 0  # purged from the index; the files stay
+        # By default the photos stay in the index (still searchable), outside any watched folder.
+        assert {p.payload["root"] for p in own_library.store.scroll()} == {""}
+        assert own_library.store.count() == 9
         assert Path(own_library.paths["paris"]).exists()
         assert client.delete("/api/v1/folders", params={"path": "/not/watched"}).status_code == 404
     assert told == [(str(own_library.root), str(extra)), (str(extra),)]
+
+
+def test_a_folder_removed_with_purge_leaves_the_index(own_library: Library, api_models: ModelWorker) -> None:
+    config = own_library.data_dir / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(f'[watch]\nfolders = ["{own_library.root}"]\n')
+    with client_for(own_library, api_models, config_file=config) as client:
+        purged = client.delete("/api/v1/folders", params={"path": str(own_library.root), "purge": "true"})
+        assert purged.status_code == 200 and purged.json()["folders"] == []
+    assert own_library.store.count() == 0  # purged from the index; the files stay
+    assert Path(own_library.paths["paris"]).exists()
 
 
 def test_browse(client: Any, library: Library) -> None:

@@ -196,6 +196,7 @@ async def test_folders_added_and_removed_at_runtime_and_a_rescan_on_request(tmp_
         await daemon.set_roots((str(first), str(second)))  # what the API's /folders calls
         await wait_until(lambda: len(indexed(daemon.parts.store)) == 2, what="the added folder")
         await daemon.set_roots((str(second),))
+        assert await daemon.release_root(str(first), purge=True) == 1  # what DELETE /folders?purge=true does
         assert set(indexed(daemon.parts.store)) == {str((second / "b.jpg").resolve())}  # the files stay on disk
         assert (first / "a.jpg").exists() and [w.path for w in daemon.status().watchers] == [str(second.resolve())]
         with pytest.raises(Exception, match="not inside a watched folder"):

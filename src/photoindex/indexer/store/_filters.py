@@ -58,6 +58,7 @@ class Plan:
 
 
 _ANY_OF_FIELDS = (
+    ("host_ids", "host_id"),
     ("roots", "root"),
     ("statuses", "status"),
     ("camera_makes", "camera_make"),

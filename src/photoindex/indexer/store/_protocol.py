@@ -23,7 +23,7 @@ VECTOR_NAME = "image"
 
 # Payload fields that filters use; each adapter creates an index for them.
 KEYWORD_FIELDS = (
-    "kind", "path", "root", "dirs", "sha256", "phash", "status", "format",
+    "kind", "host_id", "path", "root", "dirs", "sha256", "phash", "status", "format",
     "camera_make", "camera_model", "lens", "caption_status",
 )
 INTEGER_FIELDS = ("width", "height", "size")
@@ -65,6 +65,7 @@ class PhotoFilter(msgspec.Struct, frozen=True, omit_defaults=True):
     a box whose ``min_lon`` exceeds its ``max_lon`` crosses the antimeridian.
     """
 
+    host_ids: tuple[str, ...] | None = None  # the hosts that indexed them (one server collection, many hosts)
     roots: tuple[str, ...] | None = None
     path_prefix: str | None = None  # a folder: matches photos anywhere below it
     statuses: tuple[str, ...] | None = None

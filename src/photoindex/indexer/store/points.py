@@ -1,8 +1,12 @@
 """Point ids and the payload fields every adapter derives the same way.
 
-A photo's id is a UUID5 of (host id, canonical path): re-indexing a file
-rewrites the same point, and several hosts can share one server collection
-without colliding.
+A photo's id is a UUID5 of (host id, the path where the photo was first
+seen): several hosts can share one server collection without colliding, and
+a crash between choosing an id and storing it can never yield a second point,
+since the re-run derives the same id. The id then stays with the photo when
+it is renamed or moved (the indexer finds a file seen again by its path, not
+by recomputing its id), so a new file at a path some moved photo came from
+takes the next ``attempt`` instead.
 """
 
 from __future__ import annotations
@@ -22,12 +26,17 @@ PHOTO_KIND = "photo"
 META_KIND = "meta"
 
 
-def point_id(host_id: str, canonical_path: str) -> str:
-    """The deterministic point id of one file on one host."""
+def point_id(host_id: str, canonical_path: str, attempt: int = 0) -> str:
+    """The deterministic id of a photo first seen at ``canonical_path`` on one host.
+
+    ``attempt`` 0 is the id every earlier version gave (so existing stores keep
+    their ids); 1, 2, ... are the next candidates when that one is taken.
+    """
     if not host_id:
         raise ValueError("host_id must not be empty")
-    # NUL cannot occur in a path or a host id, so the pair maps to one name.
-    return str(uuid.uuid5(_NAMESPACE, f"{host_id}\0{canonical_path}"))
+    # NUL cannot occur in a path or a host id, so the parts map to one name.
+    name = f"{host_id}\0{canonical_path}" if attempt == 0 else f"{host_id}\0{canonical_path}\0{attempt}"
+    return str(uuid.uuid5(_NAMESPACE, name))
 
 
 def ancestor_dirs(path: str) -> list[str]:

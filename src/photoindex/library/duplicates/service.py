@@ -1,4 +1,4 @@
-"""Duplicate groups per kind and thresholds, cached per library version and computed off the request."""
+"""Duplicate groups of this host's photos per kind and thresholds, cached per library version."""
 
 from __future__ import annotations
 
@@ -71,9 +71,17 @@ class DuplicateFinder:
     """Runs the three detectors over the catalog's snapshot; one job per params at a time."""
 
     def __init__(
-        self, catalog: Catalog, jobs: Jobs, store: VectorStore, *, limiter: anyio.CapacityLimiter | None = None
+        self,
+        catalog: Catalog,
+        jobs: Jobs,
+        store: VectorStore,
+        *,
+        host_id: str,
+        limiter: anyio.CapacityLimiter | None = None,
     ):
         self._catalog = catalog
+        self._host_id = host_id
+        self._own: tuple[Snapshot, Snapshot] | None = None  # (the catalog's snapshot, its rows of this host)
         self._jobs = jobs
         self._store = store
         self._limiter = limiter
@@ -84,6 +92,8 @@ class DuplicateFinder:
     async def find(self, params: DuplicateParams, *, wait_s: float = 0.0) -> DuplicateAnswer:
         deadline = time.monotonic() + wait_s
         snapshot, fresh = await self._catalog.snapshot(wait_s=wait_s)
+        if snapshot is not None:
+            snapshot = self._of_this_host(snapshot)
         cached = self._results.get(params.key)
         if snapshot is None:
             return DuplicateAnswer(cached, computing=True, stale=True)
@@ -101,6 +111,12 @@ class DuplicateFinder:
             progress=self._progress.get(params.key) if self._jobs.running(name) else None,
             error=self._jobs.errors.get(name),
         )
+
+    def _of_this_host(self, snapshot: Snapshot) -> Snapshot:
+        """Duplicates are per host: another host's copy is not a file this one can remove."""
+        if self._own is None or self._own[0] is not snapshot:
+            self._own = (snapshot, snapshot.of_host(self._host_id))
+        return self._own[1]
 
     def stop(self) -> None:
         """Ask a running similar-photo scan to give up (shutdown)."""

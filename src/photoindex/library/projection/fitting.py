@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from photoindex.lifeline import bind_to_parent
+
 # Below this many photos UMAP's neighbour graph is too thin to mean much; PCA is exact and instant.
 MIN_UMAP_POINTS = 64
 MAX_CLUSTERS = 24
@@ -33,7 +35,8 @@ class FitOutput:
 
 
 def init_worker(numba_cache_dir: str | None) -> None:
-    """Process initialiser: numba's on-disk cache under our cache dir, and a low CPU priority."""
+    """Process initialiser: ends with the daemon; numba's on-disk cache under our cache dir; a low CPU priority."""
+    bind_to_parent()
     if numba_cache_dir:
         Path(numba_cache_dir).mkdir(parents=True, exist_ok=True)
         os.environ.setdefault("NUMBA_CACHE_DIR", numba_cache_dir)

@@ -9,7 +9,7 @@ from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 
-from photoindex.library import FolderChange, remove_root
+from photoindex.library import FolderChange
 from photoindex.query_api import limits
 from photoindex.query_api.problems import problem_docs
 from photoindex.query_api.schemas.ingest import (
@@ -42,14 +42,11 @@ class FoldersController(Controller):
 
     @delete("/", status_code=200, responses=problem_docs(400, 401, 404, 409, 503), summary="Stop watching a folder")
     async def remove(
-        self, services: NamedDependency[ApiServices], path: PathParam, purge: Annotated[bool, QueryParameter()] = True
+        self, services: NamedDependency[ApiServices], path: PathParam, purge: Annotated[bool, QueryParameter()] = False
     ) -> FolderList:
-        """With ``purge`` (the default) its photos leave the index too; the files are not touched."""
-        change = await services.folders.remove(path)
-        if purge:
-            removed = os.path.realpath(os.path.expanduser(path))
-            await services.in_store(lambda: remove_root(services.store, removed))
-            services.catalog.invalidate()
+        """Its photos stay in the index, outside any watched folder, unless ``purge``; the files are never touched."""
+        change = await services.folders.remove(path, purge=purge)
+        services.catalog.invalidate()
         return await _listing(services, change)
 
 
