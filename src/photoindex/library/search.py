@@ -1,16 +1,18 @@
 """Rank photos for a query vector: filtered vector search, hybrid caption matching, exact paging.
 
 The embedding decides the order; a caption holding the query's words adds
-``CAPTION_WEIGHT × caption score`` to it, and each hit says what matched. To
-page exactly, the top ``offset + limit`` vector hits are merged with the best
-caption matches (which pass the same filters in the store), ranked, then cut.
-A radius filter is applied after the store's bounding-box search, fetching
+``CAPTION_WEIGHT × caption score`` to it, and each hit says what matched.
+Every list is in one total order: score, best first, then photo id. A page
+is the first ``limit`` hits after a position (a cursor) or after ``offset``
+hits: the vector hits of that window (read exactly, ties and all, by
+``vector_window``) merged with the best caption matches (which pass the same
+filters in the store and keep their own score on every page), ranked, cut.
+A radius filter is applied after the store's bounding-box search, reading
 more until the page is full.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +25,8 @@ import numpy as np
 from photoindex.indexer.store import PhotoFilter, PhotoPoint, SearchHit, VectorStore
 from photoindex.library.catalog import Catalog
 from photoindex.library.filters import SearchFilters
+from photoindex.library.paging import Position, rank_key, rounded
+from photoindex.library.ranked_window import vector_window
 
 # A caption holding every query word moves a photo up by this much cosine similarity:
 # about the gap between a good and a middling CLIP match for ViT-B-32.
@@ -30,7 +34,6 @@ CAPTION_WEIGHT = 0.1
 CAPTION_CANDIDATES = 200
 FIRST_SNAPSHOT_WAIT_S = 2.0
 _COUNTS_KEPT = 256
-_MAX_FETCH = 20_000
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class HitPage:
     hits: list[Hit]
     total: int | None  # photos the filters allow (None when counting them is not cheap)
     hybrid: bool  # caption matching took part
+    more: bool = False  # at least one more hit follows the last one
 
 
 def unit(vector: np.ndarray) -> np.ndarray | None:
@@ -89,17 +93,24 @@ class Searcher:
         *,
         limit: int,
         offset: int = 0,
+        after: Position | None = None,
+        skip_hint: int = 0,
         caption_query: str | None = None,
         exclude: frozenset[str] = frozenset(),
     ) -> HitPage:
+        """The ``limit`` hits after ``after`` (``skip_hint`` hits were served before it), else after ``offset``."""
         captions = await self._caption_matches(vector, filters, caption_query)
-        hits = await anyio.to_thread.run_sync(
-            lambda: self._ranked(vector, filters, limit, offset, captions, exclude), limiter=self._limiter
+        start = 0 if after is not None else offset
+        ranked = await anyio.to_thread.run_sync(
+            lambda: self._ranked(vector, filters, start + limit + 1, after, skip_hint, captions, exclude),
+            limiter=self._limiter,
         )
         total = None
         if filters.exact_in_store:
             total = max(0, await self._total(filters.store_filter()) - len(exclude))
-        return HitPage(hits, total, hybrid=captions is not None)
+        return HitPage(
+            ranked[start : start + limit], total, hybrid=captions is not None, more=len(ranked) > start + limit
+        )
 
     async def _total(self, flt: PhotoFilter) -> int:
         """Photos matching ``flt``, counted once per library version (a count costs ~25 ms at 100k)."""
@@ -118,41 +129,32 @@ class Searcher:
         self,
         vector: np.ndarray,
         filters: SearchFilters,
-        limit: int,
-        offset: int,
+        want: int,
+        after: Position | None,
+        skip_hint: int,
         captions: dict[str, Hit] | None,
         exclude: frozenset[str],
     ) -> list[Hit]:
-        want = offset + limit
-        if not captions and not exclude and filters.exact_in_store:
-            # Nothing to merge or drop: let the store page.
-            return [
-                _hit(h) for h in self._store.search(vector, limit=limit, offset=offset, flt=_vector_filter(filters))
-            ]
-        merged = {h.id: _hit(h) for h in self._vector_hits(vector, filters, want + len(exclude))}
-        for point_id, caption_hit in (captions or {}).items():
-            known = merged.get(point_id)
-            base = known if known is not None else caption_hit
-            merged[point_id] = dataclasses.replace(
-                base,
-                caption_score=caption_hit.caption_score,
-                caption_words=caption_hit.caption_words,
-                score=round(base.vector_score + CAPTION_WEIGHT * caption_hit.caption_score, 6),
-            )
-        ranked = sorted((h for h in merged.values() if h.id not in exclude), key=lambda h: (-h.score, h.id))
-        return ranked[offset:want]
-
-    def _vector_hits(self, vector: np.ndarray, filters: SearchFilters, want: int) -> list[SearchHit]:
-        flt = _vector_filter(filters)
-        if filters.exact_in_store:
-            return self._store.search(vector, limit=want, flt=flt)
-        fetch = max(32, int(want * 1.5))
-        while True:
-            raw = self._store.search(vector, limit=fetch, flt=flt)
-            kept = [h for h in raw if filters.accepts(h.payload)]
-            if len(kept) >= want or len(raw) < fetch or fetch >= _MAX_FETCH:
-                return kept[:want]
-            fetch = min(_MAX_FETCH, fetch * 2)
+        """The first ``want`` hits after ``after`` in rank order."""
+        captioned = captions or {}
+        # A captioned photo is ranked by its caption hit alone, on every page: its place must not
+        # depend on whether this window's vector hits happened to include it.
+        window = vector_window(
+            self._store,
+            vector,
+            want=want,
+            flt=_vector_filter(filters),
+            after=after,
+            skip_hint=skip_hint,
+            drop=exclude | captioned.keys(),
+            accepts=None if filters.exact_in_store else filters.accepts,
+        )
+        merged = [_hit(h) for h in window]
+        merged.extend(
+            h for h in captioned.values() if h.id not in exclude and (after is None or after.before(h.score, h.id))
+        )
+        merged.sort(key=lambda h: rank_key(h.score, h.id))
+        return merged[:want]
 
     async def _caption_matches(
         self, vector: np.ndarray, filters: SearchFilters, query: str | None
@@ -185,8 +187,9 @@ class Searcher:
             match = by_id.get(point.id)
             if match is None or point.vector is None:
                 continue
-            similarity = round(float(np.dot(point.vector, vector)), 6)
-            out[point.id] = Hit(point.id, similarity, similarity, match.score, match.words, point.payload)
+            similarity = rounded(float(np.dot(point.vector, vector)))
+            score = rounded(similarity + CAPTION_WEIGHT * match.score)
+            out[point.id] = Hit(point.id, score, similarity, match.score, match.words, point.payload)
         return out
 
 
@@ -196,7 +199,7 @@ def _vector_filter(filters: SearchFilters) -> PhotoFilter:
 
 
 def _hit(hit: SearchHit) -> Hit:
-    score = round(float(hit.score), 6)
+    score = rounded(hit.score)
     return Hit(hit.id, score, score, 0.0, (), hit.payload)
 
 

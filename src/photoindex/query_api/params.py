@@ -12,7 +12,19 @@ from photoindex.query_api import limits
 from photoindex.query_api.schemas.search import FilterSpec
 
 Limit = Annotated[int, QueryParameter(ge=1, le=limits.MAX_LIMIT, description="results per page")]
-Offset = Annotated[int, QueryParameter(ge=0, le=limits.MAX_OFFSET, description="results to skip")]
+Offset = Annotated[
+    int,
+    QueryParameter(ge=0, le=limits.MAX_OFFSET, description="results to skip (positions shift as the library changes)"),
+]
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
+CursorParam = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=limits.MAX_CURSOR_CHARS,
+        pattern=CURSOR_PATTERN,
+        description="the previous page's next_cursor: exact paging while the library changes",
+    ),
+]
 _NUMBER = r"-?[0-9]{1,3}(\.[0-9]{1,12})?"
 _BBOX = rf"^{_NUMBER},{_NUMBER},{_NUMBER},{_NUMBER}$"
 _NEAR = rf"^{_NUMBER},{_NUMBER},[0-9]{{1,5}}(\.[0-9]{{1,6}})?$"
@@ -65,4 +77,4 @@ async def query_filters(
     return spec
 
 
-__all__ = ["Limit", "Offset", "query_filters"]
+__all__ = ["CURSOR_PATTERN", "CursorParam", "Limit", "Offset", "query_filters"]

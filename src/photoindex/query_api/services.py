@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+import numpy as np
 
 from photoindex.config import AppPaths, Settings
 from photoindex.indexer.decode_pool import DecodePool
@@ -28,6 +29,7 @@ from photoindex.library import (
     UploadedQueries,
     WatchedFolders,
 )
+from photoindex.library.paging import Pinned
 
 RescanHook = Callable[[str], Awaitable[Any] | Any]
 StatusHook = Callable[[], Any]
@@ -59,6 +61,8 @@ class ApiServices:
     status: StatusHook | None = None
     rescan_hook: RescanHook | None = None
     api_key: str | None = None
+    # Query vectors (and upload ids) by query fingerprint: every page of a query ranks by one vector.
+    pinned: Pinned[tuple[np.ndarray, str | None]] = field(default_factory=Pinned)
 
     def daemon_status(self) -> Any | None:
         if self.status is None:
