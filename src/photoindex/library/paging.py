@@ -59,11 +59,17 @@ def rank_key(score: float, point_id: str) -> tuple[float, str]:
 
 
 class Cursor(msgspec.Struct, array_like=True, frozen=True):
-    """Where the next page starts: after ``key``, ``rank`` items into the query ``query``."""
+    """Where the next page starts: after ``key``, ``rank`` items into the query ``query``.
+
+    ``skip`` and ``ties`` are hints that save work (how many store hits rank before the key,
+    how many tie with it), never trusted.
+    """
 
     query: str
     rank: int
     key: tuple[float | int | str, ...]
+    skip: int = 0
+    ties: int = 0
 
 
 def fingerprint(*parts: Any) -> str:
@@ -71,8 +77,8 @@ def fingerprint(*parts: Any) -> str:
     return hashlib.sha256(msgspec.json.encode(parts)).hexdigest()[:24]
 
 
-def encode_cursor(query: str, rank: int, key: SortKey) -> str:
-    raw = msgspec.msgpack.encode(Cursor(query, rank, tuple(key)))
+def encode_cursor(query: str, rank: int, key: SortKey, skip: int = 0, ties: int = 0) -> str:
+    raw = msgspec.msgpack.encode(Cursor(query, rank, tuple(key), skip, ties))
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
@@ -85,7 +91,7 @@ def decode_cursor(text: str, query: str, *, shape: tuple[type, ...]) -> Cursor:
         raise Rejected("cursor is not one this server gave out", reason="invalid") from None
     if cursor.query != query:
         raise Rejected("cursor belongs to another query (a different text, filters or thresholds)", reason="invalid")
-    if cursor.rank < 0 or len(cursor.key) != len(shape) or not all(
+    if min(cursor.rank, cursor.skip, cursor.ties) < 0 or len(cursor.key) != len(shape) or not all(
         isinstance(value, kind) and not isinstance(value, bool) for value, kind in zip(cursor.key, shape, strict=True)
     ):
         raise Rejected("cursor is not one this server gave out", reason="invalid")

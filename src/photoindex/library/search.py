@@ -13,6 +13,7 @@ more until the page is full.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from photoindex.indexer.store import PhotoFilter, PhotoPoint, SearchHit, VectorS
 from photoindex.library.catalog import Catalog
 from photoindex.library.filters import SearchFilters
 from photoindex.library.paging import Position, rank_key, rounded
-from photoindex.library.ranked_window import vector_window
+from photoindex.library.ranked_window import Window, vector_window
 
 # A caption holding every query word moves a photo up by this much cosine similarity:
 # about the gap between a good and a middling CLIP match for ViT-B-32.
@@ -34,6 +35,7 @@ CAPTION_WEIGHT = 0.1
 CAPTION_CANDIDATES = 200
 FIRST_SNAPSHOT_WAIT_S = 2.0
 _COUNTS_KEPT = 256
+_POST_FILTER_FIELDS = ("location",)
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,9 @@ class HitPage:
     total: int | None  # photos the filters allow (None when counting them is not cheap)
     hybrid: bool  # caption matching took part
     more: bool = False  # at least one more hit follows the last one
+    # Hints for the next page's ``search(skip=, ties=)``: store hits known to rank before it, hits tied at its start.
+    skip: int = 0
+    ties: int = 0
 
 
 def unit(vector: np.ndarray) -> np.ndarray | None:
@@ -94,22 +99,29 @@ class Searcher:
         limit: int,
         offset: int = 0,
         after: Position | None = None,
-        skip_hint: int = 0,
+        skip: int = 0,
+        ties: int = 0,
         caption_query: str | None = None,
         exclude: frozenset[str] = frozenset(),
     ) -> HitPage:
-        """The ``limit`` hits after ``after`` (``skip_hint`` hits were served before it), else after ``offset``."""
+        """The ``limit`` hits after ``after`` (``skip``, ``ties``: the previous page's), else after ``offset``."""
         captions = await self._caption_matches(vector, filters, caption_query)
         start = 0 if after is not None else offset
-        ranked = await anyio.to_thread.run_sync(
-            lambda: self._ranked(vector, filters, start + limit + 1, after, skip_hint, captions, exclude),
+        ranked, window = await anyio.to_thread.run_sync(
+            lambda: self._ranked(vector, filters, start + limit + 1, after, (skip, ties), captions, exclude),
             limiter=self._limiter,
         )
         total = None
         if filters.exact_in_store:
             total = max(0, await self._total(filters.store_filter()) - len(exclude))
+        hits = ranked[start : start + limit]
         return HitPage(
-            ranked[start : start + limit], total, hybrid=captions is not None, more=len(ranked) > start + limit
+            hits,
+            total,
+            hybrid=captions is not None,
+            more=len(ranked) > start + limit,
+            skip=window.skip_after(hits[-1].score) if hits else 0,
+            ties=window.ties_at(hits[-1].score) if hits else 0,
         )
 
     async def _total(self, flt: PhotoFilter) -> int:
@@ -131,10 +143,10 @@ class Searcher:
         filters: SearchFilters,
         want: int,
         after: Position | None,
-        skip_hint: int,
+        hints: tuple[int, int],
         captions: dict[str, Hit] | None,
         exclude: frozenset[str],
-    ) -> list[Hit]:
+    ) -> tuple[list[Hit], Window]:
         """The first ``want`` hits after ``after`` in rank order."""
         captioned = captions or {}
         # A captioned photo is ranked by its caption hit alone, on every page: its place must not
@@ -145,16 +157,31 @@ class Searcher:
             want=want,
             flt=_vector_filter(filters),
             after=after,
-            skip_hint=skip_hint,
+            skip=hints[0],
+            ties=hints[1],
             drop=exclude | captioned.keys(),
             accepts=None if filters.exact_in_store else filters.accepts,
+            # A window may read a long run of tied hits: only what the post-filter needs, no payloads.
+            fields=() if filters.exact_in_store else _POST_FILTER_FIELDS,
         )
-        merged = [_hit(h) for h in window]
+        merged = [_hit(h) for h in window.hits]
         merged.extend(
             h for h in captioned.values() if h.id not in exclude and (after is None or after.before(h.score, h.id))
         )
         merged.sort(key=lambda h: rank_key(h.score, h.id))
-        return merged[:want]
+        return self._with_payloads(merged[:want], captioned), window
+
+    def _with_payloads(self, hits: list[Hit], captioned: dict[str, Hit]) -> list[Hit]:
+        """The hits with their whole payloads; one removed since the search is left out."""
+        missing = [h.id for h in hits if h.id not in captioned]
+        payloads = {p.id: p.payload for p in self._store.retrieve(missing)} if missing else {}
+        out = []
+        for hit in hits:
+            if hit.id in captioned:
+                out.append(hit)
+            elif hit.id in payloads:
+                out.append(dataclasses.replace(hit, payload=payloads[hit.id]))
+        return out
 
     async def _caption_matches(
         self, vector: np.ndarray, filters: SearchFilters, query: str | None

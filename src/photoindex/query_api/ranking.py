@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from photoindex.library import Hit, Rejected
+from photoindex.library import Hit, HitPage, Rejected
 from photoindex.library.paging import decode_cursor, encode_cursor, fingerprint, rank_key, search_position
 from photoindex.query_api.schemas.common import photo_summary
 from photoindex.query_api.schemas.search import FilterSpec, SearchHitOut, SearchPage
@@ -39,12 +39,12 @@ async def ranked_page(
 ) -> SearchPage:
     """One page of the query ``query`` (the parts that decide its ranking, filters aside)."""
     digest = fingerprint(*query, msgspec.to_builtins(spec), caption_query, sorted(exclude))
-    after, start = None, offset
+    after, start, hints = None, offset, (0, 0)
     if cursor is not None:
         if offset:
             raise Rejected("give a cursor or an offset, not both", reason="invalid")
         decoded = decode_cursor(cursor, digest, shape=(float, str))
-        after, start = search_position(decoded), decoded.rank
+        after, start, hints = search_position(decoded), decoded.rank, (decoded.skip, decoded.ties)
     vector, upload_id = await _vector(services, digest, make_vector, pinned=cursor is not None)
     page = await services.searcher.search(
         vector,
@@ -52,7 +52,8 @@ async def ranked_page(
         limit=limit,
         offset=offset,
         after=after,
-        skip_hint=start,
+        skip=hints[0],
+        ties=hints[1],
         caption_query=caption_query,
         exclude=exclude,
     )
@@ -65,7 +66,7 @@ async def ranked_page(
         limit=limit,
         total=page.total,
         next_offset=start + len(hits) if more else None,
-        next_cursor=encode_cursor(digest, start + len(hits), rank_key(last.score, last.id)) if more and last else None,
+        next_cursor=_next(digest, start + len(hits), last, page) if more else None,
         hybrid=page.hybrid,
         upload_id=upload_id,
     )
@@ -85,6 +86,10 @@ async def _vector(
         upload_id = services.uploads.put(vector)
         services.pinned.put(digest, (vector, upload_id))
     return vector, upload_id
+
+
+def _next(digest: str, rank: int, last: Hit | None, page: HitPage) -> str | None:
+    return None if last is None else encode_cursor(digest, rank, rank_key(last.score, last.id), page.skip, page.ties)
 
 
 def _out(hit: Hit) -> SearchHitOut:
