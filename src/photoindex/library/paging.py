@@ -19,10 +19,12 @@ import base64
 import binascii
 import hashlib
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import msgspec
+import numpy as np
 
 from photoindex.library.errors import Rejected
 
@@ -105,6 +107,15 @@ def search_position(cursor: Cursor) -> Position:
     return Position(-score, point_id)
 
 
+@dataclass
+class PinnedQuery:
+    """What every page of one query ranks by: its vector, and the caption matches of its first page."""
+
+    vector: np.ndarray
+    upload_id: str | None = None  # an image query's upload, reusable in a combined search
+    caption_matches: Mapping[str, Any] | None = None
+
+
 class Pinned(Generic[T]):
     """A few recent queries' vectors by fingerprint, so every page of a query ranks by the same vector.
 
@@ -135,6 +146,7 @@ __all__ = [
     "MAX_OFFSET",
     "Cursor",
     "Pinned",
+    "PinnedQuery",
     "Position",
     "SortKey",
     "decode_cursor",

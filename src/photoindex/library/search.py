@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,7 @@ import msgspec
 import numpy as np
 
 from photoindex.indexer.store import PhotoFilter, PhotoPoint, SearchHit, VectorStore
+from photoindex.library.captions_index import CaptionMatch
 from photoindex.library.catalog import Catalog
 from photoindex.library.filters import SearchFilters
 from photoindex.library.paging import Position, rank_key, rounded
@@ -59,6 +60,7 @@ class HitPage:
     hits: list[Hit]
     total: int | None  # photos the filters allow (None when counting them is not cheap)
     hybrid: bool  # caption matching took part
+    caption_matches: Mapping[str, CaptionMatch] | None = None  # for the next page (``search(caption_matches=)``)
     more: bool = False  # at least one more hit follows the last one
     # Hints for the next page's ``search(skip=, ties=)``: store hits known to rank before it, hits tied at its start.
     skip: int = 0
@@ -102,10 +104,15 @@ class Searcher:
         skip: int = 0,
         ties: int = 0,
         caption_query: str | None = None,
+        caption_matches: Mapping[str, CaptionMatch] | None = None,
         exclude: frozenset[str] = frozenset(),
     ) -> HitPage:
-        """The ``limit`` hits after ``after`` (``skip``, ``ties``: the previous page's), else after ``offset``."""
-        captions = await self._caption_matches(vector, filters, caption_query)
+        """The ``limit`` hits after ``after`` (``skip``, ``ties``: the previous page's), else after ``offset``.
+
+        ``caption_matches``: the previous page's, so that every page of a query gives the same
+        photos their caption bonus, whatever captions were written or photos added meanwhile.
+        """
+        captions, matched = await self._caption_matches(vector, filters, caption_query, caption_matches)
         start = 0 if after is not None else offset
         ranked, window = await anyio.to_thread.run_sync(
             lambda: self._ranked(vector, filters, start + limit + 1, after, (skip, ties), captions, exclude),
@@ -119,6 +126,7 @@ class Searcher:
             hits,
             total,
             hybrid=captions is not None,
+            caption_matches=matched,
             more=len(ranked) > start + limit,
             skip=window.skip_after(hits[-1].score) if hits else 0,
             ties=window.ties_at(hits[-1].score) if hits else 0,
@@ -184,22 +192,20 @@ class Searcher:
         return out
 
     async def _caption_matches(
-        self, vector: np.ndarray, filters: SearchFilters, query: str | None
-    ) -> dict[str, Hit] | None:
-        """Photos whose captions hold the query's words and pass the filters, scored both ways."""
+        self,
+        vector: np.ndarray,
+        filters: SearchFilters,
+        query: str | None,
+        pinned: Mapping[str, CaptionMatch] | None,
+    ) -> tuple[dict[str, Hit] | None, Mapping[str, CaptionMatch] | None]:
+        """Photos whose captions hold the query's words and pass the filters, scored both ways; the matches."""
         if not query:
-            return None
-        # Right after start the first library read may still run: worth a short wait, once.
-        # Kept current by the catalog's background watch; a request does not check the store for it.
-        snapshot = self._catalog.current
-        if snapshot is None:
-            snapshot, _fresh = await self._catalog.snapshot(wait_s=FIRST_SNAPSHOT_WAIT_S)
-        if snapshot is None or not len(snapshot.captions):
-            return None
-        matches = snapshot.captions.match(query, rows=len(snapshot), limit=CAPTION_CANDIDATES)
-        if not matches:
-            return {}
-        by_id = {snapshot.point_id(m.row): m for m in matches}
+            return None, None
+        by_id = pinned if pinned is not None else await self._match_captions(query)
+        if by_id is None:
+            return None, None
+        if not by_id:
+            return {}, by_id
 
         def load() -> list[PhotoPoint]:
             paths = [p.payload["path"] for p in self._store.retrieve(list(by_id)) if "path" in p.payload]
@@ -217,7 +223,19 @@ class Searcher:
             similarity = rounded(float(np.dot(point.vector, vector)))
             score = rounded(similarity + CAPTION_WEIGHT * match.score)
             out[point.id] = Hit(point.id, score, similarity, match.score, match.words, point.payload)
-        return out
+        return out, by_id
+
+    async def _match_captions(self, query: str) -> dict[str, CaptionMatch] | None:
+        """The best caption matches by photo id (None when no caption is known)."""
+        # Right after start the first library read may still run: worth a short wait, once.
+        # Kept current by the catalog's background watch; a request does not check the store for it.
+        snapshot = self._catalog.current
+        if snapshot is None:
+            snapshot, _fresh = await self._catalog.snapshot(wait_s=FIRST_SNAPSHOT_WAIT_S)
+        if snapshot is None or not len(snapshot.captions):
+            return None
+        matches = snapshot.captions.match(query, rows=len(snapshot), limit=CAPTION_CANDIDATES)
+        return {snapshot.point_id(m.row): m for m in matches}
 
 
 def _vector_filter(filters: SearchFilters) -> PhotoFilter:

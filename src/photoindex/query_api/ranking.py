@@ -16,7 +16,7 @@ import msgspec
 import numpy as np
 
 from photoindex.library import Hit, HitPage, Rejected
-from photoindex.library.paging import decode_cursor, encode_cursor, fingerprint, rank_key, search_position
+from photoindex.library.paging import PinnedQuery, decode_cursor, encode_cursor, fingerprint, rank_key, search_position
 from photoindex.query_api.schemas.common import photo_summary
 from photoindex.query_api.schemas.search import FilterSpec, SearchHitOut, SearchPage
 from photoindex.query_api.services import ApiServices
@@ -45,9 +45,9 @@ async def ranked_page(
             raise Rejected("give a cursor or an offset, not both", reason="invalid")
         decoded = decode_cursor(cursor, digest, shape=(float, str))
         after, start, hints = search_position(decoded), decoded.rank, (decoded.skip, decoded.ties)
-    vector, upload_id = await _vector(services, digest, make_vector, pinned=cursor is not None)
+    query_pin = await _pin(services, digest, make_vector, pinned=cursor is not None)
     page = await services.searcher.search(
-        vector,
+        query_pin.vector,
         spec.to_filters(),
         limit=limit,
         offset=offset,
@@ -55,8 +55,10 @@ async def ranked_page(
         skip=hints[0],
         ties=hints[1],
         caption_query=caption_query,
+        caption_matches=query_pin.caption_matches,
         exclude=exclude,
     )
+    query_pin.caption_matches = page.caption_matches
     hits = [_out(h) for h in page.hits]
     more = page.more and bool(hits)
     last = page.hits[-1] if page.hits else None
@@ -68,24 +70,21 @@ async def ranked_page(
         next_offset=start + len(hits) if more else None,
         next_cursor=_next(digest, start + len(hits), last, page) if more else None,
         hybrid=page.hybrid,
-        upload_id=upload_id,
+        upload_id=query_pin.upload_id,
     )
 
 
-async def _vector(
-    services: ApiServices, digest: str, make_vector: VectorMaker, *, pinned: bool
-) -> tuple[np.ndarray, str | None]:
-    """A first page makes the vector (and pins it); the pages after it use the pinned one while it is kept."""
+async def _pin(services: ApiServices, digest: str, make_vector: VectorMaker, *, pinned: bool) -> PinnedQuery:
+    """A first page makes the vector (and pins it); the pages after it use the pinned query while it is kept."""
     entry = services.pinned.get(digest) if pinned else None
     if entry is None:
-        entry = await make_vector()
+        vector, upload_id = await make_vector()
+        entry = PinnedQuery(vector, upload_id)
         services.pinned.put(digest, entry)
-    vector, upload_id = entry
-    if upload_id is not None and services.uploads.get(upload_id) is None:
+    if entry.upload_id is not None and services.uploads.get(entry.upload_id) is None:
         # The upload expired but the query lives on: give it a fresh id for POST /search.
-        upload_id = services.uploads.put(vector)
-        services.pinned.put(digest, (vector, upload_id))
-    return vector, upload_id
+        entry.upload_id = services.uploads.put(entry.vector)
+    return entry
 
 
 def _next(digest: str, rank: int, last: Hit | None, page: HitPage) -> str | None:

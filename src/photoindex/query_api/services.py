@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-import numpy as np
 
 from photoindex.config import AppPaths, Settings
 from photoindex.indexer.decode_pool import DecodePool
@@ -29,7 +28,7 @@ from photoindex.library import (
     UploadedQueries,
     WatchedFolders,
 )
-from photoindex.library.paging import Pinned
+from photoindex.library.paging import Pinned, PinnedQuery
 
 RescanHook = Callable[[str], Awaitable[Any] | Any]
 StatusHook = Callable[[], Any]
@@ -61,8 +60,8 @@ class ApiServices:
     status: StatusHook | None = None
     rescan_hook: RescanHook | None = None
     api_key: str | None = None
-    # Query vectors (and upload ids) by query fingerprint: every page of a query ranks by one vector.
-    pinned: Pinned[tuple[np.ndarray, str | None]] = field(default_factory=Pinned)
+    # Queries by fingerprint: every page of a query ranks by one vector and one set of caption matches.
+    pinned: Pinned[PinnedQuery] = field(default_factory=Pinned)
 
     def daemon_status(self) -> Any | None:
         if self.status is None:

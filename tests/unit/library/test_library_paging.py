@@ -136,6 +136,7 @@ async def page_through(searcher: Searcher, kind: Kind, limit: int, between: Betw
     served: list[Hit] = []
     after: Position | None = None
     skip = ties = 0
+    captions = None
     while True:
         page = await searcher.search(
             kind.vector,
@@ -145,6 +146,7 @@ async def page_through(searcher: Searcher, kind: Kind, limit: int, between: Betw
             skip=skip,
             ties=ties,
             caption_query=kind.caption_query,
+            caption_matches=captions,
             exclude=kind.exclude,
         )
         served.extend(page.hits)
@@ -152,6 +154,7 @@ async def page_through(searcher: Searcher, kind: Kind, limit: int, between: Betw
             return served
         assert len(page.hits) == limit
         after, skip, ties = Position(page.hits[-1].score, page.hits[-1].id), page.skip, page.ties
+        captions = page.caption_matches
         if between is not None:
             await between()
 
