@@ -114,14 +114,15 @@ class Searcher:
         """
         captions, matched = await self._caption_matches(vector, filters, caption_query, caption_matches)
         start = 0 if after is not None else offset
-        ranked, window = await anyio.to_thread.run_sync(
-            lambda: self._ranked(vector, filters, start + limit + 1, after, (skip, ties), captions, exclude),
-            limiter=self._limiter,
-        )
+
+        def page() -> tuple[list[Hit], list[Hit], Window]:
+            ranked, window = self._ranked(vector, filters, start + limit + 1, after, (skip, ties), captions, exclude)
+            return ranked, self._with_payloads(ranked[start : start + limit], captions or {}), window
+
+        ranked, hits, window = await anyio.to_thread.run_sync(page, limiter=self._limiter)
         total = None
         if filters.exact_in_store:
             total = max(0, await self._total(filters.store_filter()) - len(exclude))
-        hits = ranked[start : start + limit]
         return HitPage(
             hits,
             total,
@@ -155,7 +156,7 @@ class Searcher:
         captions: dict[str, Hit] | None,
         exclude: frozenset[str],
     ) -> tuple[list[Hit], Window]:
-        """The first ``want`` hits after ``after`` in rank order."""
+        """The first ``want`` hits after ``after`` in rank order (payloads only on caption hits)."""
         captioned = captions or {}
         # A captioned photo is ranked by its caption hit alone, on every page: its place must not
         # depend on whether this window's vector hits happened to include it.
@@ -177,7 +178,7 @@ class Searcher:
             h for h in captioned.values() if h.id not in exclude and (after is None or after.before(h.score, h.id))
         )
         merged.sort(key=lambda h: rank_key(h.score, h.id))
-        return self._with_payloads(merged[:want], captioned), window
+        return merged[:want], window
 
     def _with_payloads(self, hits: list[Hit], captioned: dict[str, Hit]) -> list[Hit]:
         """The hits with their whole payloads; one removed since the search is left out."""
