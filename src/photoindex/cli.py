@@ -44,8 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     search = commands.add_parser("search", help="find photos by a description or by an example image")
     search.add_argument("query", nargs="?", help="text describing the photo")
     search.add_argument("--image", metavar="FILE", help="find photos that look like this image")
-    search.add_argument("--limit", type=int, default=20, help="results per page (1-1000)")
-    search.add_argument("--offset", type=int, default=0, help="skip this many results")
+    search.add_argument("--limit", type=int, default=20, help="how many results (1-1000)")
+    search.add_argument("--offset", type=int, default=0, help="skip this many results (0-10000)")
     search.add_argument("--json", action="store_true", help="print results as JSON")
 
     config = commands.add_parser("config", help="where the config lives, the effective settings, validation")
@@ -172,10 +172,12 @@ def _search(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     if not args.query and not args.image:
         _emit_error(ErrorCode.CONFIG_INVALID, "give a text query or --image FILE", as_json=args.json)
         return EXIT_USAGE
-    if not 1 <= args.limit <= 1000 or args.offset < 0:
-        _emit_error(ErrorCode.CONFIG_INVALID, "--limit must be 1-1000 and --offset >= 0", as_json=args.json)
+    from photoindex.oneshot.searching import MAX_OFFSET, MAX_RESULTS, search
+
+    if not 1 <= args.limit <= MAX_RESULTS or not 0 <= args.offset <= MAX_OFFSET:
+        message = f"--limit must be 1-{MAX_RESULTS} and --offset 0-{MAX_OFFSET}"
+        _emit_error(ErrorCode.CONFIG_INVALID, message, as_json=args.json)
         return EXIT_USAGE
-    from photoindex.oneshot.searching import search
 
     hits = search(loaded.settings, text=args.query, image=args.image, limit=args.limit, offset=args.offset)
     if args.json:

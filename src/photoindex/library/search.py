@@ -1,10 +1,13 @@
 """Rank photos for a query vector: filtered vector search, hybrid caption matching, exact paging.
 
 The embedding decides the order; a caption holding the query's words adds
-``CAPTION_WEIGHT × caption score`` to it, and each hit says what matched. To
-page exactly, the top ``offset + limit`` vector hits are merged with the best
-caption matches (which pass the same filters in the store), ranked, then cut.
-A radius filter is applied after the store's bounding-box search, fetching
+``CAPTION_WEIGHT × caption score`` to it, and each hit says what matched.
+Every list is in one total order: score, best first, then photo id. A page
+is the first ``limit`` hits after a position (a cursor) or after ``offset``
+hits: the vector hits of that window (read exactly, ties and all, by
+``vector_window``) merged with the best caption matches (which pass the same
+filters in the store and keep their own score on every page), ranked, cut.
+A radius filter is applied after the store's bounding-box search, reading
 more until the page is full.
 """
 
@@ -12,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,8 +24,11 @@ import msgspec
 import numpy as np
 
 from photoindex.indexer.store import PhotoFilter, PhotoPoint, SearchHit, VectorStore
+from photoindex.library.captions_index import CaptionMatch
 from photoindex.library.catalog import Catalog
 from photoindex.library.filters import SearchFilters
+from photoindex.library.paging import Position, rank_key, rounded
+from photoindex.library.ranked_window import Window, vector_window
 
 # A caption holding every query word moves a photo up by this much cosine similarity:
 # about the gap between a good and a middling CLIP match for ViT-B-32.
@@ -30,7 +36,7 @@ CAPTION_WEIGHT = 0.1
 CAPTION_CANDIDATES = 200
 FIRST_SNAPSHOT_WAIT_S = 2.0
 _COUNTS_KEPT = 256
-_MAX_FETCH = 20_000
+_POST_FILTER_FIELDS = ("location",)
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,11 @@ class HitPage:
     hits: list[Hit]
     total: int | None  # photos the filters allow (None when counting them is not cheap)
     hybrid: bool  # caption matching took part
+    caption_matches: Mapping[str, CaptionMatch] | None = None  # for the next page (``search(caption_matches=)``)
+    more: bool = False  # at least one more hit follows the last one
+    # Hints for the next page's ``search(skip=, ties=)``: store hits known to rank before it, hits tied at its start.
+    skip: int = 0
+    ties: int = 0
 
 
 def unit(vector: np.ndarray) -> np.ndarray | None:
@@ -89,17 +100,38 @@ class Searcher:
         *,
         limit: int,
         offset: int = 0,
+        after: Position | None = None,
+        skip: int = 0,
+        ties: int = 0,
         caption_query: str | None = None,
+        caption_matches: Mapping[str, CaptionMatch] | None = None,
         exclude: frozenset[str] = frozenset(),
     ) -> HitPage:
-        captions = await self._caption_matches(vector, filters, caption_query)
-        hits = await anyio.to_thread.run_sync(
-            lambda: self._ranked(vector, filters, limit, offset, captions, exclude), limiter=self._limiter
-        )
+        """The ``limit`` hits after ``after`` (``skip``, ``ties``: the previous page's), else after ``offset``.
+
+        ``caption_matches``: the previous page's, so that every page of a query gives the same
+        photos their caption bonus, whatever captions were written or photos added meanwhile.
+        """
+        captions, matched = await self._caption_matches(vector, filters, caption_query, caption_matches)
+        start = 0 if after is not None else offset
+
+        def page() -> tuple[list[Hit], list[Hit], Window]:
+            ranked, window = self._ranked(vector, filters, start + limit + 1, after, (skip, ties), captions, exclude)
+            return ranked, self._with_payloads(ranked[start : start + limit], captions or {}), window
+
+        ranked, hits, window = await anyio.to_thread.run_sync(page, limiter=self._limiter)
         total = None
         if filters.exact_in_store:
             total = max(0, await self._total(filters.store_filter()) - len(exclude))
-        return HitPage(hits, total, hybrid=captions is not None)
+        return HitPage(
+            hits,
+            total,
+            hybrid=captions is not None,
+            caption_matches=matched,
+            more=len(ranked) > start + limit,
+            skip=window.skip_after(hits[-1].score) if hits else 0,
+            ties=window.ties_at(hits[-1].score) if hits else 0,
+        )
 
     async def _total(self, flt: PhotoFilter) -> int:
         """Photos matching ``flt``, counted once per library version (a count costs ~25 ms at 100k)."""
@@ -118,59 +150,63 @@ class Searcher:
         self,
         vector: np.ndarray,
         filters: SearchFilters,
-        limit: int,
-        offset: int,
+        want: int,
+        after: Position | None,
+        hints: tuple[int, int],
         captions: dict[str, Hit] | None,
         exclude: frozenset[str],
-    ) -> list[Hit]:
-        want = offset + limit
-        if not captions and not exclude and filters.exact_in_store:
-            # Nothing to merge or drop: let the store page.
-            return [
-                _hit(h) for h in self._store.search(vector, limit=limit, offset=offset, flt=_vector_filter(filters))
-            ]
-        merged = {h.id: _hit(h) for h in self._vector_hits(vector, filters, want + len(exclude))}
-        for point_id, caption_hit in (captions or {}).items():
-            known = merged.get(point_id)
-            base = known if known is not None else caption_hit
-            merged[point_id] = dataclasses.replace(
-                base,
-                caption_score=caption_hit.caption_score,
-                caption_words=caption_hit.caption_words,
-                score=round(base.vector_score + CAPTION_WEIGHT * caption_hit.caption_score, 6),
-            )
-        ranked = sorted((h for h in merged.values() if h.id not in exclude), key=lambda h: (-h.score, h.id))
-        return ranked[offset:want]
+    ) -> tuple[list[Hit], Window]:
+        """The first ``want`` hits after ``after`` in rank order (payloads only on caption hits)."""
+        captioned = captions or {}
+        # A captioned photo is ranked by its caption hit alone, on every page: its place must not
+        # depend on whether this window's vector hits happened to include it.
+        window = vector_window(
+            self._store,
+            vector,
+            want=want,
+            flt=_vector_filter(filters),
+            after=after,
+            skip=hints[0],
+            ties=hints[1],
+            drop=exclude | captioned.keys(),
+            accepts=None if filters.exact_in_store else filters.accepts,
+            # A window may read a long run of tied hits: only what the post-filter needs, no payloads.
+            fields=() if filters.exact_in_store else _POST_FILTER_FIELDS,
+        )
+        merged = [_hit(h) for h in window.hits]
+        merged.extend(
+            h for h in captioned.values() if h.id not in exclude and (after is None or after.before(h.score, h.id))
+        )
+        merged.sort(key=lambda h: rank_key(h.score, h.id))
+        return merged[:want], window
 
-    def _vector_hits(self, vector: np.ndarray, filters: SearchFilters, want: int) -> list[SearchHit]:
-        flt = _vector_filter(filters)
-        if filters.exact_in_store:
-            return self._store.search(vector, limit=want, flt=flt)
-        fetch = max(32, int(want * 1.5))
-        while True:
-            raw = self._store.search(vector, limit=fetch, flt=flt)
-            kept = [h for h in raw if filters.accepts(h.payload)]
-            if len(kept) >= want or len(raw) < fetch or fetch >= _MAX_FETCH:
-                return kept[:want]
-            fetch = min(_MAX_FETCH, fetch * 2)
+    def _with_payloads(self, hits: list[Hit], captioned: dict[str, Hit]) -> list[Hit]:
+        """The hits with their whole payloads; one removed since the search is left out."""
+        missing = [h.id for h in hits if h.id not in captioned]
+        payloads = {p.id: p.payload for p in self._store.retrieve(missing)} if missing else {}
+        out = []
+        for hit in hits:
+            if hit.id in captioned:
+                out.append(hit)
+            elif hit.id in payloads:
+                out.append(dataclasses.replace(hit, payload=payloads[hit.id]))
+        return out
 
     async def _caption_matches(
-        self, vector: np.ndarray, filters: SearchFilters, query: str | None
-    ) -> dict[str, Hit] | None:
-        """Photos whose captions hold the query's words and pass the filters, scored both ways."""
+        self,
+        vector: np.ndarray,
+        filters: SearchFilters,
+        query: str | None,
+        pinned: Mapping[str, CaptionMatch] | None,
+    ) -> tuple[dict[str, Hit] | None, Mapping[str, CaptionMatch] | None]:
+        """Photos whose captions hold the query's words and pass the filters, scored both ways; the matches."""
         if not query:
-            return None
-        # Right after start the first library read may still run: worth a short wait, once.
-        # Kept current by the catalog's background watch; a request does not check the store for it.
-        snapshot = self._catalog.current
-        if snapshot is None:
-            snapshot, _fresh = await self._catalog.snapshot(wait_s=FIRST_SNAPSHOT_WAIT_S)
-        if snapshot is None or not len(snapshot.captions):
-            return None
-        matches = snapshot.captions.match(query, rows=len(snapshot), limit=CAPTION_CANDIDATES)
-        if not matches:
-            return {}
-        by_id = {snapshot.point_id(m.row): m for m in matches}
+            return None, None
+        by_id = pinned if pinned is not None else await self._match_captions(query)
+        if by_id is None:
+            return None, None
+        if not by_id:
+            return {}, by_id
 
         def load() -> list[PhotoPoint]:
             paths = [p.payload["path"] for p in self._store.retrieve(list(by_id)) if "path" in p.payload]
@@ -185,9 +221,22 @@ class Searcher:
             match = by_id.get(point.id)
             if match is None or point.vector is None:
                 continue
-            similarity = round(float(np.dot(point.vector, vector)), 6)
-            out[point.id] = Hit(point.id, similarity, similarity, match.score, match.words, point.payload)
-        return out
+            similarity = rounded(float(np.dot(point.vector, vector)))
+            score = rounded(similarity + CAPTION_WEIGHT * match.score)
+            out[point.id] = Hit(point.id, score, similarity, match.score, match.words, point.payload)
+        return out, by_id
+
+    async def _match_captions(self, query: str) -> dict[str, CaptionMatch] | None:
+        """The best caption matches by photo id (None when no caption is known)."""
+        # Right after start the first library read may still run: worth a short wait, once.
+        # Kept current by the catalog's background watch; a request does not check the store for it.
+        snapshot = self._catalog.current
+        if snapshot is None:
+            snapshot, _fresh = await self._catalog.snapshot(wait_s=FIRST_SNAPSHOT_WAIT_S)
+        if snapshot is None or not len(snapshot.captions):
+            return None
+        matches = snapshot.captions.match(query, rows=len(snapshot), limit=CAPTION_CANDIDATES)
+        return {snapshot.point_id(m.row): m for m in matches}
 
 
 def _vector_filter(filters: SearchFilters) -> PhotoFilter:
@@ -196,7 +245,7 @@ def _vector_filter(filters: SearchFilters) -> PhotoFilter:
 
 
 def _hit(hit: SearchHit) -> Hit:
-    score = round(float(hit.score), 6)
+    score = rounded(hit.score)
     return Hit(hit.id, score, score, 0.0, (), hit.payload)
 
 

@@ -26,12 +26,17 @@ from photoindex.errors import ErrorCode, FileError, ModelError, PhotoindexError
 from photoindex.indexer.decode import decode_photo
 from photoindex.indexer.model_ids import clip_spec
 from photoindex.indexer.records import DecodeRequest
+from photoindex.library.paging import MAX_LIMIT, MAX_OFFSET
+from photoindex.library.ranked_window import vector_window
 
 NO_DAEMON_ENV = "PHOTOINDEX_NO_DAEMON"
 CONNECT_TIMEOUT_S = 0.3
 READ_TIMEOUT_S = 60.0
 # While the daemon loads its model it answers 503 with Retry-After; we wait this long in all.
 MODEL_WAIT_S = 90.0
+# `photoindex search --limit` goes this far; the API serves MAX_LIMIT a page, so the CLI pages with the
+# cursor. `--offset` is bounded by the API's MAX_OFFSET, in-process too, so both paths accept the same.
+MAX_RESULTS = 1000
 
 
 def search(
@@ -50,15 +55,37 @@ def search(
 def search_via_daemon(
     settings: Settings, *, text: str | None, image: str | None, limit: int, offset: int
 ) -> list[dict[str, Any]] | None:
-    """The daemon's answer, or None when no daemon listens at ``api.host:api.port``."""
-    query = urllib.parse.urlencode({"limit": limit, "offset": offset})
-    if image is None:
-        target = f"/api/v1/search/text?{urllib.parse.urlencode({'q': text or ''})}&{query}"
-        body, content_type = None, None
-    else:
-        target = f"/api/v1/search/image?{query}"
-        fields = {"text": text} if text else {}
-        body, content_type = _multipart(Path(image), fields)
+    """The daemon's answer, or None when no daemon listens at ``api.host:api.port``.
+
+    Pages of at most the API's ``MAX_LIMIT``: the first at ``offset``, each next one by the
+    cursor, so the photos come in one order without a repeat or a gap even while the daemon
+    indexes.
+    """
+    hits: list[dict[str, Any]] = []
+    cursor: str | None = None
+    body, content_type = (None, None) if image is None else _multipart(Path(image), {"text": text} if text else {})
+    while len(hits) < limit:
+        paging: dict[str, Any] = {"limit": min(MAX_LIMIT, limit - len(hits))}
+        paging.update({"cursor": cursor} if cursor else {"offset": offset})
+        query = urllib.parse.urlencode(paging)
+        if image is None:
+            target = f"/api/v1/search/text?{urllib.parse.urlencode({'q': text or ''})}&{query}"
+        else:
+            target = f"/api/v1/search/image?{query}"
+        page = _page(settings, target, body, content_type)
+        if page is None:
+            if hits:
+                raise PhotoindexError("the daemon stopped answering between two pages", code=ErrorCode.IO)
+            return None
+        hits.extend(_hit(h) for h in page["hits"])
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    return hits
+
+
+def _page(settings: Settings, target: str, body: bytes | None, content_type: str | None) -> dict[str, Any] | None:
+    """One page from the daemon (waiting out a model load), or None when no daemon answers."""
     deadline = time.monotonic() + MODEL_WAIT_S
     while True:
         try:
@@ -71,7 +98,8 @@ def search_via_daemon(
         break
     if status != 200:
         raise _problem(status, payload)
-    return [_hit(h) for h in json.loads(payload)["hits"]]
+    page: dict[str, Any] = json.loads(payload)
+    return page
 
 
 def _request(
@@ -173,7 +201,8 @@ def search_in_process(
     paths = AppPaths.from_settings(settings)
     store = open_index_store(settings, paths, spec)
     try:
-        hits = store.search(query / norm, limit=limit, offset=offset)
+        # The daemon's order (score, then photo id), read exactly however many scores tie.
+        hits = vector_window(store, query / norm, want=offset + limit).hits[offset:]
     finally:
         store.close()
     return [

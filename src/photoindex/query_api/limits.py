@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-MAX_LIMIT = 200  # results per page
+from photoindex.library.paging import MAX_CURSOR_CHARS as MAX_CURSOR_CHARS
+from photoindex.library.paging import MAX_LIMIT as MAX_LIMIT
+from photoindex.library.paging import MAX_OFFSET as MAX_OFFSET
+
+# MAX_LIMIT (results per page) and MAX_OFFSET are the library's, which `photoindex search` checks too.
 DEFAULT_LIMIT = 20
-MAX_OFFSET = 10_000  # deeper than this, narrow the filters instead
 MAX_QUERY_CHARS = 500
 MAX_PATH_CHARS = 4096
 MAX_FILTER_VALUES = 50  # items in one filter list (makes, formats, ...)

@@ -12,7 +12,19 @@ from photoindex.query_api import limits
 from photoindex.query_api.schemas.search import FilterSpec
 
 Limit = Annotated[int, QueryParameter(ge=1, le=limits.MAX_LIMIT, description="results per page")]
-Offset = Annotated[int, QueryParameter(ge=0, le=limits.MAX_OFFSET, description="results to skip")]
+Offset = Annotated[
+    int,
+    QueryParameter(ge=0, le=limits.MAX_OFFSET, description="results to skip (positions shift as the library changes)"),
+]
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
+CursorParam = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=limits.MAX_CURSOR_CHARS,
+        pattern=CURSOR_PATTERN,
+        description="the previous page's next_cursor: exact paging while the library changes",
+    ),
+]
 # An empty value (``make=``, as an HTML form sends for a field left blank) is no condition.
 _ITEM = {"type": "string", "maxLength": limits.MAX_FILTER_CHARS}
 _Values = Annotated[list[str] | None, QueryParameter(max_items=limits.MAX_FILTER_VALUES, schema_extra={"items": _ITEM})]
@@ -74,4 +86,4 @@ def _given(values: list[str] | None) -> list[str] | None:
     return kept or None
 
 
-__all__ = ["Limit", "Offset", "query_filters"]
+__all__ = ["CURSOR_PATTERN", "CursorParam", "Limit", "Offset", "query_filters"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -28,6 +28,7 @@ from photoindex.library import (
     UploadedQueries,
     WatchedFolders,
 )
+from photoindex.library.paging import Pinned, PinnedQuery
 
 RescanHook = Callable[[str], Awaitable[Any] | Any]
 StatusHook = Callable[[], Any]
@@ -59,6 +60,8 @@ class ApiServices:
     status: StatusHook | None = None
     rescan_hook: RescanHook | None = None
     api_key: str | None = None
+    # Queries by fingerprint: every page of a query ranks by one vector and one set of caption matches.
+    pinned: Pinned[PinnedQuery] = field(default_factory=Pinned)
 
     def daemon_status(self) -> Any | None:
         if self.status is None:

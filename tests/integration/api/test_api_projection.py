@@ -42,6 +42,16 @@ def test_map_is_never_waited_for_then_covers_every_indexed_photo(own_library: Li
         assert set(page["ids"]) == {i for n, i in own_library.ids.items() if n != "broken"}
         part = client.get("/api/v1/projection", params={"limit": 3, "offset": 6}).json()
         assert part["ids"] == page["ids"][6:] and part["next_offset"] is None
+        assert page["ids"] == sorted(page["ids"])  # photo-id order: a cursor holds across refits
+        paged: list[str] = []
+        params: dict[str, Any] = {"limit": 3}
+        while True:
+            step = client.get("/api/v1/projection", params=params).json()
+            paged.extend(step["ids"])
+            if step["next_cursor"] is None:
+                break
+            params = {"limit": 3, "cursor": step["next_cursor"]}
+        assert paged == page["ids"]
 
         removed = own_library.ids["tokyo"]
         assert client.post("/api/v1/photos/remove", json={"ids": [removed]}).json()["removed"] == 1

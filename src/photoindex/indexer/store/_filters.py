@@ -104,6 +104,16 @@ def plan(flt: PhotoFilter | None) -> Plan:
     return Plan(tuple(must), tuple(must_not))
 
 
+def for_vector_search(conditions: Plan) -> Plan:
+    """``conditions`` without the photo-kind condition, which a vector search needs not check.
+
+    Only photo points carry a vector (the metadata point has none), so a search never
+    returns another; an unfiltered search then runs without a filter at all.
+    """
+    must = tuple(c for c in conditions.must if c != AnyOf("kind", (PHOTO_KIND,)))
+    return Plan(must, conditions.must_not, conditions.nothing)
+
+
 def lon_ranges(box: GeoBox) -> list[tuple[float, float]]:
     """The box's longitude span as one or two ``(west, east)`` ranges, split at ±180."""
     if box.min_lon <= box.max_lon:

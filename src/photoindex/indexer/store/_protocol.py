@@ -116,8 +116,13 @@ class VectorStore(Protocol):
         limit: int,
         offset: int = 0,
         flt: PhotoFilter | None = None,
+        fields: Sequence[str] | None = None,
     ) -> list[SearchHit]:
-        """Nearest photos by cosine similarity, best first."""
+        """Nearest photos by cosine similarity, best first (equal scores in no particular order).
+
+        ``fields`` limits each hit's payload to those keys (``None``: the whole payload;
+        empty: none), which is what makes reading a long run of hits cheap.
+        """
 
     def scroll(
         self,

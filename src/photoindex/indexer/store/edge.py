@@ -183,16 +183,17 @@ class EdgeStore:
         limit: int,
         offset: int = 0,
         flt: PhotoFilter | None = None,
+        fields: Sequence[str] | None = None,
     ) -> list[SearchHit]:
-        conditions = f.plan(flt)
+        conditions = f.for_vector_search(f.plan(flt))
         if conditions.nothing or limit <= 0:
             return []
         request = qe.QueryRequest(
             limit=limit,
             offset=offset,
             query=qe.Query.Nearest(self._vector_list(vector), using=VECTOR_NAME),
-            filter=_render(conditions),
-            with_payload=True,
+            filter=_render(conditions) if conditions.must or conditions.must_not else None,
+            with_payload=_payload_selector(fields),
         )
         with self._call("search") as shard:
             scored = shard.query(request)
@@ -210,7 +211,7 @@ class EdgeStore:
         if conditions.nothing:
             return
         edge_filter = _render(conditions)
-        payload: bool | qe.PayloadSelector = True if fields is None else qe.PayloadSelector.Include(list(fields))
+        payload = _payload_selector(fields)
         vectors: bool | list[str] = [VECTOR_NAME] if with_vectors else False
         offset: Any = None
         while True:
@@ -303,6 +304,12 @@ def _point(record: Any, with_vectors: bool) -> PhotoPoint:
         if values is not None:
             vector = np.asarray(values, dtype=np.float32)
     return PhotoPoint(id=str(record.id), payload=record.payload or {}, vector=vector)
+
+
+def _payload_selector(fields: Sequence[str] | None) -> bool | qe.PayloadSelector:
+    if fields is None:
+        return True
+    return qe.PayloadSelector.Include(list(fields)) if fields else False
 
 
 def _render(conditions: f.Plan) -> qe.Filter:

@@ -180,8 +180,9 @@ class ServerStore:
         limit: int,
         offset: int = 0,
         flt: PhotoFilter | None = None,
+        fields: Sequence[str] | None = None,
     ) -> list[SearchHit]:
-        conditions = f.plan(flt)
+        conditions = f.for_vector_search(f.plan(flt))
         if conditions.nothing or limit <= 0:
             return []
         query = self._vector_list(vector)
@@ -190,10 +191,10 @@ class ServerStore:
                 self._collection,
                 query=query,
                 using=VECTOR_NAME,
-                query_filter=_render(conditions),
+                query_filter=_render(conditions) if conditions.must or conditions.must_not else None,
                 limit=limit,
                 offset=offset,
-                with_payload=True,
+                with_payload=True if fields is None else (list(fields) or False),
             )
         return [SearchHit(id=str(p.id), score=float(p.score), payload=p.payload or {}) for p in response.points]
 

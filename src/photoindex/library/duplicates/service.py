@@ -143,11 +143,17 @@ class DuplicateFinder:
                 stop=lambda: self._stopping,
             )
 
-        groups = await anyio.to_thread.run_sync(run, limiter=self._limiter, abandon_on_cancel=True)
+        found = await anyio.to_thread.run_sync(run, limiter=self._limiter, abandon_on_cancel=True)
+        groups = sorted(found, key=lambda g: group_key(snapshot, g))
         self._results[params.key] = DuplicateResult(params, snapshot, groups, time.perf_counter() - started)
         self._results.move_to_end(params.key)
         while len(self._results) > _CACHED_RESULTS:
             self._results.popitem(last=False)
 
 
-__all__ = ["DuplicateAnswer", "DuplicateFinder", "DuplicateKind", "DuplicateParams", "DuplicateResult"]
+def group_key(snapshot: Snapshot, group: DuplicateGroup) -> tuple[int, int, str]:
+    """The total order of groups: most space to reclaim, then most members, then the keeper's id."""
+    return (-group.reclaimable_bytes, -len(group.rows), snapshot.point_id(group.rows[0]))
+
+
+__all__ = ["DuplicateAnswer", "DuplicateFinder", "DuplicateKind", "DuplicateParams", "DuplicateResult", "group_key"]

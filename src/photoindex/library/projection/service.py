@@ -150,10 +150,14 @@ class ProjectionService:
     def _vectors(self) -> tuple[list[str], np.ndarray]:
         ids: list[str] = []
         rows: list[np.ndarray] = []
-        for point in self._store.scroll(flt=PhotoFilter(statuses=("indexed",)), with_vectors=True, fields=("sha256",)):
+        points = self._store.scroll(flt=PhotoFilter(statuses=("indexed",)), with_vectors=True, fields=("sha256",))
+        for point in points:
             if point.vector is not None:
                 ids.append(point.id)
                 rows.append(point.vector)
+        # Map pages are in photo-id order, so a cursor (the last id served) stays exact across refits.
+        order = sorted(range(len(ids)), key=ids.__getitem__)
+        ids, rows = [ids[i] for i in order], [rows[i] for i in order]
         matrix = np.stack(rows).astype(np.float32) if rows else np.zeros((0, self._store.dim), dtype=np.float32)
         return ids, matrix
 
@@ -215,7 +219,7 @@ class ProjectionService:
         if self._cache_file is None or not self._cache_file.is_file():
             return None
         try:
-            return msgspec.msgpack.decode(self._cache_file.read_bytes(), type=ProjectionMap)
+            return _by_id(msgspec.msgpack.decode(self._cache_file.read_bytes(), type=ProjectionMap))
         except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
             log.warning("library.projection_cache_unreadable", path=str(self._cache_file), error=str(exc))
             return None
@@ -227,6 +231,21 @@ class ProjectionService:
         temp = self._cache_file.with_suffix(".tmp")
         temp.write_bytes(msgspec.msgpack.encode(projection))
         temp.replace(self._cache_file)
+
+
+def _by_id(projection: ProjectionMap) -> ProjectionMap:
+    """The map with its columns in photo-id order (a map saved by an older version may not be)."""
+    ids = projection.ids
+    if all(a < b for a, b in zip(ids, ids[1:], strict=False)):
+        return projection
+    order = sorted(range(len(ids)), key=ids.__getitem__)
+    return msgspec.structs.replace(
+        projection,
+        ids=[ids[i] for i in order],
+        x=[projection.x[i] for i in order],
+        y=[projection.y[i] for i in order],
+        clusters=[projection.clusters[i] for i in order],
+    )
 
 
 __all__ = ["ProjectionMap", "ProjectionService", "map_key"]

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import bisect
 from typing import Annotated, Literal
 
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from photoindex.library import DEFAULT_DISTANCE, DEFAULT_MIN_SCORE, MAX_DISTANCE, DuplicateAnswer, DuplicateParams
+from photoindex.library import (
+    DEFAULT_DISTANCE,
+    DEFAULT_MIN_SCORE,
+    MAX_DISTANCE,
+    DuplicateAnswer,
+    DuplicateParams,
+    Rejected,
+)
+from photoindex.library.duplicates.service import DuplicateResult, group_key
+from photoindex.library.paging import decode_cursor, encode_cursor, fingerprint
 from photoindex.query_api import limits
-from photoindex.query_api.params import Offset
+from photoindex.query_api.params import CursorParam, Offset
 from photoindex.query_api.problems import problem_docs
 from photoindex.query_api.schemas.common import VersionInfo
 from photoindex.query_api.schemas.duplicates import DuplicatePage, Group, Member, Thresholds
@@ -35,17 +45,37 @@ class DuplicatesController(Controller):
         include_exact: Annotated[bool, QueryParameter()] = False,
         limit: GroupLimit = 20,
         offset: Offset = 0,
+        cursor: CursorParam = None,
         wait_s: Annotated[float, QueryParameter(ge=0.0, le=limits.MAX_DUPLICATE_WAIT_S)] = 2.0,
     ) -> DuplicatePage:
         """Computed in the background per library version; waits at most ``wait_s`` for a fresh answer,
-        then returns what it has with ``computing``/``stale`` set (ask again)."""
+        then returns what it has with ``computing``/``stale`` set (ask again).
+
+        Groups come most reclaimable space first, then most members, then by keeper id; the
+        ``next_cursor`` continues after the last group served, even when the groups were recomputed."""
         params = DuplicateParams(kind, max_distance, min_score, include_exact)
+        if cursor is not None and offset:
+            raise Rejected("give a cursor or an offset, not both", reason="invalid")
         answer = await services.duplicates.find(params, wait_s=wait_s)
-        return await _page(services, params, answer, limit, offset)
+        return await _page(services, params, answer, limit, offset, cursor)
+
+
+def _start(result: DuplicateResult, params: DuplicateParams, offset: int, cursor: str | None) -> int:
+    """The index of the first group to serve: after the cursor's group, else ``offset``."""
+    if cursor is None:
+        return offset
+    after = decode_cursor(cursor, fingerprint("duplicates", params.key), shape=(int, int, str)).key
+    snapshot = result.snapshot
+    return bisect.bisect_right(result.groups, after, key=lambda g: group_key(snapshot, g))
 
 
 async def _page(
-    services: ApiServices, params: DuplicateParams, answer: DuplicateAnswer, limit: int, offset: int
+    services: ApiServices,
+    params: DuplicateParams,
+    answer: DuplicateAnswer,
+    limit: int,
+    offset: int,
+    cursor: str | None = None,
 ) -> DuplicatePage:
     thresholds = Thresholds(
         kind=params.kind,
@@ -69,6 +99,7 @@ async def _page(
             error=answer.error,
         )
     snapshot = result.snapshot
+    offset = _start(result, params, offset, cursor)
     chosen = result.groups[offset : offset + limit]
     rows = [r for g in chosen for r in g.rows[: limits.MAX_MEMBERS_SHOWN]]
     ids = snapshot.point_ids(rows)
@@ -115,6 +146,11 @@ async def _page(
         total_groups=total,
         reclaimable_bytes=sum(g.reclaimable_bytes for g in result.groups),
         next_offset=offset + limit if offset + limit < total else None,
+        next_cursor=(
+            encode_cursor(fingerprint("duplicates", params.key), offset + limit, group_key(snapshot, chosen[-1]))
+            if chosen and offset + limit < total
+            else None
+        ),
         computing=answer.computing,
         stale=answer.stale,
         progress=answer.progress,

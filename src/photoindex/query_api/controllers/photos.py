@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+import numpy as np
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 from litestar.response import File
 
 from photoindex.library import Rejected, media_type, remove_photos
-from photoindex.query_api.params import Limit, Offset, query_filters
+from photoindex.query_api.params import CursorParam, Limit, Offset, query_filters
 from photoindex.query_api.problems import problem_docs
 from photoindex.query_api.ranking import ranked_page
 from photoindex.query_api.schemas.photos import PhotoInfo, RemovalOut, RemoveRequest, RemoveResult, photo_info
@@ -87,12 +88,25 @@ class PhotosController(Controller):
         photo_id: FromPath[str],
         limit: Limit = 20,
         offset: Offset = 0,
+        cursor: CursorParam = None,
     ) -> SearchPage:
         point = await services.photos.get(photo_id, with_vector=True)
-        if point.vector is None:
+        vector = point.vector
+        if vector is None:
             raise Rejected(f"photo {point.id} has no embedding yet", reason="conflict")
+
+        async def same_vector() -> tuple[np.ndarray, str | None]:
+            return vector, None
+
         return await ranked_page(
-            services, point.vector, conditions, limit=limit, offset=offset, exclude=frozenset({point.id})
+            services,
+            same_vector,
+            conditions,
+            query=("similar", point.id),
+            limit=limit,
+            offset=offset,
+            cursor=cursor,
+            exclude=frozenset({point.id}),
         )
 
     @post("/remove", status_code=200, responses=problem_docs(400, 401, 413, 503), summary="Remove photos")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Annotated
 
+import msgspec
 import numpy as np
 from litestar import Controller, get, post
 from litestar.datastructures import UploadFile
@@ -16,7 +18,7 @@ from photoindex.errors import ErrorCode
 from photoindex.library import Rejected, combine, parse_id
 from photoindex.library.query_images import decode_query_image
 from photoindex.query_api import limits
-from photoindex.query_api.params import Limit, Offset, query_filters
+from photoindex.query_api.params import CursorParam, Limit, Offset, query_filters
 from photoindex.query_api.problems import problem_docs
 from photoindex.query_api.ranking import ranked_page
 from photoindex.query_api.schemas.search import CombinedSearch, FilterSpec, QueryTerm, SearchPage
@@ -49,27 +51,46 @@ class SearchController(Controller):
         q: QueryParam,
         limit: Limit = 20,
         offset: Offset = 0,
+        cursor: CursorParam = None,
     ) -> SearchPage:
         """CLIP text embedding, plus caption words where captions exist (each hit says which matched)."""
-        vector = (await services.encoder.texts([q]))[0]
-        return await ranked_page(services, vector, conditions, limit=limit, offset=offset, caption_query=q)
+
+        async def vector() -> tuple[np.ndarray, str | None]:
+            return (await services.encoder.texts([q]))[0], None
+
+        return await ranked_page(
+            services,
+            vector,
+            conditions,
+            query=("text", " ".join(q.split())),
+            limit=limit,
+            offset=offset,
+            cursor=cursor,
+            caption_query=q,
+        )
 
     @post("/", status_code=200, responses=problem_docs(400, 401, 404, 503), summary="Combined search")
     async def combined(self, services: NamedDependency[ApiServices], data: JSONBody[CombinedSearch]) -> SearchPage:
         """Texts, indexed photos and uploaded images, weighted; negative terms are subtracted."""
-        positive = await _vectors(services, data.positive)
-        negative = await _vectors(services, data.negative)
-        vector = combine(positive, negative)
-        if vector is None:
-            raise Rejected("the positive and negative terms cancel out", reason="invalid")
-        texts = " ".join(t.text for t in data.positive if t.text is not UNSET)
+        for term in (*data.positive, *data.negative):
+            term.kind()
         exclude = frozenset(parse_id(t.photo_id) for t in data.positive if t.photo_id is not UNSET)
+
+        async def vector() -> tuple[np.ndarray, str | None]:
+            combined = combine(await _vectors(services, data.positive), await _vectors(services, data.negative))
+            if combined is None:
+                raise Rejected("the positive and negative terms cancel out", reason="invalid")
+            return combined, None
+
+        texts = " ".join(t.text for t in data.positive if t.text is not UNSET)
         return await ranked_page(
             services,
             vector,
             data.filters,
+            query=("combined", msgspec.to_builtins(data.positive), msgspec.to_builtins(data.negative)),
             limit=data.limit,
             offset=data.offset,
+            cursor=data.cursor,
             caption_query=texts or None,
             exclude=exclude,
         )
@@ -90,8 +111,11 @@ class ImageSearchController(Controller):
         data: MultipartBody[ImageQuery],
         limit: Limit = 20,
         offset: Offset = 0,
+        cursor: CursorParam = None,
     ) -> SearchPage:
-        """Multipart field ``image``; the answer's ``upload_id`` can be reused in ``POST /search``."""
+        """Multipart field ``image``; the answer's ``upload_id`` can be reused in ``POST /search``.
+
+        Send the same image with the previous page's ``cursor`` for the next page."""
         if not isinstance(data.image, UploadFile):
             raise Rejected("expected a file in the form field 'image'", reason="invalid")
         if data.text is not None and not 0 < len(data.text) <= limits.MAX_QUERY_CHARS:
@@ -99,25 +123,36 @@ class ImageSearchController(Controller):
         if not 0 < data.text_weight <= limits.MAX_WEIGHT:
             raise Rejected(f"text_weight must be in (0, {limits.MAX_WEIGHT:g}]", reason="invalid")
         content = await data.image.read()
-        pixels = await decode_query_image(
-            content,
-            name=data.image.filename or "",
-            model_size=services.spec.image_size,
-            max_pixels=services.settings.model.max_pixels,
-            decoder=services.decoder,
-            temp_dir=services.paths.cache_dir / "tmp",
-            limiter=services.decode_limiter,
-        )
-        image_vector = await services.encoder.image(pixels)
-        upload_id = services.uploads.put(image_vector)
-        terms: list[tuple[np.ndarray, float]] = [(image_vector, 1.0)]
-        if data.text:
-            terms.append(((await services.encoder.texts([data.text]))[0], data.text_weight))
-        vector = combine(terms, [])
-        if vector is None:
-            raise Rejected("the image and text cancel out", reason="invalid")
+
+        async def vector() -> tuple[np.ndarray, str | None]:
+            pixels = await decode_query_image(
+                content,
+                name=data.image.filename or "",
+                model_size=services.spec.image_size,
+                max_pixels=services.settings.model.max_pixels,
+                decoder=services.decoder,
+                temp_dir=services.paths.cache_dir / "tmp",
+                limiter=services.decode_limiter,
+            )
+            image_vector = await services.encoder.image(pixels)
+            upload_id = services.uploads.put(image_vector)
+            terms: list[tuple[np.ndarray, float]] = [(image_vector, 1.0)]
+            if data.text:
+                terms.append(((await services.encoder.texts([data.text]))[0], data.text_weight))
+            combined = combine(terms, [])
+            if combined is None:
+                raise Rejected("the image and text cancel out", reason="invalid")
+            return combined, upload_id
+
         return await ranked_page(
-            services, vector, conditions, limit=limit, offset=offset, caption_query=data.text, upload_id=upload_id
+            services,
+            vector,
+            conditions,
+            query=("image", hashlib.sha256(content).hexdigest(), data.text, data.text_weight),
+            limit=limit,
+            offset=offset,
+            cursor=cursor,
+            caption_query=data.text,
         )
 
 

@@ -36,7 +36,11 @@ class Group(msgspec.Struct, kw_only=True):
 
 
 class DuplicatePage(msgspec.Struct, kw_only=True):
-    """Groups, most reclaimable space first. ``computing``: a newer answer is on its way (ask again)."""
+    """Groups, most reclaimable space first (then most members, then keeper id).
+
+    ``computing``: a newer answer is on its way (ask again). ``next_cursor`` pages exactly
+    while groups come and go; ``next_offset`` shifts with them.
+    """
 
     thresholds: Thresholds
     groups: list[Group]
@@ -45,6 +49,7 @@ class DuplicatePage(msgspec.Struct, kw_only=True):
     total_groups: int | None
     reclaimable_bytes: int | None
     next_offset: int | None
+    next_cursor: str | None = None
     computing: bool
     stale: bool
     progress: float | None = None

@@ -104,7 +104,10 @@ class Capabilities(msgspec.Struct, kw_only=True):
 
 
 class ProjectionPage(msgspec.Struct, kw_only=True):
-    """Map coordinates in [0, 1]: parallel columns ``ids``/``x``/``y``/``clusters`` (null until a first fit)."""
+    """Map coordinates in [0, 1]: parallel columns ``ids``/``x``/``y``/``clusters`` (null until a first fit).
+
+    Points are in photo-id order; ``next_cursor`` pages exactly across a refit.
+    """
 
     ids: list[str]
     x: list[float]
@@ -119,6 +122,7 @@ class ProjectionPage(msgspec.Struct, kw_only=True):
     stale: bool  # the library changed since this map was fitted
     computing: bool  # a new fit is running
     error: str | None = None
+    next_cursor: str | None = None
 
 
 __all__ = [

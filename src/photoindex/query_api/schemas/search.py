@@ -107,6 +107,7 @@ class CombinedSearch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     filters: FilterSpec = msgspec.field(default_factory=FilterSpec)
     limit: Limit = limits.DEFAULT_LIMIT
     offset: Offset = 0
+    cursor: Annotated[str, Meta(max_length=limits.MAX_CURSOR_CHARS, pattern=r"^[A-Za-z0-9_-]+$")] | None = None
 
 
 class SearchHitOut(msgspec.Struct, kw_only=True):
@@ -122,13 +123,18 @@ class SearchHitOut(msgspec.Struct, kw_only=True):
 
 
 class SearchPage(msgspec.Struct, kw_only=True):
-    """One page of results; ``total`` counts every photo the filters allow (null when not cheap)."""
+    """One page, best first (ties by photo id); ``total`` counts what the filters allow (null when not cheap).
+
+    ``next_cursor`` continues exactly where this page ended, however the library changes
+    meanwhile; ``next_offset`` is the position after it, which shifts when photos come and go.
+    """
 
     hits: list[SearchHitOut]
-    offset: int
+    offset: int  # the position of the first hit (with a cursor: as counted when it was made)
     limit: int
     total: int | None
     next_offset: int | None
+    next_cursor: str | None = None
     hybrid: bool  # caption words took part in the ranking
     upload_id: str | None = None  # an uploaded query image, reusable in POST /search for an hour
 
