@@ -184,7 +184,8 @@ def load_blip(
         )
 
     if random_weights:
-        log.warning("model.random_weights", model=model_id, note="UNTRAINED BLIP weights: captions are nonsense")
+        # Info: opening the index already warned once that it holds untrained models' output.
+        log.info("model.random_weights", model=model_id, note="UNTRAINED BLIP weights: captions are nonsense")
     mean, std = _image_stats(folder) if is_dir else (BLIP_MEAN, BLIP_STD)
     captioner = BlipCaptioner(
         model,

@@ -231,7 +231,8 @@ def load_clip(
 
     random_weights = weights == RANDOM_WEIGHTS
     if random_weights:
-        log.warning(
+        # Info, not a warning: opening the index already warned once (models.random_weights_index).
+        log.info(
             "model.random_weights",
             model=where,
             note="UNTRAINED CLIP weights: search results will be meaningless",
