@@ -24,7 +24,10 @@ import logging
 import logging.handlers
 import multiprocessing
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -140,7 +143,7 @@ def _formatter(use_json: bool) -> logging.Formatter:
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[
             structlog.stdlib.add_log_level,
-            structlog.stdlib.add_logger_name,
+            _library_name,
             _timestamper(use_json),
         ],
         processors=[
@@ -149,6 +152,42 @@ def _formatter(use_json: bool) -> logging.Formatter:
             renderer,
         ],
     )
+
+
+def _library_name(_logger: Any, _method: str, event: structlog.types.EventDict) -> structlog.types.EventDict:
+    """The record's logger name; for the root logger, the package that logged (open_clip logs through it)."""
+    record: logging.LogRecord | None = event.get("_record")
+    name = record.name if record is not None else "root"
+    if name == "root" and record is not None:
+        parts = Path(record.pathname).parts
+        for marker in ("site-packages", "dist-packages"):
+            if marker in parts and parts.index(marker) + 1 < len(parts):
+                name = parts[parts.index(marker) + 1].removesuffix(".py")
+                break
+    event["logger"] = name
+    return event
+
+
+@contextmanager
+def expected_library_message(*prefixes: str) -> Iterator[None]:
+    """Inside: a library's record starting with one of ``prefixes`` is a debug line.
+
+    For lines that say what photoindex meant to happen, or what its own error
+    says next: open_clip warns "No pretrained weights loaded" when the
+    architecture is built without them on purpose (random weights, or a
+    checkpoint loaded right after), and logs "Failed to download weights"
+    just before raising the error that photoindex reports in its own line.
+    """
+    handler = _our_handler()
+    if handler is None:
+        yield
+        return
+    before = handler.demoted
+    handler.demoted = (*before, *prefixes)
+    try:
+        yield
+    finally:
+        handler.demoted = before
 
 
 def _timestamper(use_json: bool) -> structlog.types.Processor:
@@ -181,6 +220,12 @@ class _LineHandler(logging.Handler):
     library_level: int = LIBRARY_LEVEL
     use_json: bool = False
     child_queue: Any = None
+    demoted: tuple[str, ...] = ()  # message prefixes that are debug lines for now
+
+    def filter(self, record: logging.LogRecord) -> bool | logging.LogRecord:
+        if self.demoted and record.levelno > logging.DEBUG and str(record.msg).startswith(self.demoted):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return super().filter(record)
 
 
 class _TerminalHandler(_LineHandler):
@@ -229,6 +274,7 @@ __all__ = [
     "child_logging",
     "configure_child_logging",
     "configure_logging",
+    "expected_library_message",
     "level_number",
     "library_level_for",
     "write_line",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -20,8 +21,10 @@ import torch
 
 from photoindex.errors import ErrorCode, ModelError
 from photoindex.indexer.device import dtype_for, inference, resolve_device
-from photoindex.indexer.load_errors import first_line, offline_note
+from photoindex.indexer.hub import HubAccess, hub_or_local_cache
+from photoindex.indexer.load_errors import load_cause
 from photoindex.indexer.torchvision_compat import ensure_torchvision_importable
+from photoindex.logs import adopt_library_loggers
 
 DEFAULT_CAPTION_MODEL = "Salesforce/blip-image-captioning-base"
 RANDOM_WEIGHTS = "random"
@@ -142,6 +145,8 @@ def load_blip(
     ensure_torchvision_importable()
     from transformers import AutoTokenizer, BlipConfig, BlipForConditionalGeneration
 
+    adopt_library_loggers()  # transformers and huggingface_hub bring handlers of their own
+
     torch_device = resolve_device(device)
     folder = Path(name_or_dir).expanduser()
     is_dir = folder.is_dir()
@@ -149,32 +154,36 @@ def load_blip(
     name_id = f"local-dir:{folder.name}" if is_dir else name_or_dir
     random_weights = weights == RANDOM_WEIGHTS
     model_id = f"{name_id}/random" if random_weights else name_id
-    where = f"caption model {name_or_dir!r}{offline_note()}"
-
-    try:
-        if random_weights:
-            config = _random_config(BlipConfig, source, is_dir)
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(RANDOM_SEED)
-                model = BlipForConditionalGeneration(config)
-        else:
-            model = BlipForConditionalGeneration.from_pretrained(source)
-    except ModelError:
-        raise
-    except Exception as exc:  # OSError offline; ValueError/EnvironmentError for a broken folder
-        raise ModelError(
-            f"could not load {where}: {first_line(exc)}; {_OFFLINE_HINT}", code=ErrorCode.MODEL_UNAVAILABLE
-        ) from exc
-
-    text_config: Any = model.config.text_config
-    try:
-        tokenizer = _load_tokenizer(AutoTokenizer, source, folder if is_dir else None, text_config)
-    except Exception as exc:
-        if not random_weights:
+    where = f"caption model {name_or_dir!r}"
+    hub: AbstractContextManager[HubAccess | None] = nullcontext() if is_dir else hub_or_local_cache()
+    with hub as access:
+        try:
+            if random_weights:
+                config = _random_config(BlipConfig, source, is_dir)
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(RANDOM_SEED)
+                    model = BlipForConditionalGeneration(config)
+            else:
+                model = BlipForConditionalGeneration.from_pretrained(source)
+        except ModelError:
+            raise
+        except Exception as exc:  # OSError offline; ValueError/EnvironmentError for a broken folder
             raise ModelError(
-                f"could not load the tokenizer of {where}: {first_line(exc)}; {_OFFLINE_HINT}",
-                code=ErrorCode.MODEL_UNAVAILABLE,
+                f"could not load {where}{load_cause(access, exc)}; {_OFFLINE_HINT}", code=ErrorCode.MODEL_UNAVAILABLE
             ) from exc
+
+        text_config: Any = model.config.text_config
+        tokenizer_error: Exception | None = None
+        try:
+            tokenizer = _load_tokenizer(AutoTokenizer, source, folder if is_dir else None, text_config)
+        except Exception as exc:
+            if not random_weights:
+                raise ModelError(
+                    f"could not load the tokenizer of {where}{load_cause(access, exc)}; {_OFFLINE_HINT}",
+                    code=ErrorCode.MODEL_UNAVAILABLE,
+                ) from exc
+            tokenizer_error = exc
+    if tokenizer_error is not None:
         tokenizer = synthetic_tokenizer(text_config)
         log.warning(
             "model.synthetic_tokenizer",
