@@ -20,6 +20,7 @@ the bar, and never reach stdout (where ``--json`` output goes).
 
 from __future__ import annotations
 
+import atexit
 import logging
 import logging.handlers
 import multiprocessing
@@ -77,6 +78,7 @@ def child_logging() -> ChildLogging | None:
         handler.child_queue = multiprocessing.get_context("spawn").Queue()
         listener = logging.handlers.QueueListener(handler.child_queue, _RenderedLineHandler())
         listener.start()  # a daemon thread, for the life of the process
+        atexit.register(listener.stop)  # writes what the workers sent before the process ends
     return ChildLogging(handler.level_number, handler.library_level, handler.use_json, handler.child_queue)
 
 
@@ -127,7 +129,8 @@ def _install(handler: _LineHandler, level: int, library_level: int, use_json: bo
     )
     root = logging.getLogger()
     for old in list(root.handlers):
-        root.removeHandler(old)
+        if isinstance(old, _LineHandler):  # ours from an earlier call; others' (pytest's) stay
+            root.removeHandler(old)
     root.addHandler(handler)
     # The root passes everything the handler's filter may want; the filter decides by logger name.
     root.setLevel(min(level, library_level))
@@ -144,6 +147,7 @@ def _formatter(use_json: bool) -> logging.Formatter:
         foreign_pre_chain=[
             structlog.stdlib.add_log_level,
             _library_name,
+            _one_line,
             _timestamper(use_json),
         ],
         processors=[
@@ -165,6 +169,14 @@ def _library_name(_logger: Any, _method: str, event: structlog.types.EventDict) 
                 name = parts[parts.index(marker) + 1].removesuffix(".py")
                 break
     event["logger"] = name
+    return event
+
+
+def _one_line(_logger: Any, _method: str, event: structlog.types.EventDict) -> structlog.types.EventDict:
+    """A library's message on one line (transformers logs whole JSON configs): one record, one line."""
+    message = event.get("event")
+    if isinstance(message, str) and "\n" in message:
+        event["event"] = " ".join(message.split())
     return event
 
 

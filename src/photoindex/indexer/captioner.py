@@ -10,8 +10,8 @@ the same architecture for tests and benchmarks.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -156,7 +156,7 @@ def load_blip(
     model_id = f"{name_id}/random" if random_weights else name_id
     where = f"caption model {name_or_dir!r}"
     hub: AbstractContextManager[HubAccess | None] = nullcontext() if is_dir else hub_or_local_cache()
-    with hub as access:
+    with hub as access, _no_loading_bar(is_dir):
         try:
             if random_weights:
                 config = _random_config(BlipConfig, source, is_dir)
@@ -252,6 +252,24 @@ def _load_tokenizer(auto_tokenizer: Any, source: str, folder: Path | None, text_
     if len(tokenizer) < text_config.vocab_size // 2:
         raise OSError(f"the tokenizer has {len(tokenizer)} tokens for a vocabulary of {text_config.vocab_size}")
     return tokenizer
+
+
+@contextmanager
+def _no_loading_bar(local: bool) -> Iterator[None]:
+    """Inside, for a local folder: no "Loading weights" bar of transformers' own under ours.
+
+    From the hub, bars stay: a first download is worth watching.
+    """
+    from transformers.utils import logging as transformers_logging
+
+    shown = transformers_logging.is_progress_bar_enabled()
+    if local and shown:
+        transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if local and shown:
+            transformers_logging.enable_progress_bar()
 
 
 def _random_config(blip_config: Any, source: str, is_dir: bool) -> Any:
