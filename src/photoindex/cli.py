@@ -33,7 +33,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="debug|info|warning|error (default: $PHOTOINDEX_LOG_LEVEL, else info for serve, warning otherwise)",
     )
+    _add_loudness(parser, False)
+    # The same flags after the command (`photoindex index ~/pics -v`); SUPPRESS keeps a flag given before it.
+    loud = argparse.ArgumentParser(add_help=False)
+    _add_loudness(loud, argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_command = commands.add_parser
+
+    def add_parser(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return add_command(name, parents=[loud], **kwargs)
+
+    commands.add_parser = add_parser  # type: ignore[method-assign]
 
     index = commands.add_parser("index", help="index folders now (default: the configured watch folders)")
     index.add_argument("paths", nargs="*", metavar="PATH", help="folders to index")
@@ -66,11 +76,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_loudness(parser: argparse.ArgumentParser, default: Any) -> None:
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=default,
+        help="debug lines too, the libraries' info lines, time per stage",
+    )
+    loudness.add_argument(
+        "-q", "--quiet", action="store_true", default=default, help="only errors and the result: no progress, no hints"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (``argv`` defaults to ``sys.argv[1:]``)."""
     args = build_parser().parse_args(argv)
     default_level = "info" if args.command == "serve" else "warning"
     args.log_level = args.log_level or os.environ.get("PHOTOINDEX_LOG_LEVEL") or default_level
+    if args.verbose or args.quiet:
+        args.log_level = "debug" if args.verbose else "error"
     configure_logging(level=args.log_level)
     try:
         loaded = load_settings(args.config)
@@ -159,12 +185,12 @@ def _index(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         roots.append(root)
     from photoindex.oneshot.indexing import index_folders
 
-    show_progress = not args.no_progress and sys.stderr.isatty() and not args.json
+    show_progress = not (args.no_progress or args.quiet or args.json) and sys.stderr.isatty()
     summary = index_folders(settings, roots, progress=show_progress, captions=not args.no_captions)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        _print_summary(summary)
+        _print_summary(summary, stages=args.verbose)
     return EXIT_OK
 
 
@@ -179,6 +205,8 @@ def _search(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         _emit_error(ErrorCode.CONFIG_INVALID, message, as_json=args.json)
         return EXIT_USAGE
 
+    if not args.quiet and sys.stderr.isatty() and not _daemon_answers(loaded):
+        print(SEARCH_HINT, file=sys.stderr)
     hits = search(loaded.settings, text=args.query, image=args.image, limit=args.limit, offset=args.offset)
     if args.json:
         print(json.dumps(hits, indent=2))
@@ -188,6 +216,23 @@ def _search(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         for hit in hits:
             print(f"{hit['score']:.4f}  {hit['path']}")
     return EXIT_OK
+
+
+SEARCH_HINT = (
+    "photoindex: no daemon answers, so this search loads the model itself (several seconds); "
+    "`photoindex serve` or `photoindex service install` keeps it loaded and makes searches instant"
+)
+
+
+def _daemon_answers(loaded: LoadedSettings) -> bool:
+    """Whether ``search`` will find a daemon with its query API (else it loads the model here)."""
+    from photoindex.daemon.status import read_status
+    from photoindex.oneshot.searching import NO_DAEMON_ENV
+
+    if os.environ.get(NO_DAEMON_ENV) == "1":
+        return False
+    status, _note = read_status(AppPaths.from_settings(loaded.settings).state_dir)
+    return status is not None and bool(status.api_url)
 
 
 def _serve(args: argparse.Namespace, loaded: LoadedSettings) -> int:
@@ -297,13 +342,19 @@ def _service(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     return EXIT_OK if report.ok else EXIT_ERROR
 
 
-def _print_summary(summary: dict[str, Any]) -> None:
+def _print_summary(summary: dict[str, Any], *, stages: bool = False) -> None:
     line = ", ".join(
         f"{summary[key]} {key}"
         for key in ("indexed", "unchanged", "reused", "moved", "touched", "pending", "deleted", "captioned")
         if summary[key] or key in ("indexed", "unchanged")
     )
-    print(f"{summary['seen']} files: {line}, {summary['failed']} failed  ({summary['wall_seconds']:.1f} s)")
+    wall = summary["wall_seconds"]
+    rate = f", {summary['seen'] / wall:.1f} files/s" if wall > 0 else ""
+    print(f"{summary['seen']} files: {line}, {summary['failed']} failed  ({wall:.1f} s{rate})")
+    if stages and summary["stage_seconds"]:
+        # Busy time: decodes run in parallel, so a stage can be busy longer than the run took.
+        busy = ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in summary["stage_seconds"].items())
+        print(f"  busy time per stage: {busy}")
     for code, count in summary["failed_by_code"].items():
         print(f"  {code}: {count}")
     if summary.get("captions_pending"):

@@ -10,7 +10,8 @@ the same architecture for tests and benchmarks.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -20,8 +21,10 @@ import torch
 
 from photoindex.errors import ErrorCode, ModelError
 from photoindex.indexer.device import dtype_for, inference, resolve_device
-from photoindex.indexer.load_errors import first_line, offline_note
+from photoindex.indexer.hub import HubAccess, hub_or_local_cache
+from photoindex.indexer.load_errors import load_cause
 from photoindex.indexer.torchvision_compat import ensure_torchvision_importable
+from photoindex.logs import adopt_library_loggers
 
 DEFAULT_CAPTION_MODEL = "Salesforce/blip-image-captioning-base"
 RANDOM_WEIGHTS = "random"
@@ -142,6 +145,8 @@ def load_blip(
     ensure_torchvision_importable()
     from transformers import AutoTokenizer, BlipConfig, BlipForConditionalGeneration
 
+    adopt_library_loggers()  # transformers and huggingface_hub bring handlers of their own
+
     torch_device = resolve_device(device)
     folder = Path(name_or_dir).expanduser()
     is_dir = folder.is_dir()
@@ -149,32 +154,36 @@ def load_blip(
     name_id = f"local-dir:{folder.name}" if is_dir else name_or_dir
     random_weights = weights == RANDOM_WEIGHTS
     model_id = f"{name_id}/random" if random_weights else name_id
-    where = f"caption model {name_or_dir!r}{offline_note()}"
-
-    try:
-        if random_weights:
-            config = _random_config(BlipConfig, source, is_dir)
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(RANDOM_SEED)
-                model = BlipForConditionalGeneration(config)
-        else:
-            model = BlipForConditionalGeneration.from_pretrained(source)
-    except ModelError:
-        raise
-    except Exception as exc:  # OSError offline; ValueError/EnvironmentError for a broken folder
-        raise ModelError(
-            f"could not load {where}: {first_line(exc)}; {_OFFLINE_HINT}", code=ErrorCode.MODEL_UNAVAILABLE
-        ) from exc
-
-    text_config: Any = model.config.text_config
-    try:
-        tokenizer = _load_tokenizer(AutoTokenizer, source, folder if is_dir else None, text_config)
-    except Exception as exc:
-        if not random_weights:
+    where = f"caption model {name_or_dir!r}"
+    hub: AbstractContextManager[HubAccess | None] = nullcontext() if is_dir else hub_or_local_cache()
+    with hub as access, _no_loading_bar(is_dir):
+        try:
+            if random_weights:
+                config = _random_config(BlipConfig, source, is_dir)
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(RANDOM_SEED)
+                    model = BlipForConditionalGeneration(config)
+            else:
+                model = BlipForConditionalGeneration.from_pretrained(source)
+        except ModelError:
+            raise
+        except Exception as exc:  # OSError offline; ValueError/EnvironmentError for a broken folder
             raise ModelError(
-                f"could not load the tokenizer of {where}: {first_line(exc)}; {_OFFLINE_HINT}",
-                code=ErrorCode.MODEL_UNAVAILABLE,
+                f"could not load {where}{load_cause(access, exc)}; {_OFFLINE_HINT}", code=ErrorCode.MODEL_UNAVAILABLE
             ) from exc
+
+        text_config: Any = model.config.text_config
+        tokenizer_error: Exception | None = None
+        try:
+            tokenizer = _load_tokenizer(AutoTokenizer, source, folder if is_dir else None, text_config)
+        except Exception as exc:
+            if not random_weights:
+                raise ModelError(
+                    f"could not load the tokenizer of {where}{load_cause(access, exc)}; {_OFFLINE_HINT}",
+                    code=ErrorCode.MODEL_UNAVAILABLE,
+                ) from exc
+            tokenizer_error = exc
+    if tokenizer_error is not None:
         tokenizer = synthetic_tokenizer(text_config)
         log.warning(
             "model.synthetic_tokenizer",
@@ -184,7 +193,8 @@ def load_blip(
         )
 
     if random_weights:
-        log.warning("model.random_weights", model=model_id, note="UNTRAINED BLIP weights: captions are nonsense")
+        # Info: opening the index already warned once that it holds untrained models' output.
+        log.info("model.random_weights", model=model_id, note="UNTRAINED BLIP weights: captions are nonsense")
     mean, std = _image_stats(folder) if is_dir else (BLIP_MEAN, BLIP_STD)
     captioner = BlipCaptioner(
         model,
@@ -242,6 +252,24 @@ def _load_tokenizer(auto_tokenizer: Any, source: str, folder: Path | None, text_
     if len(tokenizer) < text_config.vocab_size // 2:
         raise OSError(f"the tokenizer has {len(tokenizer)} tokens for a vocabulary of {text_config.vocab_size}")
     return tokenizer
+
+
+@contextmanager
+def _no_loading_bar(local: bool) -> Iterator[None]:
+    """Inside, for a local folder: no "Loading weights" bar of transformers' own under ours.
+
+    From the hub, bars stay: a first download is worth watching.
+    """
+    from transformers.utils import logging as transformers_logging
+
+    shown = transformers_logging.is_progress_bar_enabled()
+    if local and shown:
+        transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if local and shown:
+            transformers_logging.enable_progress_bar()
 
 
 def _random_config(blip_config: Any, source: str, is_dir: bool) -> Any:

@@ -25,6 +25,7 @@ from photoindex.errors import ErrorCode, FileError
 from photoindex.indexer.decode import decode_photo
 from photoindex.indexer.records import DecodedImage, DecodeRequest
 from photoindex.lifeline import bind_to_parent
+from photoindex.logs import ChildLogging, child_logging, configure_child_logging
 
 log = structlog.get_logger(__name__)
 
@@ -36,7 +37,9 @@ TASKS_PER_WORKER = 2000
 MAX_POOL_BREAKS = 2
 
 
-def _init_worker(memory_limit: int) -> None:
+def _init_worker(memory_limit: int, logging_config: ChildLogging | None) -> None:
+    # Log like the parent, through it: a bare structlog would print to stdout, in another format.
+    configure_child_logging(logging_config)
     if sys.platform.startswith("linux") and memory_limit > 0:
         import resource
 
@@ -77,7 +80,7 @@ class DecodePool:
                     max_workers=self.workers,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_init_worker,
-                    initargs=(self.memory_limit,),
+                    initargs=(self.memory_limit, child_logging()),
                     max_tasks_per_child=TASKS_PER_WORKER,
                 )
                 self._generation += 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -22,8 +23,10 @@ import torch.nn.functional as F
 
 from photoindex.errors import ErrorCode, ModelError
 from photoindex.indexer.device import dtype_for, inference, resolve_device
-from photoindex.indexer.load_errors import first_line, offline_note
+from photoindex.indexer.hub import HubAccess, hub_or_local_cache
+from photoindex.indexer.load_errors import first_line, load_cause
 from photoindex.indexer.torchvision_compat import ensure_torchvision_importable
+from photoindex.logs import adopt_library_loggers, expected_library_message
 
 DEFAULT_CLIP_MODEL = "ViT-B-32"
 DEFAULT_CLIP_PRETRAINED = "laion2b_s34b_b79k"
@@ -179,6 +182,8 @@ def load_clip(
     ensure_torchvision_importable()
     import open_clip  # after the torchvision fix
 
+    adopt_library_loggers()  # open_clip imported huggingface_hub, which brings a handler of its own
+
     torch_device = resolve_device(device)
     name, name_id = _resolve_name(open_clip, model_name)
     is_builtin = not name.startswith(("local-dir:", "hf-hub:"))
@@ -209,29 +214,39 @@ def load_clip(
         model_id = name_id  # local-dir: and hf-hub: carry their own weights
 
     where = f"CLIP {model_id}"
-    try:
-        if weights == RANDOM_WEIGHTS:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(RANDOM_SEED)
+    # Said by our own error, or what we asked for: built without weights on purpose
+    # (random, or a checkpoint loaded next).
+    expected = ["Failed to download weights"]
+    if not create.get("load_weights", True):
+        expected.append("No pretrained weights loaded")
+    hub: AbstractContextManager[HubAccess | None] = (
+        hub_or_local_cache() if weights is None and not name.startswith("local-dir:") else nullcontext()
+    )
+    with hub as access, expected_library_message(*expected):
+        try:
+            if weights == RANDOM_WEIGHTS:
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(RANDOM_SEED)
+                    model = open_clip.create_model(name, **create)
+            else:
                 model = open_clip.create_model(name, **create)
-        else:
-            model = open_clip.create_model(name, **create)
-        if checkpoint is not None:
-            open_clip.load_checkpoint(model, str(checkpoint))
-        tokenizer = open_clip.get_tokenizer(name)
-    except ModelError:
-        raise
-    except Exception as exc:  # open_clip raises RuntimeError/OSError/ValueError alike
-        if checkpoint is not None and not isinstance(exc, OSError):
-            raise ModelError(f'model.weights = "{checkpoint}" does not fit {name_id}: {first_line(exc)}') from exc
-        raise ModelError(
-            f"could not load {where}{offline_note()}: {first_line(exc)}; {_OFFLINE_HINT}",
-            code=ErrorCode.MODEL_UNAVAILABLE,
-        ) from exc
+            if checkpoint is not None:
+                open_clip.load_checkpoint(model, str(checkpoint))
+            tokenizer = open_clip.get_tokenizer(name)
+        except ModelError:
+            raise
+        except Exception as exc:  # open_clip raises RuntimeError/OSError/ValueError alike
+            if checkpoint is not None and not isinstance(exc, OSError):
+                raise ModelError(f'model.weights = "{checkpoint}" does not fit {name_id}: {first_line(exc)}') from exc
+            raise ModelError(
+                f"could not load {where}{load_cause(access, exc)}; {_OFFLINE_HINT}",
+                code=ErrorCode.MODEL_UNAVAILABLE,
+            ) from exc
 
     random_weights = weights == RANDOM_WEIGHTS
     if random_weights:
-        log.warning(
+        # Info, not a warning: opening the index already warned once (models.random_weights_index).
+        log.info(
             "model.random_weights",
             model=where,
             note="UNTRAINED CLIP weights: search results will be meaningless",

@@ -316,7 +316,8 @@ class IndexPipeline:
             return vectors, {}
         except ModelError as exc:
             if exc.code == ErrorCode.MODEL_UNAVAILABLE:
-                log.warning("indexer.batch_pending", n=len(batch), code=str(exc.code), error=exc.message)
+                # The cause was said once, by models.load_failed; this only counts what waits for it.
+                log.info("indexer.batch_pending", n=len(batch), code=str(exc.code))
                 return None, {}
             log.warning("indexer.batch_embed_failed", n=len(batch), error=exc.message)
         rows: list[np.ndarray] = []

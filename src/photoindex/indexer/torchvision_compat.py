@@ -55,8 +55,9 @@ def ensure_torchvision_importable() -> None:
     )
     sys.modules[_META_MODULE] = stand_in
     torchvision = importlib.import_module("torchvision")
-    # Logged once per process: on later calls the import above succeeds at once.
-    log.warning(
+    # Expected on every CPU-only install, and harmless: a debug line, not a warning the user
+    # cannot act on. Logged once per process: on later calls the import above succeeds at once.
+    log.debug(
         "torchvision.ops_unavailable",
         reason=reason,
         torchvision=getattr(torchvision, "__version__", "?"),

@@ -66,12 +66,13 @@ def test_stands_in_for_meta_registrations_when_ops_are_missing(tmp_path: Path) -
             ensure_torchvision_importable()
             ensure_torchvision_importable()
         import torchvision
-        print(torchvision.__version__, [e["event"] for e in logs])
+        print(torchvision.__version__, [(e["event"], e["log_level"]) for e in logs])
         """,
         extra_path=root,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "fake ['torchvision.ops_unavailable']"
+    # Expected on a CPU-only torch and harmless: a debug line, never a warning.
+    assert done.stdout.strip().splitlines()[-1] == "fake [('torchvision.ops_unavailable', 'debug')]"
 
 
 @pytest.mark.parametrize("error", ["RuntimeError('something else')", "ImportError('no')"])
