@@ -56,6 +56,11 @@ class StoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     replication_factor: int | None = None
     on_disk: bool = False
     quantization: Literal["scalar"] | None = None
+    # Free space kept on the data, cache and state folders; below it the daemon stops writing (read-only).
+    # 64 MB: qdrant-edge grows in 32 MiB units (WAL segments, vector chunks, payload pages, measured in a
+    # fresh store); one write can start a new vector chunk, which loading fills at once, and the WAL
+    # segment it writes into; the rest is margin.
+    min_free_mb: Annotated[int, msgspec.Meta(ge=0)] = 64
 
 
 class ApiSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -70,6 +75,13 @@ class ApiSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     browse_roots: tuple[str, ...] = ()  # folders /fs/browse may list; empty = the user's home
     max_upload_mb: Annotated[int, msgspec.Meta(ge=1)] = 1024  # one ingest upload request, all files together
     max_query_image_mb: Annotated[int, msgspec.Meta(ge=1)] = 50  # an image sent to search by
+
+
+class CacheSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The thumbnail cache."""
+
+    # Thumbnails beyond this are evicted, least recently served first (a 200 px JPEG is ~7 KB: ~150k photos).
+    max_mb: Annotated[int, msgspec.Meta(ge=1)] = 1024
 
 
 class PathSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -87,6 +99,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     model: ModelSettings = ModelSettings()
     store: StoreSettings = StoreSettings()
     api: ApiSettings = ApiSettings()
+    cache: CacheSettings = CacheSettings()
     paths: PathSettings = PathSettings()
 
 
@@ -95,5 +108,6 @@ SECTIONS: dict[str, type[msgspec.Struct]] = {
     "model": ModelSettings,
     "store": StoreSettings,
     "api": ApiSettings,
+    "cache": CacheSettings,
     "paths": PathSettings,
 }

@@ -50,6 +50,7 @@ async def start_query_api(tg: TaskGroup, settings: Settings, parts: Components, 
         "pipeline": parts.pipeline,
         "paths": parts.paths,
         "spec": parts.spec,
+        "thumbnails": parts.thumbnails,
         **hooks,
     }
     params = inspect.signature(create_app).parameters

@@ -25,6 +25,7 @@ from photoindex.config import AppPaths, Settings, resolve_config_path
 from photoindex.indexer.model_ids import ClipSpec, clip_spec
 from photoindex.indexer.model_worker import ModelWorker
 from photoindex.indexer.store import VectorStore
+from photoindex.indexer.thumbnail_cache import ThumbnailCache
 from photoindex.library import (
     Browser,
     Catalog,
@@ -67,6 +68,7 @@ def create_app(
     config_file: Path | None = None,
     projection_warm_up: bool = True,
     min_umap_points: int = MIN_UMAP_POINTS,
+    thumbnails: ThumbnailCache | None = None,
 ) -> Litestar:
     """The query API over ``store`` and ``models``.
 
@@ -90,6 +92,7 @@ def create_app(
         config_file=config_file,
         projection_warm_up=projection_warm_up,
         min_umap_points=min_umap_points,
+        thumbnails=thumbnails,
     )
     api = settings.api
     image_search = type(
@@ -151,6 +154,7 @@ def build_services(
     config_file: Path | None,
     projection_warm_up: bool,
     min_umap_points: int,
+    thumbnails: ThumbnailCache | None = None,
 ) -> ApiServices:
     paths = paths or AppPaths.from_settings(settings)
     spec = spec or clip_spec(settings.model)
@@ -181,7 +185,9 @@ def build_services(
             warm_up=projection_warm_up,
             idle_release_s=settings.model.idle_unload_s,
         ),
-        photos=PhotoFiles(store, paths.cache_dir, max_pixels=settings.model.max_pixels, limiter=store_limiter),
+        photos=PhotoFiles(
+            store, paths.cache_dir, max_pixels=settings.model.max_pixels, limiter=store_limiter, thumbnails=thumbnails
+        ),
         folders=WatchedFolders(
             settings,
             browser,
