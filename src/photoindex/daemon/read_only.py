@@ -33,8 +33,6 @@ from photoindex.indexer.thumbnail_cache import ThumbnailCache
 log = structlog.get_logger(__name__)
 
 CHECK_EVERY_S = 1.0
-# The store's vector chunks are allocated this often while there is room (new chunks appear as it grows).
-FILL_HOLES_EVERY_S = 60.0
 OPEN_RETRY_S = 5.0
 
 
@@ -51,7 +49,6 @@ class ReadOnlyGate:
         self._tripped: Shortage | None = None  # found by a writer, not yet acted on
         self._writable: anyio.Event | None = None
         self._wake: anyio.Event | None = None
-        self._holes_at = 0.0
         if thumbnails is not None:
             thumbnails.refusal = self.refusal  # no thumbnail is rebuilt into a short disk either
 
@@ -97,8 +94,9 @@ class ReadOnlyGate:
             self._tripped = None
             if shortage is not None:
                 self._enter(shortage)
-            elif self.store_dir is not None and time.monotonic() - self._holes_at > FILL_HOLES_EVERY_S:
-                self._holes_at = time.monotonic()
+            elif self.store_dir is not None:
+                # At every look: a chunk appears with the store's first write and another every 32 MiB of
+                # vectors, and a stop soon after must not leave the next start needing 32 MiB (a few stats).
                 await anyio.to_thread.run_sync(self._fill_holes_if_room)
             return
         still = await anyio.to_thread.run_sync(self._short_to_resume, abandon_on_cancel=True)

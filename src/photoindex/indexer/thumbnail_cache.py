@@ -112,11 +112,16 @@ class ThumbnailCache:
         return result
 
     def evict(self, nbytes: int) -> SweepResult:
-        """Free at least ``nbytes`` (or everything), least recently used first: the disk is short."""
+        """Free ``nbytes``, least recently used first: the disk is short.
+
+        When the whole cache is smaller than that, nothing goes: emptying it would not
+        be enough, and the thumbnails still serve while the index is read-only.
+        """
         with self._lock:
             entries, _dead, _freed = self._scan(None)
             total = sum(e.size for e in entries)
-            evicted, freed, total = self._evict_oldest(entries, total, max(0, total - nbytes))
+            target = total - nbytes if total >= nbytes else total
+            evicted, freed, total = self._evict_oldest(entries, total, target)
             self._total, self._counted = total, True
         if evicted:
             log.warning("thumbnails.evicted_for_space", evicted=evicted, mb_freed=round(freed / 1e6, 1))
