@@ -3,7 +3,7 @@
 The daemon must stay alive and read-only (status degraded with the reason,
 searches and cached thumbnails answering), resume by itself once space is
 freed with the index converging to the files on disk, and start read-only
-on a disk that is already full. The filesystem is a 64 MB tmpfs mounted by
+on a disk that is already full. The filesystem is a 256 MB tmpfs mounted by
 the test (it needs root, which CI has); tmpfs is where the store's
 memory-mapped files turned a full disk into a SIGBUS.
 """
@@ -39,14 +39,14 @@ from tests.e2e.test_daemon_process import photo, tagged_processes
 
 pytestmark = pytest.mark.timeout(420)
 
-SMALL_FS_MB = 64
+SMALL_FS_MB = 256  # an embedded store on tmpfs takes ~190 MB once loaded (every mapped file whole)
 MIN_FREE_MB = 8  # above what loading the store needs once its vector chunk is allocated
 MB = 1_000_000
 
 
 @pytest.fixture
 def small_fs(tmp_path: Path) -> Iterator[Path]:
-    """A fresh 64 MB tmpfs, unmounted afterwards."""
+    """A fresh 256 MB tmpfs, unmounted afterwards."""
     mount_point = tmp_path / "small"
     mount_point.mkdir()
     if os.geteuid() != 0:
@@ -135,8 +135,15 @@ class ApiDaemon:
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"null")
 
-    def search(self, text: str) -> list[dict[str, Any]]:
-        code, body = self.get("/search/text?" + urllib.parse.urlencode({"q": text, "limit": 100}))
+    def search(self, text: str, timeout: float = 120) -> list[dict[str, Any]]:
+        """Text search results; a 503 while the text model loads (the first query after a start) is waited out."""
+        deadline = time.monotonic() + timeout
+        while True:
+            code, body = self.get("/search/text?" + urllib.parse.urlencode({"q": text, "limit": 100}))
+            loading = code == 503 and body.get("code") == "ERR_MODEL_UNAVAILABLE" and "loading" in body["detail"]
+            if not loading or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
         assert code == 200, (code, body)
         hits: list[dict[str, Any]] = body["hits"]
         return hits

@@ -26,7 +26,7 @@ from pathlib import Path
 import anyio
 import structlog
 
-from photoindex.daemon.disk_space import MB, DiskSpace, Shortage, chunk_holes_mb, fill_holes, open_need_mb
+from photoindex.daemon.disk_space import MB, DiskSpace, Shortage, fill_holes, holes_mb, open_need_mb
 from photoindex.daemon.notify import Notifier
 from photoindex.indexer.thumbnail_cache import ThumbnailCache
 
@@ -95,8 +95,8 @@ class ReadOnlyGate:
             if shortage is not None:
                 self._enter(shortage)
             elif self.store_dir is not None:
-                # At every look: a chunk appears with the store's first write and another every 32 MiB of
-                # vectors, and a stop soon after must not leave the next start needing 32 MiB (a few stats).
+                # At every look (a stat per segment file, on tmpfs only): segment files appear as the store
+                # grows, and a stop soon after must not leave the next start needing their whole size.
                 await anyio.to_thread.run_sync(self._fill_holes_if_room)
             return
         still = await anyio.to_thread.run_sync(self._short_to_resume, abandon_on_cancel=True)
@@ -118,11 +118,11 @@ class ReadOnlyGate:
 
     def _fill_holes_if_room(self) -> None:
         assert self.store_dir is not None
-        need = chunk_holes_mb(self.store_dir)
+        need = holes_mb(self.store_dir)
         if need > 0 and self.space.shortage(need_mb=self.space.min_free_mb + need) is None:
             filled = fill_holes(self.store_dir)
             if filled:
-                log.info("disk.store_chunks_allocated", mb=round(filled / MB, 1))
+                log.info("disk.store_files_allocated", mb=round(filled / MB, 1))
 
     def _enter(self, shortage: Shortage) -> None:
         self.shortage = shortage
