@@ -80,7 +80,8 @@ class ApiSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
 class CacheSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """The thumbnail cache."""
 
-    # Thumbnails beyond this are evicted, least recently served first (a 200 px JPEG is ~7 KB: ~150k photos).
+    # Thumbnails beyond this are evicted, least recently served first. A 200 px JPEG averages 4.4 KB
+    # (120 corpus photos, p90 9.7 KB), so 1 GB holds ~230k photos' thumbnails; others are rebuilt when asked.
     max_mb: Annotated[int, msgspec.Meta(ge=1)] = 1024
 
 
