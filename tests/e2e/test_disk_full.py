@@ -249,4 +249,19 @@ def test_a_full_disk_makes_the_daemon_read_only_and_it_resumes_by_itself(tmp_pat
     finally:
         daemon.stop()
     index_is_disk(config, root)
+
+    # Too full even to load the store (which writes): the daemon waits, says why, and opens once there is room.
+    filler = fill(small_fs, leave_mb=1)
+    photo(root / "import/while_waiting.jpg", seed=1001)
+    daemon = ApiDaemon(tmp_path, config, root, state_dir, tag)
+    try:
+        status = daemon.wait_for(lambda s: bool(s.problems), "a start that waits for room")
+        assert status.state == "starting" and status.read_only and status.health == "degraded"
+        assert status.problems[0].reason.startswith("disk full: ") and "to open the index" in status.problems[0].reason
+        assert daemon.alive()
+        filler.unlink()
+        daemon.converged(53)
+    finally:
+        daemon.stop()
+    index_is_disk(config, root)
     assert tagged_processes(tag) == []

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
@@ -28,6 +29,7 @@ import structlog
 
 from photoindex.daemon.disk_space import MB, DiskSpace, Shortage, fill_holes, holes_mb, open_need_mb
 from photoindex.daemon.notify import Notifier
+from photoindex.daemon.status import DaemonStatus, ModelStatus, Problem, QueueStatus
 from photoindex.indexer.thumbnail_cache import ThumbnailCache
 
 log = structlog.get_logger(__name__)
@@ -176,6 +178,32 @@ def wait_for_room_to_open(
         time.sleep(OPEN_RETRY_S)
 
 
+def waiting_status(shortage: Shortage, *, started_at: datetime, collection: str, version: str) -> DaemonStatus:
+    """What ``photoindex status`` shows while the daemon waits for room to open the store."""
+    now = datetime.now(UTC)
+    return DaemonStatus(
+        state="starting",
+        health="degraded",
+        problems=[Problem(where=shortage.folder, reason=shortage.reason + " to open the index", fix=shortage.fix)],
+        pid=os.getpid(),
+        version=version,
+        started_at=started_at.isoformat(timespec="seconds"),
+        updated_at=now.isoformat(timespec="seconds"),
+        uptime_seconds=round((now - started_at).total_seconds(), 1),
+        queue=QueueStatus(settling=0, queued=0, rescans=0, scanning=False),
+        rate_per_second=0.0,
+        eta_seconds=None,
+        photos={},
+        failures_by_code={},
+        captions_pending=None,
+        since_start={},
+        models=ModelStatus(embedder="unloaded", captioner="unloaded", idle_unload_seconds=0.0, unloads=0),
+        watchers=[],
+        collection=collection,
+        read_only=True,
+    )
+
+
 def _same_filesystem(folder: Path, shortage: Shortage) -> bool:
     try:
         return os.stat(folder).st_dev == os.stat(shortage.folder).st_dev
@@ -183,4 +211,4 @@ def _same_filesystem(folder: Path, shortage: Shortage) -> bool:
         return False
 
 
-__all__ = ["ReadOnlyGate", "wait_for_room_to_open"]
+__all__ = ["ReadOnlyGate", "wait_for_room_to_open", "waiting_status"]

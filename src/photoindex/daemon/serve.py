@@ -14,6 +14,7 @@ write-ahead log, is closed last.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import random
 import signal
@@ -34,11 +35,12 @@ from photoindex.config import AppPaths, Settings
 from photoindex.daemon.api import start_query_api
 from photoindex.daemon.background import IdleWork
 from photoindex.daemon.cache_upkeep import CacheUpkeep
+from photoindex.daemon.disk_space import Shortage
 from photoindex.daemon.events import EventRouter
 from photoindex.daemon.lock import OwnerLock
 from photoindex.daemon.model_process import ModelProcess
 from photoindex.daemon.notify import Notifier
-from photoindex.daemon.read_only import wait_for_room_to_open
+from photoindex.daemon.read_only import wait_for_room_to_open, waiting_status
 from photoindex.daemon.reconcile import Reconciler, ScanResult
 from photoindex.daemon.roots import FIX_MISSING, RootRegistry, drop_root, mark_availability
 from photoindex.daemon.settle import Settler
@@ -70,6 +72,7 @@ from photoindex.daemon.watcher import (
 )
 from photoindex.errors import ErrorCode, PhotoindexError
 from photoindex.indexer.discovery import DiscoveryRules, canonical_root, looks_like_image, within
+from photoindex.indexer.model_ids import clip_spec
 from photoindex.indexer.records import FileFacts
 from photoindex.indexer.state import IndexState
 from photoindex.indexer.store.guarded import is_disk_full
@@ -444,10 +447,7 @@ class Daemon:
 
     async def _submit(self, facts: FileFacts) -> None:
         """Hand a file to the pipeline, unless it is there already (then it is looked at again after)."""
-        if facts.path in self._in_flight:
-            self._again[facts.path] = facts.root
-            return
-        await self.gate.wait_writable()
+        await self.gate.wait_writable()  # nothing new enters the pipeline while the disk is short
         if facts.path in self._in_flight:
             self._again[facts.path] = facts.root
             return
@@ -640,7 +640,9 @@ class Daemon:
                 await anyio.to_thread.run_sync(write_status, self.parts.paths.state_dir, status)
                 written = True
             except OSError as exc:
-                written = False
+                # A full disk is reported in the status (when it can be written) and is no reason for the
+                # service manager to restart the daemon; any other failure to write is.
+                written = exc.errno == errno.ENOSPC
                 log.warning("daemon.status_write_failed", error=str(exc))
             now = time.monotonic()
             if interval is not None and now - last_ping >= interval and written and self.healthy():
@@ -789,7 +791,15 @@ def serve(
         thumbnails = build_thumbnail_cache(settings, paths)
         space = build_gate(settings, paths, thumbnails).space
         local_store = paths.store_dir if settings.store.url is None else None
-        wait_for_room_to_open(space, local_store, thumbnails, Notifier())
+        started_at = datetime.now(UTC)
+        collection = clip_spec(settings.model).collection
+
+        def say_why(shortage: Shortage) -> None:
+            with contextlib.suppress(OSError):  # the state folder may be the full one
+                status = waiting_status(shortage, started_at=started_at, collection=collection, version=VERSION)
+                write_status(paths.state_dir, status)
+
+        wait_for_room_to_open(space, local_store, thumbnails, Notifier(), on_wait=say_why)
         models, host = build_daemon_model_worker(settings, log_level=log_level)
         with open_components(settings, models=models) as parts:
             folders = list(roots if roots is not None else settings.watch.folders)
