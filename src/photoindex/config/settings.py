@@ -57,9 +57,8 @@ class StoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     on_disk: bool = False
     quantization: Literal["scalar"] | None = None
     # Free space kept on the data, cache and state folders; below it the daemon stops writing (read-only).
-    # 64 MB: qdrant-edge grows in 32 MiB units (WAL segments, vector chunks, payload pages, measured in a
-    # fresh store); one write can start a new vector chunk, which loading fills at once, and the WAL
-    # segment it writes into; the rest is margin.
+    # 64 MB: qdrant-edge's files grow in 32 MiB units (WAL segments, vector chunks, payload pages: the
+    # sizes of the files of a fresh store), and one batch can start one of them; the rest is margin.
     min_free_mb: Annotated[int, msgspec.Meta(ge=0)] = 64
 
 
