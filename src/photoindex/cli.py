@@ -280,7 +280,8 @@ def _status(args: argparse.Namespace, loaded: LoadedSettings) -> int:
 
 def _print_status(s: dict[str, Any], note: str | None) -> None:
     q = s["queue"]
-    print(f"photoindex {s['state']} · {s['health']}  (pid {s['pid']}, up {_duration(s['uptime_seconds'])})")
+    read_only = " · read-only" if s.get("read_only") else ""
+    print(f"photoindex {s['state']} · {s['health']}{read_only}  (pid {s['pid']}, up {_duration(s['uptime_seconds'])})")
     eta = f"   ETA {_duration(s['eta_seconds'])}" if s["eta_seconds"] is not None else ""
     print(
         f"queue: {q['settling']} settling, {q['queued']} in the pipeline, {q['rescans']} folder rescans"

@@ -4,6 +4,7 @@ from photoindex.config.loading import LoadedSettings, load_settings, resolve_con
 from photoindex.config.paths import AppPaths, default_config_file
 from photoindex.config.settings import (
     ApiSettings,
+    CacheSettings,
     ModelSettings,
     PathSettings,
     Settings,
@@ -14,6 +15,7 @@ from photoindex.config.settings import (
 __all__ = [
     "ApiSettings",
     "AppPaths",
+    "CacheSettings",
     "LoadedSettings",
     "ModelSettings",
     "PathSettings",

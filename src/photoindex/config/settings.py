@@ -56,6 +56,10 @@ class StoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     replication_factor: int | None = None
     on_disk: bool = False
     quantization: Literal["scalar"] | None = None
+    # Free space kept on the data, cache and state folders; below it the daemon stops writing (read-only).
+    # 64 MB: qdrant-edge's files grow in 32 MiB units (WAL segments, vector chunks, payload pages: the
+    # sizes of the files of a fresh store), and one batch can start one of them; the rest is margin.
+    min_free_mb: Annotated[int, msgspec.Meta(ge=0)] = 64
 
 
 class ApiSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -73,6 +77,14 @@ class ApiSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     max_query_image_mb: Annotated[int, msgspec.Meta(ge=1)] = 50  # an image sent to search by
 
 
+class CacheSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The thumbnail cache."""
+
+    # Thumbnails beyond this are evicted, least recently served first. A 200 px JPEG averages 4.4 KB
+    # (120 corpus photos, p90 9.7 KB), so 1 GB holds ~230k photos' thumbnails; others are rebuilt when asked.
+    max_mb: Annotated[int, msgspec.Meta(ge=1)] = 1024
+
+
 class PathSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """Overrides for the platform's data, cache and state folders."""
 
@@ -88,6 +100,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     model: ModelSettings = ModelSettings()
     store: StoreSettings = StoreSettings()
     api: ApiSettings = ApiSettings()
+    cache: CacheSettings = CacheSettings()
     paths: PathSettings = PathSettings()
 
 
@@ -96,5 +109,6 @@ SECTIONS: dict[str, type[msgspec.Struct]] = {
     "model": ModelSettings,
     "store": StoreSettings,
     "api": ApiSettings,
+    "cache": CacheSettings,
     "paths": PathSettings,
 }

@@ -51,6 +51,7 @@ async def start_query_api(tg: TaskGroup, settings: Settings, parts: Components, 
         "paths": parts.paths,
         "spec": parts.spec,
         "host_id": parts.host_id,
+        "thumbnails": parts.thumbnails,
         **hooks,
     }
     params = inspect.signature(create_app).parameters

@@ -19,6 +19,7 @@ import structlog
 
 from photoindex.daemon.supervisor import Components
 from photoindex.indexer.captions import caption_pending, pending_caption_count
+from photoindex.indexer.store.guarded import is_disk_full
 
 log = structlog.get_logger(__name__)
 
@@ -73,8 +74,15 @@ class IdleWork:
             if self._busy() or idle < TICK_S:
                 released = False
                 continue
-            if captions_due and idle >= CAPTION_AFTER_IDLE_S and self.parts.models.embedder_error is None:
-                started = await self._caption()
+            writable = not self.parts.gate.read_only  # captions are store writes: none while the disk is short
+            if captions_due and writable and idle >= CAPTION_AFTER_IDLE_S and self.parts.models.embedder_error is None:
+                try:
+                    started = await self._caption()
+                except Exception as exc:
+                    if not is_disk_full(exc):
+                        raise
+                    self.state.captioning = False
+                    continue  # the disk got short during the pass: again once it is writable
                 # Interrupted by new work: try again at the next quiet moment; else done until new photos.
                 captions_due = self._busy() or self._idle_s() < time.monotonic() - started
                 continue

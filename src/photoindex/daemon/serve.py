@@ -14,6 +14,7 @@ write-ahead log, is closed last.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import random
 import signal
@@ -33,10 +34,13 @@ from anyio.abc import TaskGroup
 from photoindex.config import AppPaths, Settings
 from photoindex.daemon.api import start_query_api
 from photoindex.daemon.background import IdleWork
+from photoindex.daemon.cache_upkeep import CacheUpkeep
+from photoindex.daemon.disk_space import Shortage
 from photoindex.daemon.events import EventRouter
 from photoindex.daemon.lock import OwnerLock
 from photoindex.daemon.model_process import ModelProcess
 from photoindex.daemon.notify import Notifier
+from photoindex.daemon.read_only import wait_for_room_to_open, waiting_status
 from photoindex.daemon.reconcile import Reconciler, ScanResult
 from photoindex.daemon.roots import FIX_MISSING, RootRegistry, drop_root, mark_availability, unwatch_root
 from photoindex.daemon.settle import Settler
@@ -49,7 +53,13 @@ from photoindex.daemon.status import (
     WatchedRoot,
     write_status,
 )
-from photoindex.daemon.supervisor import Components, build_daemon_model_worker, open_components
+from photoindex.daemon.supervisor import (
+    Components,
+    build_daemon_model_worker,
+    build_gate,
+    build_thumbnail_cache,
+    open_components,
+)
 from photoindex.daemon.watcher import (
     FIX_WATCHES,
     FsEvent,
@@ -62,8 +72,10 @@ from photoindex.daemon.watcher import (
 )
 from photoindex.errors import ErrorCode, PhotoindexError
 from photoindex.indexer.discovery import DiscoveryRules, canonical_root, looks_like_image, within
+from photoindex.indexer.model_ids import clip_spec
 from photoindex.indexer.records import FileFacts
 from photoindex.indexer.state import IndexState
+from photoindex.indexer.store.guarded import is_disk_full
 from photoindex.indexer.summary import IndexSummary
 
 log = structlog.get_logger(__name__)
@@ -190,6 +202,9 @@ class Daemon:
             idle_s=self.idle_seconds,
             indexed_total=lambda: self.summary.indexed + self.summary.reused,
         )
+        self.gate = parts.gate
+        self.gate.on_resume = self._resume_after_disk_full
+        self.cache_upkeep = CacheUpkeep(parts.thumbnails, lambda: self.parts.pipeline.state)
 
     # -- lifecycle -------------------------------------------------------------
     async def run(self, *, task_status: anyio.abc.TaskStatus[Daemon] = anyio.TASK_STATUS_IGNORED) -> None:
@@ -205,8 +220,12 @@ class Daemon:
             )
             pipeline.on_file_done = self._file_done
             pipeline.on_settled = self._count_settled
+            pipeline.on_thumbnail = self.cache_upkeep.written
+            pipeline.wait_writable = self.gate.wait_writable
+            await self.gate.check()  # before anything writes: a start on a full disk comes up read-only
             async with anyio.create_task_group() as tg:
                 self._tg = tg
+                tg.start_soon(self.gate.run)
                 tg.start_soon(self._pipeline_task)
                 for root in self.roots.values():
                     await self._bring_up(root, tg)
@@ -225,6 +244,7 @@ class Daemon:
                 tg.start_soon(self._reconcile_task)
                 tg.start_soon(self._health_task, tg)
                 tg.start_soon(self.idle.run)
+                tg.start_soon(self.cache_upkeep.run)
                 tg.start_soon(self._status_task)
                 self._write_status()
                 self._notifier.ready(self._status_line())
@@ -350,12 +370,20 @@ class Daemon:
             tg.start_soon(self._mark, root.path, False)
 
     async def _mark(self, root: str, available: bool) -> None:
+        await self.gate.wait_writable()
         async with self._marking:
             if not available:
                 self.registry.set_marked_unavailable(root, True)  # first: a crash half-way is repaired at start
             await mark_availability(self.parts.pipeline, root, available)
             if available:
                 self.registry.set_marked_unavailable(root, False)
+
+    def _resume_after_disk_full(self) -> None:
+        """Space is back: rescan every folder, which finds whatever changed while nothing was written."""
+        for root in self.roots.values():
+            if root.state != "unavailable":
+                self._request_scan(root.path, root.path)
+        self._settle_wake.set()
 
     def _deliver(self, event: FsEvent) -> None:
         """Called on an observer thread: hand the event to the loop, or note that it was lost."""
@@ -380,13 +408,20 @@ class Daemon:
             root = self.roots.get(event.root)
             if root is None or root.state == "unavailable":
                 continue
-            await self.router.apply(event)
+            await self.gate.wait_writable()  # events queue up meanwhile; an overflow means a rescan
+            try:
+                await self.router.apply(event)
+            except Exception as exc:
+                if not is_disk_full(exc):
+                    raise
+                log.info("watch.event_deferred", root=event.root, reason=str(exc))  # the resume rescan redoes it
             self._settle_wake.set()
 
     async def _settle_task(self) -> None:
         while True:
             deadline = self.settler.next_deadline()
             await self._settle_wake.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            await self.gate.wait_writable()  # settled paths stay in the settler while the disk is short
             due = self.settler.take_due(time.monotonic())
             for folder, root in due.rescans:
                 self._request_scan(folder, root)
@@ -411,7 +446,12 @@ class Daemon:
             by_root.setdefault(state.by_path[path].root, []).append(path)
         for root, paths in by_root.items():
             if self._root_available(root):
-                await self.parts.pipeline.remove_paths(paths, self.summary)
+                try:
+                    await self.parts.pipeline.remove_paths(paths, self.summary)
+                except Exception as exc:
+                    if not is_disk_full(exc):
+                        raise
+                    log.info("watch.removal_deferred", root=root, reason=str(exc))  # the resume rescan redoes it
 
     def _root_available(self, root: str) -> bool:
         """Safe to delete photos of ``root`` whose files are gone: it is there (looked at now if local)."""
@@ -423,6 +463,7 @@ class Daemon:
 
     async def _submit(self, facts: FileFacts) -> None:
         """Hand a file to the pipeline, unless it is there already (then it is looked at again after)."""
+        await self.gate.wait_writable()  # nothing new enters the pipeline while the disk is short
         if facts.path in self._in_flight:
             self._again[facts.path] = facts.root
             return
@@ -487,6 +528,9 @@ class Daemon:
                 next_at = min((r.next_scan_at for r in self.roots.values()), default=float("inf"))
                 await self._scan_wake.wait(None if next_at == float("inf") else max(0.0, next_at - now))
                 continue
+            await self.gate.wait_writable()  # scans stay queued while the disk is short
+            if not self._scan_requests:
+                continue
             folder, root_path = next(iter(self._scan_requests.items()))
             del self._scan_requests[folder]
             root = self.roots[root_path]
@@ -494,6 +538,12 @@ class Daemon:
             try:
                 young_s = self.settings.watch.network_settle_s if root.network else self.settings.watch.settle_s
                 result = await self.reconciler.scan(folder, root_path, young_s=young_s)
+            except Exception as exc:
+                if not is_disk_full(exc):
+                    raise
+                log.info("reconcile.deferred", folder=folder, reason=str(exc))
+                self._request_scan(folder, root_path)  # again once there is room
+                continue
             finally:
                 self._scanning = False
                 self._last_activity = time.monotonic()
@@ -606,7 +656,9 @@ class Daemon:
                 await anyio.to_thread.run_sync(write_status, self.parts.paths.state_dir, status)
                 written = True
             except OSError as exc:
-                written = False
+                # A full disk is reported in the status (when it can be written) and is no reason for the
+                # service manager to restart the daemon; any other failure to write is.
+                written = exc.errno == errno.ENOSPC
                 log.warning("daemon.status_write_failed", error=str(exc))
             now = time.monotonic()
             if interval is not None and now - last_ping >= interval and written and self.healthy():
@@ -655,6 +707,9 @@ class Daemon:
         models = self.parts.models
         if models.embedder_error is not None:
             problems.append(Problem(where="models", reason=models.embedder_error.message, fix="see the message"))
+        shortage = self.gate.shortage
+        if shortage is not None:
+            problems.append(Problem(where=shortage.folder, reason=shortage.reason, fix=shortage.fix))
         if not self._pipeline_ok:
             problems.append(
                 Problem(where="pipeline", reason="a pipeline stage failed", fix="it restarts itself; see the log")
@@ -696,6 +751,7 @@ class Daemon:
             watchers=watchers,
             collection=self.parts.spec.collection,
             api_url=self.api_url,
+            read_only=shortage is not None,
         )
 
     def _status_line(self) -> str:
@@ -748,6 +804,18 @@ def serve(
             inbox = resolve_inbox(settings, paths)
             inbox.mkdir(parents=True, exist_ok=True, mode=0o700)
             extra = (str(inbox),)  # uploads land here; it is indexed like a library folder
+        thumbnails = build_thumbnail_cache(settings, paths)
+        space = build_gate(settings, paths, thumbnails).space
+        local_store = paths.store_dir if settings.store.url is None else None
+        started_at = datetime.now(UTC)
+        collection = clip_spec(settings.model).collection
+
+        def say_why(shortage: Shortage) -> None:
+            with contextlib.suppress(OSError):  # the state folder may be the full one
+                status = waiting_status(shortage, started_at=started_at, collection=collection, version=VERSION)
+                write_status(paths.state_dir, status)
+
+        wait_for_room_to_open(space, local_store, thumbnails, Notifier(), on_wait=say_why)
         models, host = build_daemon_model_worker(settings, log_level=log_level)
         with open_components(settings, models=models) as parts:
             folders = list(roots if roots is not None else settings.watch.folders)

@@ -86,6 +86,7 @@ class DaemonStatus(msgspec.Struct, frozen=True, kw_only=True):
     watchers: list[WatchedRoot]
     collection: str
     api_url: str | None = None
+    read_only: bool = False  # the disk is short: nothing is written (see problems); searches go on
 
 
 StatusProvider = Callable[[], DaemonStatus]

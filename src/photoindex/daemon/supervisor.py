@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 import structlog
 
 from photoindex.config import AppPaths, ModelSettings, Settings
+from photoindex.daemon.disk_space import DiskSpace
+from photoindex.daemon.read_only import ReadOnlyGate
 from photoindex.indexer.decode_pool import DecodePool
 from photoindex.indexer.identity import load_host_id
 from photoindex.indexer.model_ids import ClipSpec, clip_spec
@@ -22,6 +24,8 @@ from photoindex.indexer.payloads import now_iso
 from photoindex.indexer.pipeline import IndexPipeline, PipelineOptions
 from photoindex.indexer.state import IndexState
 from photoindex.indexer.store import VectorStore, open_store
+from photoindex.indexer.store.guarded import GuardedStore
+from photoindex.indexer.thumbnail_cache import ThumbnailCache
 
 if TYPE_CHECKING:
     from photoindex.daemon.model_process import ModelProcess
@@ -43,6 +47,8 @@ class Components:
     models: ModelWorker
     decoder: DecodePool
     pipeline: IndexPipeline
+    thumbnails: ThumbnailCache
+    gate: ReadOnlyGate  # writes wait (the store refuses them) while the disk is short
 
 
 def open_index_store(settings: Settings, paths: AppPaths, spec: ClipSpec) -> VectorStore:
@@ -132,9 +138,12 @@ def open_components(settings: Settings, *, models: ModelWorker | None = None) ->
     paths = AppPaths.from_settings(settings)
     paths.ensure()
     spec = clip_spec(settings.model)
+    thumbnails = build_thumbnail_cache(settings, paths)
+    gate = build_gate(settings, paths, thumbnails)
     with ExitStack() as stack:
-        store = open_index_store(settings, paths, spec)
-        stack.callback(store.close)
+        raw_store = open_index_store(settings, paths, spec)
+        stack.callback(raw_store.close)
+        store = GuardedStore(raw_store, gate.refusal)
         models = models or build_model_worker(settings)
         stack.callback(models.close)
         workers = settings.model.decode_workers or (os.cpu_count() or 2)
@@ -155,4 +164,16 @@ def open_components(settings: Settings, *, models: ModelWorker | None = None) ->
         pipeline = IndexPipeline(
             store=store, state=IndexState(host_id), decoder=decoder, models=models, options=options
         )
-        yield Components(settings, paths, spec, host_id, store, models, decoder, pipeline)
+        yield Components(settings, paths, spec, host_id, store, models, decoder, pipeline, thumbnails, gate)
+
+
+def build_thumbnail_cache(settings: Settings, paths: AppPaths) -> ThumbnailCache:
+    return ThumbnailCache(paths.cache_dir, max_bytes=settings.cache.max_mb * 1_000_000)
+
+
+def build_gate(settings: Settings, paths: AppPaths, thumbnails: ThumbnailCache | None) -> ReadOnlyGate:
+    """The free-space watch over the data (when the store is embedded), cache and state folders."""
+    local = settings.store.url is None
+    folders = [paths.store_dir.parent if local else paths.data_dir, paths.cache_dir, paths.state_dir]
+    space = DiskSpace(folders, min_free_mb=settings.store.min_free_mb)
+    return ReadOnlyGate(space, thumbnails, store_dir=paths.store_dir if local else None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,6 +32,7 @@ from photoindex.indexer.payloads import failure_payload, file_payload, photo_pay
 from photoindex.indexer.records import DecodedPhoto, DecodeRequest, FileFacts, FileFailure, HashedFile
 from photoindex.indexer.state import IndexState, KnownFile
 from photoindex.indexer.store import PhotoPoint, VectorStore
+from photoindex.indexer.store.guarded import is_disk_full
 from photoindex.indexer.summary import IndexSummary
 from photoindex.indexer.thumbnails import thumbnail_path
 from photoindex.indexer.write_batch import BY_PATH, StoreWrite, settle_ids
@@ -86,6 +87,9 @@ class IndexPipeline:
         self._store_limiter = anyio.CapacityLimiter(1)
         self.on_settled: Callable[[int], None] | None = None  # progress: files that need nothing more
         self.on_file_done: Callable[[str], None] | None = None  # each path given to process() once it is settled
+        self.on_thumbnail: Callable[[Path], None] | None = None  # a decode wrote (or found) this thumbnail
+        # Awaited when the store refused a batch because the disk is short; the batch is written after it.
+        self.wait_writable: Callable[[], Awaitable[None]] | None = None
         self._preloading = False
 
     # -- entry points --------------------------------------------------------
@@ -223,6 +227,8 @@ class IndexPipeline:
                 finally:
                     summary.stage_s["decode"] += time.perf_counter() - started
                 summary.decoded_images += 1
+                if self.on_thumbnail is not None and self.options.thumbs_dir is not None:
+                    self.on_thumbnail(thumbnail_path(self.options.thumbs_dir, hashed.sha256))
                 await decoded.send(DecodedPhoto(hashed, image))
 
     def _decode_request(self, sha256: str) -> DecodeRequest:
@@ -362,7 +368,7 @@ class IndexPipeline:
                 points = [p for w in writes for p in w.points]
                 deletes = [i for w in writes for i in w.delete_ids]
                 started = time.perf_counter()
-                await anyio.to_thread.run_sync(self._apply, points, deletes, limiter=self._store_limiter)
+                await self._apply_when_writable(points, deletes)
                 summary.stage_s["store"] += time.perf_counter() - started
                 for write in writes:
                     for path in write.forget_paths:
@@ -387,6 +393,18 @@ class IndexPipeline:
     def store_limiter(self) -> anyio.CapacityLimiter:
         """Held around every store call the pipeline makes; others writing to the store share it."""
         return self._store_limiter
+
+    async def _apply_when_writable(self, points: list[PhotoPoint], deletes: list[str]) -> None:
+        """Write one batch; while the disk is short, hold it (and so the stages behind it) until there is room."""
+        while True:
+            try:
+                await anyio.to_thread.run_sync(self._apply, points, deletes, limiter=self._store_limiter)
+                return
+            except Exception as exc:
+                if not is_disk_full(exc) or self.wait_writable is None:
+                    raise
+                log.info("indexer.batch_held", points=len(points), deleted=len(deletes), reason=str(exc))
+                await self.wait_writable()  # upserts and deletes by id are idempotent: a retry doubles nothing
 
     def _apply(self, points: list[PhotoPoint], deletes: list[str]) -> None:
         if deletes:

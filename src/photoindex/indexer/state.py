@@ -118,6 +118,10 @@ class IndexState:
         paths = self._indexed_by_sha.get(sha256)
         return self.by_path[next(iter(paths))] if paths else None
 
+    def has_indexed(self, sha256: str) -> bool:
+        """Whether some indexed file has this content (cheap, and safe to ask from another thread)."""
+        return bool(self._indexed_by_sha.get(sha256))
+
     def unchanged(self, facts: FileFacts, *, models_available: bool) -> KnownFile | None:
         """The record when ``facts`` needs no work; None when the file must be (re)processed."""
         known = self.by_path.get(facts.path)

@@ -18,6 +18,7 @@ from photoindex.indexer.decode import decode_photo
 from photoindex.indexer.discovery import within
 from photoindex.indexer.records import DecodeRequest
 from photoindex.indexer.store import PhotoPoint, VectorStore
+from photoindex.indexer.thumbnail_cache import ThumbnailCache
 from photoindex.indexer.thumbnails import THUMBNAIL_PX, thumbnail_path
 
 MEDIA_TYPES = {
@@ -66,9 +67,11 @@ class PhotoFiles:
         *,
         max_pixels: int = 250_000_000,
         limiter: anyio.CapacityLimiter | None = None,
+        thumbnails: ThumbnailCache | None = None,
     ) -> None:
         self._store = store
         self._cache_dir = cache_dir
+        self._thumbnails = thumbnails  # the size-limited cache: what was served, and whether to write
         self._max_pixels = max_pixels
         self._limiter = limiter
         self._decode_limiter = anyio.CapacityLimiter(2)
@@ -88,8 +91,14 @@ class PhotoFiles:
         if not isinstance(sha, str) or point.payload.get("status") == "failed":
             raise FileError("this file could not be indexed, so it has no thumbnail", code=ErrorCode.NOT_FOUND)
         target = thumbnail_path(self._cache_dir, sha)
+        cache = self._thumbnails
         if target.is_file():
+            if cache is not None:
+                cache.served(target)
             return target
+        refusal = cache.refusal() if cache is not None else None
+        if refusal is not None:
+            raise FileError(f"the thumbnail is not cached and cannot be made now: {refusal}", code=ErrorCode.DISK_FULL)
         source = self.original_path(point)
         request = DecodeRequest(
             model_size=_THUMBNAIL_DECODE_SIDE,
@@ -100,6 +109,8 @@ class PhotoFiles:
         await anyio.to_thread.run_sync(decode_photo, str(source), request, limiter=self._decode_limiter)
         if not target.is_file():
             raise FileError("the thumbnail could not be written (is the cache disk full?)", code=ErrorCode.IO)
+        if cache is not None:
+            cache.added(target)
         return target
 
     def original_path(self, point: PhotoPoint) -> Path:

@@ -26,6 +26,7 @@ from photoindex.indexer.identity import load_host_id
 from photoindex.indexer.model_ids import ClipSpec, clip_spec
 from photoindex.indexer.model_worker import ModelWorker
 from photoindex.indexer.store import VectorStore
+from photoindex.indexer.thumbnail_cache import ThumbnailCache
 from photoindex.library import (
     Browser,
     Catalog,
@@ -81,6 +82,7 @@ def create_app(
     config_file: Path | None = None,
     projection_warm_up: bool = True,
     min_umap_points: int = MIN_UMAP_POINTS,
+    thumbnails: ThumbnailCache | None = None,
 ) -> Litestar:
     """The query API over ``store`` and ``models``.
 
@@ -109,6 +111,7 @@ def create_app(
         config_file=config_file,
         projection_warm_up=projection_warm_up,
         min_umap_points=min_umap_points,
+        thumbnails=thumbnails,
     )
     api = settings.api
     image_search = type(
@@ -177,6 +180,7 @@ def build_services(
     config_file: Path | None,
     projection_warm_up: bool,
     min_umap_points: int,
+    thumbnails: ThumbnailCache | None = None,
 ) -> ApiServices:
     paths = paths or AppPaths.from_settings(settings)
     spec = spec or clip_spec(settings.model)
@@ -214,7 +218,9 @@ def build_services(
             warm_up=projection_warm_up,
             idle_release_s=settings.model.idle_unload_s,
         ),
-        photos=PhotoFiles(store, paths.cache_dir, max_pixels=settings.model.max_pixels, limiter=store_limiter),
+        photos=PhotoFiles(
+            store, paths.cache_dir, max_pixels=settings.model.max_pixels, limiter=store_limiter, thumbnails=thumbnails
+        ),
         folders=WatchedFolders(
             settings,
             browser,

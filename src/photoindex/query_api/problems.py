@@ -68,6 +68,7 @@ _CODE_STATUS = {
     ErrorCode.MODEL_UNAVAILABLE: 503,
     ErrorCode.STORE: 503,
     ErrorCode.STORE_IN_USE: 503,
+    ErrorCode.DISK_FULL: 503,
     ErrorCode.CONFIG_INVALID: 409,  # the config file on disk is what is invalid
     ErrorCode.TOO_LARGE: 413,
     ErrorCode.EMBED: 500,

@@ -25,7 +25,7 @@ from litestar.testing import TestClient
 
 from photoindex.config import ApiSettings, Settings
 from photoindex.indexer.model_worker import ModelWorker, Priority
-from photoindex.indexer.store import PhotoPoint, VectorStore, point_id
+from photoindex.indexer.store import PhotoPoint, point_id
 from photoindex.library.paging import MAX_LIMIT
 from photoindex.oneshot.searching import search_via_daemon
 from photoindex.query_api import create_app
@@ -219,7 +219,7 @@ def test_photoindex_search_pages_past_the_api_limit(tied: Library, models: Model
             assert thread.is_alive(), "the server did not start"
         client_settings = Settings(api=ApiSettings(port=port))
         hits = search_via_daemon(client_settings, text="a photo", image=None, limit=500, offset=0)
-        assert hits is not None and 500 > MAX_LIMIT
+        assert hits is not None and MAX_LIMIT < 500
         assert len(hits) == PICTURES * COPIES  # all 450, over three pages
         assert len({h["id"] for h in hits}) == len(hits)
         assert_ranked(hits)

@@ -20,7 +20,7 @@ import pytest
 from qdrant_client import QdrantClient
 
 from photoindex.indexer.store import EdgeStore, PhotoPoint, ServerStore, VectorStore, point_id
-from photoindex.library import Catalog, GeoCircle, Hit, Jobs, SearchFilters, Searcher, combine
+from photoindex.library import Catalog, GeoCircle, Hit, Jobs, Searcher, SearchFilters, combine
 from photoindex.library.paging import Position, rank_key
 
 DIM = 8
