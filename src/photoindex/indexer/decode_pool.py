@@ -5,7 +5,9 @@ after ``timeout_s``: its worker processes are killed and a fresh pool takes
 over; the other decodes that were in flight are resubmitted, since they were
 not at fault. Each worker also runs under an address-space limit, so a file
 that makes a decoder eat memory fails with ``ERR_TOO_LARGE`` instead of
-taking the daemon with it.
+taking the daemon with it. Workers run at low CPU and I/O priority
+(``priority.lower_this_process``): decoding is indexing work, and the daemon
+that asks for it keeps its normal priority for queries.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import structlog
 
 from photoindex.errors import ErrorCode, FileError
 from photoindex.indexer.decode import decode_photo
+from photoindex.indexer.priority import lower_this_process
 from photoindex.indexer.records import DecodedImage, DecodeRequest
 
 log = structlog.get_logger(__name__)
@@ -36,6 +39,7 @@ MAX_POOL_BREAKS = 2
 
 
 def _init_worker(memory_limit: int) -> None:
+    lower_this_process()  # first, so the threads started below inherit it
     if sys.platform.startswith("linux") and memory_limit > 0:
         import resource
 
