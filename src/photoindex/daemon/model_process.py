@@ -32,7 +32,7 @@ import structlog
 
 from photoindex.config import ModelSettings
 from photoindex.errors import ErrorCode, ModelError
-from photoindex.indexer.priority import low_priority_executor, on_low_priority_thread
+from photoindex.indexer.priority import INDEX_THREAD_NAME, low_priority_executor, on_low_priority_thread
 
 log = structlog.get_logger(__name__)
 
@@ -206,7 +206,7 @@ def _child_main(conn: Connection, model_raw: dict[str, Any], log_level: str) -> 
     configure_logging(level=log_level)
     model = msgspec.convert(model_raw, ModelSettings)
     models: dict[str, Any] = {}
-    low = low_priority_executor("photoindex-index")  # indexing calls; the main thread serves queries
+    low = low_priority_executor(INDEX_THREAD_NAME)  # indexing calls; the main thread serves queries
     while True:
         try:
             op, args, on_low = conn.recv()

@@ -36,10 +36,12 @@ DEFAULT_MEMORY_LIMIT = 3 << 30
 TASKS_PER_WORKER = 2000
 # A file whose decode broke the pool this many times is blamed for it.
 MAX_POOL_BREAKS = 2
+# What a worker is called in top, ps and /proc/<pid>/comm (at most 15 bytes).
+DECODE_WORKER_NAME = "photoidx-decode"
 
 
 def _init_worker(memory_limit: int) -> None:
-    lower_this_process()  # first, so the threads started below inherit it
+    lower_this_process(DECODE_WORKER_NAME)  # first, so the threads started below inherit it
     if sys.platform.startswith("linux") and memory_limit > 0:
         import resource
 

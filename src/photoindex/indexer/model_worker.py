@@ -37,7 +37,7 @@ import numpy as np
 import structlog
 
 from photoindex.errors import ErrorCode, ModelError
-from photoindex.indexer.priority import low_priority_executor
+from photoindex.indexer.priority import INDEX_THREAD_NAME, low_priority_executor
 
 if TYPE_CHECKING:  # the model modules import torch; a process that only hosts the worker need not
     from photoindex.indexer.captioner import Captioner
@@ -236,7 +236,7 @@ class ModelWorker:
         if not job.low:
             return job.run()
         if self._low is None:
-            self._low = low_priority_executor("photoindex-index")
+            self._low = low_priority_executor(INDEX_THREAD_NAME)
         return self._low.submit(job.run).result()
 
     def _idle_wait(self) -> float | None:

@@ -33,11 +33,18 @@ _IOPRIO_CLASS_IDLE = 3
 _IOPRIO_CLASS_SHIFT = 13
 _SYS_IOPRIO_SET = {"x86_64": 251, "aarch64": 30, "riscv64": 30, "i686": 289, "armv7l": 314, "ppc64le": 273}
 
+# The name of a model worker's indexing thread (and of its OpenMP threads, which inherit it).
+INDEX_THREAD_NAME = "photoidx-index"
+
 _low = threading.local()
 
 
-def lower_this_process() -> None:
-    """For a worker process's initializer, before it starts threads: low CPU and idle I/O priority."""
+def lower_this_process(name: str) -> None:
+    """For a worker process's initializer, before it starts threads: low CPU and idle I/O priority.
+
+    ``name`` becomes the process's name in ``top`` and ``ps -o comm`` (15 bytes on Linux).
+    """
+    _set_thread_name(name)
     if sys.platform.startswith("linux"):
         lower_this_thread()  # the main thread, before any other: what it starts inherits it
     elif hasattr(os, "setpriority"):
@@ -65,7 +72,7 @@ def on_low_priority_thread() -> bool:
 
 
 def low_priority_executor(name: str) -> ThreadPoolExecutor:
-    """One thread, lowered before it runs anything: where a model worker runs indexing jobs."""
+    """One thread named ``name``, lowered before it runs anything: where a model worker runs indexing jobs."""
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix=name, initializer=_start_low_thread, initargs=(name,))
 
 
@@ -90,6 +97,7 @@ def _set_thread_name(name: str) -> None:
 
 __all__ = [
     "INDEXING_NICE",
+    "INDEX_THREAD_NAME",
     "low_priority_executor",
     "lower_this_process",
     "lower_this_thread",
