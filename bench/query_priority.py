@@ -207,7 +207,8 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             print(f"first query after the idle unload: {status} in {seconds:.2f} s", flush=True)
         results["first_after_idle"] = cold
 
-        _get(f"{base}/search/text?q=warm")  # the model loaded before the cores get busy
+        # The model loaded before the cores get busy (a daemon that answers 503 while loading is asked again).
+        _wait(lambda: _get(f"{base}/search/text?q=warm")[0] == 200, 300, process, "a warm model")
         hogs = [multiprocessing.Process(target=_hog, daemon=True) for _ in range(args.hogs or os.cpu_count() or 2)]
         for hog in hogs:
             hog.start()
