@@ -46,7 +46,12 @@ def lower_this_process(name: str) -> None:
     """
     _set_thread_name(name)
     if sys.platform.startswith("linux"):
-        lower_this_thread()  # the main thread, before any other: what it starts inherits it
+        lower_this_thread()  # what this thread starts from now on inherits it
+        # Threads started before the initializer (OpenBLAS starts its pool when numpy loads).
+        with contextlib.suppress(OSError):
+            for tid in map(int, os.listdir("/proc/self/task")):
+                _renice(tid)
+                _io_idle(tid)
     elif hasattr(os, "setpriority"):
         _renice(0)
 
@@ -58,12 +63,7 @@ def lower_this_thread() -> None:
         return
     tid = threading.get_native_id()
     _renice(tid)
-    number = _SYS_IOPRIO_SET.get(platform.machine())
-    if number is not None:
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).syscall(
-                number, _IOPRIO_WHO_PROCESS, tid, _IOPRIO_CLASS_IDLE << _IOPRIO_CLASS_SHIFT
-            )
+    _io_idle(tid)
 
 
 def on_low_priority_thread() -> bool:
@@ -86,6 +86,15 @@ def _renice(who: int) -> None:
         current = os.getpriority(os.PRIO_PROCESS, who)
         if current < INDEXING_NICE:  # already lower (the user ran us under nice): keep that
             os.setpriority(os.PRIO_PROCESS, who, INDEXING_NICE)
+
+
+def _io_idle(tid: int) -> None:
+    number = _SYS_IOPRIO_SET.get(platform.machine())
+    if number is not None:
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).syscall(
+                number, _IOPRIO_WHO_PROCESS, tid, _IOPRIO_CLASS_IDLE << _IOPRIO_CLASS_SHIFT
+            )
 
 
 def _set_thread_name(name: str) -> None:
