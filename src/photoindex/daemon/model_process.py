@@ -9,6 +9,12 @@ after its idle TTL. ``RemoteEmbedder`` and ``RemoteCaptioner`` implement the
 texts over a pipe (a batch of 16 images at 224 px is 2.4 MB: about a
 millisecond). The child dies with its parent (``photoindex.lifeline``), and
 reads the pipe until EOF.
+
+The child runs at the daemon's (normal) priority, and so do loads and query
+embeddings; a call made from the model worker's low-priority thread
+(indexing batches, captions) runs on a low-priority thread in the child too,
+so the CPU the models use for indexing yields to queries and to other
+programs, while a query's text encoding does not.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import structlog
 
 from photoindex.config import ModelSettings
 from photoindex.errors import ErrorCode, ModelError
+from photoindex.indexer.priority import INDEX_THREAD_NAME, low_priority_executor, on_low_priority_thread
 
 log = structlog.get_logger(__name__)
 
@@ -80,10 +87,11 @@ class ModelProcess:
             raise RuntimeError(str(exc)) from exc
 
     def _call_once(self, op: str, args: tuple[Any, ...]) -> Any:
+        low = on_low_priority_thread()  # indexing work: the child runs it at low priority too
         with self._lock:
             conn = self._ensure()
             try:
-                conn.send((op, args))
+                conn.send((op, args, low))
                 reply = conn.recv()
             except (EOFError, OSError) as exc:
                 self._reap()
@@ -96,7 +104,7 @@ class ModelProcess:
             conn, process = self._conn, self._process
             if conn is not None:
                 with contextlib.suppress(OSError):
-                    conn.send(("stop", ()))
+                    conn.send(("stop", (), False))
             if process is not None:
                 process.join(STOP_GRACE_S)
             self._reap()
@@ -200,45 +208,21 @@ def _child_main(conn: Connection, model_raw: dict[str, Any], log_level: str) -> 
     from photoindex.logs import configure_logging
 
     configure_logging(level=log_level)
-    from photoindex.daemon.supervisor import load_captioner_for, load_embedder_for
-
     model = msgspec.convert(model_raw, ModelSettings)
-    embedder: Any = None
-    captioner: Any = None
+    models: dict[str, Any] = {}
+    low = low_priority_executor(INDEX_THREAD_NAME)  # indexing calls; the main thread serves queries
     while True:
         try:
-            op, args = conn.recv()
+            op, args, on_low = conn.recv()
         except (EOFError, OSError, KeyboardInterrupt):
             return
         if op == "stop":
             return
         try:
-            if op == "load_embedder":
-                if embedder is None:
-                    embedder = load_embedder_for(model)
-                reply: Any = {
-                    "model_id": embedder.model_id,
-                    "dim": embedder.dim,
-                    "input_size": embedder.input_size,
-                    "random_weights": embedder.random_weights,
-                    "batch_size": _batch_size(embedder, model.batch_size),
-                }
-            elif op == "load_captioner":
-                if captioner is None:
-                    captioner = load_captioner_for(model)
-                reply = {
-                    "model_id": captioner.model_id,
-                    "input_size": captioner.input_size,
-                    "random_weights": captioner.random_weights,
-                }
-            elif op == "embed_images":
-                reply = embedder.embed_images(*args)
-            elif op == "embed_texts":
-                reply = embedder.embed_texts(*args)
-            elif op == "caption":
-                reply = captioner.caption(*args)
+            if on_low and op in _COMPUTE_OPS:
+                reply = low.submit(_serve, op, args, model, models).result()
             else:
-                raise ValueError(f"unknown model operation {op!r}")
+                reply = _serve(op, args, model, models)
             message: tuple[Any, ...] = ("ok", reply)
         except ModelError as exc:
             message = ("error", "model", str(exc.code), exc.message)
@@ -250,6 +234,42 @@ def _child_main(conn: Connection, model_raw: dict[str, Any], log_level: str) -> 
             conn.send(message)
         except (OSError, EOFError):
             return
+
+
+_COMPUTE_OPS = frozenset({"embed_images", "embed_texts", "caption"})
+
+
+def _serve(op: str, args: tuple[Any, ...], model: ModelSettings, models: dict[str, Any]) -> Any:
+    """One call in the child: load a model (kept in ``models``) or compute with one."""
+    from photoindex.daemon.supervisor import load_captioner_for, load_embedder_for
+
+    if op == "load_embedder":
+        if "embedder" not in models:
+            models["embedder"] = load_embedder_for(model)
+        embedder = models["embedder"]
+        return {
+            "model_id": embedder.model_id,
+            "dim": embedder.dim,
+            "input_size": embedder.input_size,
+            "random_weights": embedder.random_weights,
+            "batch_size": _batch_size(embedder, model.batch_size),
+        }
+    if op == "load_captioner":
+        if "captioner" not in models:
+            models["captioner"] = load_captioner_for(model)
+        captioner = models["captioner"]
+        return {
+            "model_id": captioner.model_id,
+            "input_size": captioner.input_size,
+            "random_weights": captioner.random_weights,
+        }
+    if op == "embed_images":
+        return models["embedder"].embed_images(*args)
+    if op == "embed_texts":
+        return models["embedder"].embed_texts(*args)
+    if op == "caption":
+        return models["captioner"].caption(*args)
+    raise ValueError(f"unknown model operation {op!r}")
 
 
 def _batch_size(embedder: Any, configured: int) -> int:

@@ -5,7 +5,9 @@ after ``timeout_s``: its worker processes are killed and a fresh pool takes
 over; the other decodes that were in flight are resubmitted, since they were
 not at fault. Each worker also runs under an address-space limit, so a file
 that makes a decoder eat memory fails with ``ERR_TOO_LARGE`` instead of
-taking the daemon with it.
+taking the daemon with it. Workers run at low CPU and I/O priority
+(``priority.lower_this_process``): decoding is indexing work, and the daemon
+that asks for it keeps its normal priority for queries.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import structlog
 
 from photoindex.errors import ErrorCode, FileError
 from photoindex.indexer.decode import decode_photo
+from photoindex.indexer.priority import lower_this_process
 from photoindex.indexer.records import DecodedImage, DecodeRequest
 from photoindex.lifeline import bind_to_parent
 from photoindex.logs import ChildLogging, child_logging, configure_child_logging
@@ -35,9 +38,12 @@ DEFAULT_MEMORY_LIMIT = 3 << 30
 TASKS_PER_WORKER = 2000
 # A file whose decode broke the pool this many times is blamed for it.
 MAX_POOL_BREAKS = 2
+# What a worker is called in top, ps and /proc/<pid>/comm (at most 15 bytes).
+DECODE_WORKER_NAME = "photoidx-decode"
 
 
 def _init_worker(memory_limit: int, logging_config: ChildLogging | None) -> None:
+    lower_this_process(DECODE_WORKER_NAME)  # first, so the threads started below inherit it
     # Log like the parent, through it: a bare structlog would print to stdout, in another format.
     configure_child_logging(logging_config)
     if sys.platform.startswith("linux") and memory_limit > 0:

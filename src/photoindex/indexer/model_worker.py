@@ -7,6 +7,11 @@ first job (in the worker thread) and a failed load is remembered, so callers
 learn at once that the models are unavailable instead of each paying for a
 new attempt.
 
+Indexing and background jobs run on a second thread at low CPU priority
+(``priority.low_priority_executor``), still one job at a time; queries run on
+the worker's own thread at normal priority. A model in another process hears
+which kind a call is and runs it on a thread of the same priority there.
+
 With an idle TTL the worker unloads the models once no job has come for that
 long (closing them if they hold a process or a device) and loads them again
 on the next job; a remembered load failure is forgotten then too, so a model
@@ -23,7 +28,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -32,6 +37,7 @@ import numpy as np
 import structlog
 
 from photoindex.errors import ErrorCode, ModelError
+from photoindex.indexer.priority import INDEX_THREAD_NAME, low_priority_executor
 
 if TYPE_CHECKING:  # the model modules import torch; a process that only hosts the worker need not
     from photoindex.indexer.captioner import Captioner
@@ -63,6 +69,7 @@ class _Job:
     seq: int
     run: Callable[[], Any] = field(compare=False)
     future: Future[Any] = field(compare=False)
+    low: bool = field(compare=False, default=False)  # indexing work: run on the low-priority thread
 
 
 _STOP = _Job(priority=99, seq=-1, run=lambda: None, future=Future())
@@ -93,6 +100,7 @@ class ModelWorker:
         self._jobs: queue.PriorityQueue[_Job] = queue.PriorityQueue()
         self._seq = itertools.count()
         self._thread: threading.Thread | None = None
+        self._low: ThreadPoolExecutor | None = None  # indexing jobs, at low priority
         self.busy_s = 0.0  # time spent running jobs, for stage breakdowns
 
     # -- lifecycle -----------------------------------------------------------
@@ -106,6 +114,9 @@ class ModelWorker:
             self._jobs.put(_STOP)
             self._thread.join(timeout=30)
             self._thread = None
+        if self._low is not None:
+            self._low.shutdown(wait=False)
+            self._low = None
         self._release_models()
 
     @property
@@ -145,10 +156,11 @@ class ModelWorker:
     # -- jobs ----------------------------------------------------------------
     async def ensure_embedder(self, priority: Priority = Priority.INDEX) -> ImageEmbedder:
         """Load the embedder if needed; raises ModelError when it cannot be loaded."""
-        return await self._submit(self._get_embedder, priority)
+        return await self._submit(self._get_embedder, priority, low=False)
 
     async def ensure_captioner(self, priority: Priority = Priority.INDEX) -> Captioner:
-        return await self._submit(self._get_captioner, priority)
+        # Loads run at normal priority whoever asks: a query may be waiting for this one.
+        return await self._submit(self._get_captioner, priority, low=False)
 
     async def embed_images(self, pixels: np.ndarray, priority: Priority = Priority.INDEX) -> np.ndarray:
         """Unit vectors for uint8 (N, S, S, 3) images; ModelError(ERR_EMBED) if inference fails."""
@@ -181,7 +193,7 @@ class ModelWorker:
 
         step = len(pixels)
         if step > CPU_CAPTION_BATCH:
-            captioner = await self._submit(self._get_captioner, priority)
+            captioner = await self._submit(self._get_captioner, priority, low=False)
             if getattr(getattr(captioner, "device", None), "type", None) == "cpu":
                 step = CPU_CAPTION_BATCH
         captions: list[str] = []
@@ -190,10 +202,11 @@ class ModelWorker:
             captions += await self._submit(lambda part=part: run(part), priority)
         return captions
 
-    async def _submit(self, run: Callable[[], T], priority: Priority) -> T:
+    async def _submit(self, run: Callable[[], T], priority: Priority, *, low: bool | None = None) -> T:
         self.start()
         future: Future[T] = Future()
-        self._jobs.put(_Job(int(priority), next(self._seq), run, future))
+        low = priority != Priority.QUERY if low is None else low
+        self._jobs.put(_Job(int(priority), next(self._seq), run, future, low))
         return await asyncio.wrap_future(future)
 
     # -- worker thread -------------------------------------------------------
@@ -211,12 +224,20 @@ class ModelWorker:
                 continue
             started = time.perf_counter()
             try:
-                job.future.set_result(job.run())
+                job.future.set_result(self._run(job))
             except BaseException as exc:  # delivered to the awaiting task, never lost
                 job.future.set_exception(exc)
             finally:
                 self.busy_s += time.perf_counter() - started
                 self._last_used = time.monotonic()
+
+    def _run(self, job: _Job) -> Any:
+        """A query or a load runs here, at normal priority; indexing on the low-priority thread, waited for."""
+        if not job.low:
+            return job.run()
+        if self._low is None:
+            self._low = low_priority_executor(INDEX_THREAD_NAME)
+        return self._low.submit(job.run).result()
 
     def _idle_wait(self) -> float | None:
         """How long the worker may wait for a job before the idle models are due to go."""

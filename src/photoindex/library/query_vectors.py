@@ -2,9 +2,11 @@
 
 A text query jumps ahead of indexing batches in the model worker, so it waits
 at most for the batch in flight. When the model is not loaded (first query
-after start, or after the daemon unloaded it when idle) the load starts and
-the query waits a short while for it; if the load takes longer the caller
-gets ``ModelsLoading`` (the API answers 503 with Retry-After) and the load
+after start, or after the daemon unloaded it when idle) the load starts, or
+the one already running is joined, and the query waits for it: a query never
+fails because a model is loading. Only a load that fails, or one that takes
+absurdly long (``LOAD_WAIT_S``), makes the caller get an error:
+``ModelsLoading`` (the API answers 503 with Retry-After) while the load
 carries on, so a retry finds the model ready.
 """
 
@@ -23,8 +25,10 @@ from photoindex.errors import ErrorCode, ModelError
 from photoindex.indexer.model_worker import ModelWorker, Priority
 
 TEXT_CACHE_SIZE = 256
-# How long a query waits for a model that is loading before answering "try again".
-LOAD_WAIT_S = 3.0
+# How long a query waits for a model that is loading before answering "try again". CLIP
+# ViT-B-32 loads in ~4.4 s on a 2-core CPU (~10 s when the machine is busy); a disk that
+# spun down or a slow network home can add more. A minute is past anything but a stuck load.
+LOAD_WAIT_S = 60.0
 RETRY_AFTER_S = 5
 
 ModelState = Literal["loaded", "loading", "not_loaded", "failed"]

@@ -18,8 +18,6 @@ from litestar import Litestar, Router
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 
 from photoindex.config import AppPaths, Settings, resolve_config_path
 from photoindex.indexer.identity import load_host_id
@@ -49,6 +47,7 @@ from photoindex.library.projection import MIN_UMAP_POINTS
 from photoindex.query_api import controllers as c
 from photoindex.query_api.about import package_version
 from photoindex.query_api.contract import correct_openapi, fix_allow_headers, strict_json_body
+from photoindex.query_api.docs import assets_router, openapi_config
 from photoindex.query_api.problems import handle_exception
 from photoindex.query_api.schemas.common import API_PREFIX
 from photoindex.query_api.security import (
@@ -142,16 +141,14 @@ def create_app(
         open_paths=frozenset({f"{API_PREFIX}/health"}),
     )
     app = Litestar(
-        route_handlers=[router],
+        route_handlers=[router, assets_router()],
         dependencies={"services": Provide(lambda: services, sync_to_thread=False)},
         exception_handlers={HTTPException: handle_exception, Exception: handle_exception},
         middleware=[DefineMiddleware(GuardMiddleware, policy=policy)],
-        openapi_config=OpenAPIConfig(
+        openapi_config=openapi_config(
             title="photoindex",
             version=package_version(),
             description="Search a photo library by text, image and metadata; duplicates; a 2-D map; folders.",
-            path=f"{API_PREFIX}/schema",
-            render_plugins=[SwaggerRenderPlugin(), RedocRenderPlugin(path="/redoc")],
         ),
         lifespan=[_lifespan(services)],
         before_request=strict_json_body,

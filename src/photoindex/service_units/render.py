@@ -29,13 +29,13 @@ def serve_command(config: Path | None, *, python: str | None = None) -> list[str
 
 
 def render_systemd_unit(command: list[str]) -> str:
-    """The systemd user unit (``Type=notify``, low priority, restart on failure, journal logging)."""
+    """The systemd user unit (``Type=notify``, normal priority, restart on failure, journal logging)."""
     template = Template(_template("photoindex.service"))
     return template.substitute(exec_start=" ".join(_systemd_word(arg) for arg in command))
 
 
 def render_launchd_plist(command: list[str], log_file: Path, *, label: str = LAUNCHD_LABEL) -> str:
-    """The launchd agent (RunAtLoad, KeepAlive, Background, LowPriorityIO, logs in ~/Library/Logs)."""
+    """The launchd agent (RunAtLoad, KeepAlive, ProcessType Standard, logs in ~/Library/Logs)."""
     arguments = "\n".join(f"        <string>{escape(arg)}</string>" for arg in command)
     template = Template(_template("photoindex.plist"))
     return template.substitute(label=escape(label), program_arguments=arguments, log_file=escape(str(log_file)))

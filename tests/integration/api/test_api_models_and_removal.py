@@ -1,4 +1,4 @@
-"""A query while the model loads answers 503 + Retry-After; removal from the index and to the trash."""
+"""A query waits for a model load (503 + Retry-After only past the bound); removal from the index and to the trash."""
 
 from __future__ import annotations
 
@@ -7,35 +7,66 @@ import time
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 from photoindex.errors import ErrorCode, ModelError
 from photoindex.indexer.model_worker import ModelWorker
+from photoindex.library import ModelsLoading, QueryEncoder
 from tests.fixtures.models import tiny_clip_embedder
 from tests.integration.api.conftest import Library, build_library, client_for, open_store
 
 
-def test_query_while_the_model_loads_says_retry_later(library: Library) -> None:
+def test_a_query_waits_for_a_model_load_longer_than_it_used_to_allow(library: Library) -> None:
     release = threading.Event()
 
     def slow_load() -> Any:
-        release.wait(30)
+        release.wait(60)
+        return tiny_clip_embedder()
+
+    # The load ends 4 s after it starts: longer than the 3 s after which a query used to get a 503.
+    models = ModelWorker(slow_load)
+    timer = threading.Timer(4.0, release.set)
+    try:
+        with client_for(library, models) as client:
+            timer.start()
+            started = time.monotonic()
+            response = client.get("/api/v1/search/text", params={"q": "a slow start"})
+            assert response.status_code == 200, response.json()
+            assert time.monotonic() - started >= 3.5  # it did wait for the load
+            assert client.get("/api/v1/ready").json()["models"] == "loaded"
+    finally:
+        release.set()
+        timer.cancel()
+        models.close()
+
+
+def test_a_load_past_the_bound_says_retry_later_and_carries_on() -> None:
+    release = threading.Event()
+
+    def slow_load() -> Any:
+        release.wait(60)
         return tiny_clip_embedder()
 
     models = ModelWorker(slow_load)
+    encoder = QueryEncoder(models, load_wait_s=0.5, retry_after_s=7)  # the daemon's bound is 60 s
+
+    async def main() -> None:
+        with pytest.raises(ModelsLoading) as loading:
+            await encoder.texts(["a stuck load"])
+        assert loading.value.retry_after_s == 7 and encoder.state() == "loading"
+        release.set()
+        with anyio.fail_after(30):
+            while True:  # what a client does with Retry-After; each attempt joins the load still running
+                try:
+                    vectors = await encoder.texts(["a stuck load"])
+                    break
+                except ModelsLoading:
+                    continue
+        assert vectors.shape[0] == 1 and encoder.state() == "loaded"
+
     try:
-        with client_for(library, models) as client:
-            started = time.monotonic()
-            response = client.get("/api/v1/search/text", params={"q": "a slow start"})
-            assert time.monotonic() - started < 10  # a bounded wait, not a hang
-            assert response.status_code == 503
-            assert response.headers["retry-after"] == "5" and response.json()["code"] == "ERR_MODEL_UNAVAILABLE"
-            assert client.get("/api/v1/ready").json()["models"] == "loading"
-            release.set()
-            deadline = time.monotonic() + 30
-            while client.get("/api/v1/search/text", params={"q": "a slow start"}).status_code != 200:
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
+        anyio.run(main)
     finally:
         release.set()
         models.close()
