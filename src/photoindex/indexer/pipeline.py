@@ -28,7 +28,7 @@ from photoindex.indexer.decode_pool import DecodePool
 from photoindex.indexer.hashing import hash_file
 from photoindex.indexer.model_ids import DEFAULT_CAPTION_SIZE
 from photoindex.indexer.model_worker import ModelWorker, Priority
-from photoindex.indexer.payloads import failure_payload, file_payload, photo_payload
+from photoindex.indexer.payloads import failure_payload, moved_payload, photo_payload
 from photoindex.indexer.records import DecodedPhoto, DecodeRequest, FileFacts, FileFailure, HashedFile
 from photoindex.indexer.state import IndexState, KnownFile
 from photoindex.indexer.store import PhotoPoint, VectorStore, point_id
@@ -287,9 +287,7 @@ class IndexPipeline:
             copies = [photo.file, *self._inflight.pop(photo.file.sha256, [])]
             for position, hashed in enumerate(copies):
                 copy_payload = (
-                    payload
-                    if position == 0
-                    else {**payload, **file_payload(hashed.facts, host_id=self.options.host_id)}
+                    payload if position == 0 else moved_payload(payload, hashed.facts, host_id=self.options.host_id)
                 )
                 pid = point_id(self.options.host_id, hashed.facts.path)
                 points.append(PhotoPoint(id=pid, payload=copy_payload, vector=vector))
@@ -306,7 +304,7 @@ class IndexPipeline:
 
     def _copy_of(self, hashed: HashedFile, payload: dict[str, Any], vector: np.ndarray) -> _Write:
         """A point for a copy of content whose vector is at hand: nothing decoded or embedded."""
-        copy_payload = {**payload, **file_payload(hashed.facts, host_id=self.options.host_id)}
+        copy_payload = moved_payload(payload, hashed.facts, host_id=self.options.host_id)
         pid = point_id(self.options.host_id, hashed.facts.path)
         known = _known(pid, hashed, "indexed", copy_payload.get("caption_status"))
         return _Write(points=(PhotoPoint(id=pid, payload=copy_payload, vector=vector),), known=(known,))
@@ -415,7 +413,7 @@ class IndexPipeline:
         if not found or found[0].vector is None:
             return False
         old = found[0]
-        payload = {**old.payload, **file_payload(hashed.facts, host_id=self.options.host_id)}
+        payload = moved_payload(old.payload, hashed.facts, host_id=self.options.host_id)
         pid = point_id(self.options.host_id, hashed.facts.path)
         delete: tuple[str, ...] = ()
         forget: tuple[str, ...] = ()
@@ -477,7 +475,7 @@ class IndexPipeline:
                 if old_point is None:
                     missed.append(known.path)
                     continue
-                payload = {**old_point.payload, **file_payload(facts, host_id=self.options.host_id)}
+                payload = moved_payload(old_point.payload, facts, host_id=self.options.host_id)
                 pid = point_id(self.options.host_id, facts.path)
                 points.append(PhotoPoint(pid, payload, old_point.vector))
                 new = replace(
