@@ -43,6 +43,7 @@ def photo_payload(
     status: str,
     caption: str | None,
     caption_status: str,
+    fingerprint: str | None = None,
 ) -> dict[str, Any]:
     """Everything stored for a photo: file facts, metadata, hashes, caption state."""
     payload = file_payload(file.facts, host_id=host_id)
@@ -56,6 +57,8 @@ def photo_payload(
     )
     if caption is not None:
         payload["caption"] = caption
+    if fingerprint is not None:
+        payload["fingerprint"] = fingerprint
     for key, value in metadata_fields(metadata).items():
         payload[key] = value
     payload.update(taken_fields(metadata.taken_at, file.facts.path, file.facts.mtime_ns))

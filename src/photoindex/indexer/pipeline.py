@@ -283,6 +283,7 @@ class IndexPipeline:
                 status=status,
                 caption=caption,
                 caption_status=self._caption_status(caption, status),
+                fingerprint=photo.image.fingerprint,
             )
             copies = [photo.file, *self._inflight.pop(photo.file.sha256, [])]
             for position, hashed in enumerate(copies):
