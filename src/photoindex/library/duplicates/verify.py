@@ -47,6 +47,7 @@ def _resampler(scale: float, place: float, side: int) -> np.ndarray:
 _CROPS = np.stack([_resampler(s, p, FINGERPRINT_SIDE) for s in _SCALES for p in _PLACES])
 _IDENTITY = np.eye(FINGERPRINT_SIDE)[None]
 _AXIS = np.concatenate([_IDENTITY, _CROPS])  # per axis: no crop, or one of the grid's
+_AXIS_T = _AXIS.transpose(0, 2, 1).copy()
 
 
 def _normalised(x: np.ndarray) -> np.ndarray:
@@ -64,8 +65,7 @@ def shot_similarity(a: bytes, b: bytes) -> tuple[float, float]:
     best = plain
     for source, target in ((fa, nb), (fb, na)):
         # Every (rows crop, columns crop) pair at once: AXIS[i] @ source @ AXIS[j]^T.
-        rows = np.einsum("iyk,kx->iyx", _AXIS, source)
-        warped = np.einsum("iyk,jxk->ijyx", rows, _AXIS)
+        warped = (_AXIS @ source)[:, None] @ _AXIS_T[None]
         best = max(best, float((_normalised(warped) * target).sum(axis=(-2, -1)).max()))
     return plain, best
 
