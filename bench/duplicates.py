@@ -276,8 +276,10 @@ def evaluate(store: EdgeStore, truth: dict[str, tuple[str, str]]) -> dict[str, A
                 if tuple(sorted((p, next(q for q, w in canonical.items() if w == (group, "photo"))))) in predicted
             )
             grouped_with_photo[variant] = round(together / len(members), 4) if members else None
+        mixed = [sorted({canonical[f][0] for f in files(g.rows)}) for g in groups]
         result[f"near_k{k}"] = {
             **scores(predicted, true_near),
+            "mixed_groups": [m for m in mixed if len(m) > 1],  # the shots a false group joined
             "seconds": round(seconds, 4),
             "recall_by_variant": grouped_with_photo,
         }
