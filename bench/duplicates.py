@@ -4,21 +4,25 @@
     HF_HUB_OFFLINE=1 .venv/bin/python bench/duplicates.py --quick    # 16 sources (what the test runs)
 
 1. Sources: photos from the shared corpus (``../shared/corpus/photos``),
-   upright, scaled to at most 1600 px. The corpus is a camera test set: it
-   holds the same scene many times (orientation series, colour charts shot by
-   many cameras, flat test swatches). Sources whose perceptual hashes are
-   within 16 bits of an earlier source are left out, as are flat images
-   (whose hash carries no picture), so "distinct" means a different picture.
+   upright, scaled to at most 1600 px; flat images (whose hash carries no
+   picture) are left out. The corpus is a camera test set: it holds the same
+   scene many times. Its re-shots (a colour chart shot by many cameras, an
+   iPhone's and a Sony's frames of one subject) stay in as hard negatives:
+   each is its own shot. Its own copies of one shot (an orientation series,
+   WebP and PNG twins of a JPEG, a CMYK file without its profile) count as
+   one shot: ``CORPUS_COPIES``, by inspection.
 2. For each source: the photo, a byte-identical copy, 50 % and 25 % resizes,
    a JPEG recompressed at quality 35, PNG and WebP re-encodes, a crop of 1-5 %
-   per side pair (seeded), and an EXIF-rotated copy (pixels turned, the tag
-   turns them back). Plus generated photos that have no duplicate at all.
+   per side pair (seeded), an EXIF-rotated copy (pixels turned, the tag
+   turns them back) and a re-toned copy (brightness and contrast ±10 %,
+   saturation ±15 %, seeded). Plus generated photos that have no duplicate.
 3. All of it is indexed by the real pipeline (decode pool, tiny CLIP) into
    the embedded store; groups come from ``photoindex.library`` exactly as the
    API computes them.
-4. Pairwise precision and recall against the generation (same source = same
-   group), for several thresholds; exact duplicates against byte equality;
-   and the time to group 100k hashes.
+4. Pairwise precision and recall against the generation (same shot = same
+   group), for several thresholds, with the fingerprint verification the API
+   uses and without it; exact duplicates against byte equality; the time to
+   group 100k hashes, and what verification costs per candidate pair.
 
 Prints a table and writes JSON (default ``bench/results/duplicates-<time>.json``).
 """
@@ -50,33 +54,51 @@ for entry in (REPO, REPO / "src"):
 
 import anyio  # noqa: E402
 import numpy as np  # noqa: E402
-from PIL import Image, ImageOps  # noqa: E402
+from PIL import Image, ImageEnhance, ImageOps  # noqa: E402
 from tests.fixtures.images import photo_image  # noqa: E402
 from tests.fixtures.models import TINY_CLIP_CONFIG, tiny_clip_embedder  # noqa: E402
 
 from photoindex.indexer.decode_pool import DecodePool  # noqa: E402
 from photoindex.indexer.discovery import DiscoveryRules, canonical_root, iter_files  # noqa: E402
+from photoindex.indexer.fingerprint import FINGERPRINT_BYTES  # noqa: E402
 from photoindex.indexer.model_worker import ModelWorker  # noqa: E402
-from photoindex.indexer.phash import hamming, perceptual_hash  # noqa: E402
+from photoindex.indexer.phash import perceptual_hash  # noqa: E402
 from photoindex.indexer.pipeline import IndexPipeline, PipelineOptions  # noqa: E402
 from photoindex.indexer.state import IndexState  # noqa: E402
 from photoindex.indexer.store import EdgeStore  # noqa: E402
 from photoindex.library.captions_index import CaptionIndex  # noqa: E402
-from photoindex.library.duplicates import exact_groups, near_groups  # noqa: E402
+from photoindex.library.duplicates import exact_groups, near_groups, stored_fingerprints  # noqa: E402
 from photoindex.library.duplicates.near import DEFAULT_DISTANCE, MAX_SET_BITS, MIN_SET_BITS  # noqa: E402
+from photoindex.library.duplicates.verify import same_shot  # noqa: E402
 from photoindex.library.snapshot import Snapshot, take_snapshot  # noqa: E402
 from photoindex.library.version import LibraryVersion, read_version  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "corpus"
 SOURCE_FORMATS = {"JPEG", "PNG", "WEBP", "HEIF", "TIFF", "MPO", "AVIF"}
 MAX_SIDE = 1600
-SAME_SCENE_BITS = 16  # sources this close are the same picture in the corpus (see module docstring)
-VARIANTS = ("photo", "copy", "resize50", "resize25", "q35", "png", "webp", "crop", "exif_rotated")
+VARIANTS = ("photo", "copy", "resize50", "resize25", "q35", "png", "webp", "crop", "exif_rotated", "retone")
+# The corpus' own copies of one shot (checked by eye): path → the shot they copy.
+_ORIENTATION = "photos/exif-samples/orientation/"
+CORPUS_COPIES: dict[str, str] = {
+    **{f"{_ORIENTATION}landscape_{i}.jpg": f"{_ORIENTATION}landscape_1.jpg" for i in range(2, 9)},
+    **{f"{_ORIENTATION}portrait_{i}.jpg": f"{_ORIENTATION}portrait_1.jpg" for i in range(2, 9)},
+    **{f"photos/libvips/rotation/{i}.jpg": f"{_ORIENTATION}portrait_1.jpg" for i in range(1, 5)},
+    "photos/libvips/sample-xyb.jpg": "photos/libvips/indexed.png",
+    "photos/metadata-extractor-images/heic/cheers_1440x960.heic": "photos/exifr/heic-collection.heic",
+    "photos/metadata-extractor-images/heic/exif-at-eof.heic": "photos/metadata-extractor-images/heic/IMG_2927.HEIC",
+    "photos/metadata-extractor-images/png/sampleWithExifData.png": (
+        "photos/metadata-extractor-images/png/dotnet-256x256-alpha-palette.png"
+    ),
+    "photos/metadata-extractor-images/webp/HTC Desire.webp": "photos/metadata-extractor-images/jpg/HTC Desire.jpg",
+    "photos/metadata-extractor-images/webp/Nikon D1X.webp": "photos/metadata-extractor-images/jpg/Nikon D1X.jpg",
+    "photos/pillow/exif.png": "photos/pillow/avif/exif.avif",
+    "photos/sharp/Channel_digital_image_CMYK_color_no_profile.jpg": "photos/sharp/Channel_digital_image_CMYK_color.jpg",
+}
 THRESHOLDS = (6, 8, 10, 12)
 
 
-def sources(corpus: Path, limit: int | None) -> tuple[list[Image.Image], dict[str, int]]:
-    """Distinct, informative corpus photos, upright and at most MAX_SIDE px."""
+def sources(corpus: Path, limit: int | None) -> tuple[list[tuple[str, Image.Image]], dict[str, int]]:
+    """Informative corpus photos (shot key, image), upright and at most MAX_SIDE px."""
     try:
         import pillow_heif
 
@@ -84,9 +106,8 @@ def sources(corpus: Path, limit: int | None) -> tuple[list[Image.Image], dict[st
     except ImportError:
         pass
     rows = list(csv.DictReader((corpus / "MANIFEST.tsv").open(encoding="utf-8"), delimiter="\t"))
-    kept: list[Image.Image] = []
-    hashes: list[str] = []
-    skipped = {"unreadable": 0, "flat": 0, "same_scene": 0}
+    kept: list[tuple[str, Image.Image]] = []
+    skipped = {"unreadable": 0, "flat": 0}
     for row in sorted(rows, key=lambda r: r["path"]):
         if row["kind"] != "photo" or row["format"] not in SOURCE_FORMATS:
             continue
@@ -104,11 +125,7 @@ def sources(corpus: Path, limit: int | None) -> tuple[list[Image.Image], dict[st
         if not MIN_SET_BITS <= bin(int(phash, 16)).count("1") <= MAX_SET_BITS:
             skipped["flat"] += 1
             continue
-        if any(hamming(phash, other) <= SAME_SCENE_BITS for other in hashes):
-            skipped["same_scene"] += 1
-            continue
-        kept.append(image)
-        hashes.append(phash)
+        kept.append((CORPUS_COPIES.get(row["path"], row["path"]), image))
         if limit is not None and len(kept) >= limit:
             break
     return kept, skipped
@@ -129,6 +146,10 @@ def variants(image: Image.Image, rng: np.random.Generator) -> dict[str, bytes]:
     cropped = image.crop((round(left), round(top), round(w - (crop_x - left)), round(h - (crop_y - top))))
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90° clockwise to display": the stored pixels are turned the other way
+    retoned = ImageEnhance.Brightness(image).enhance(rng.uniform(0.9, 1.1))
+    retoned = ImageEnhance.Color(ImageEnhance.Contrast(retoned).enhance(rng.uniform(0.9, 1.1))).enhance(
+        rng.uniform(0.85, 1.15)
+    )
     return {
         "photo": photo,
         "copy": photo,
@@ -143,21 +164,24 @@ def variants(image: Image.Image, rng: np.random.Generator) -> dict[str, bytes]:
         "webp": encode(image, "WEBP", quality=80),
         "crop": encode(cropped, "JPEG", quality=90),
         "exif_rotated": encode(image.transpose(Image.Transpose.ROTATE_90), "JPEG", quality=92, exif=exif.tobytes()),
+        "retone": encode(retoned, "JPEG", quality=90),
     }
 
 
-def write_set(root: Path, images: list[Image.Image], distinct: int, seed: int) -> dict[str, tuple[str, str]]:
-    """Files of the set → (group key, variant); each distinct photo is its own group."""
+def write_set(
+    root: Path, images: list[tuple[str, Image.Image]], distinct: int, seed: int
+) -> dict[str, tuple[str, str]]:
+    """Files of the set → (group key, variant): a corpus shot and its copies, or one distinct photo."""
     rng = np.random.default_rng(seed)
     truth: dict[str, tuple[str, str]] = {}
-    for index, image in enumerate(images):
+    for index, (shot, image) in enumerate(images):
         folder = root / f"s{index:04d}"
         folder.mkdir(parents=True)
         for name, data in variants(image, rng).items():
             ext = {"png": ".png", "webp": ".webp"}.get(name, ".jpg")
             path = folder / f"{name}{ext}"
             path.write_bytes(data)
-            truth[str(path)] = (f"s{index}", name)
+            truth[str(path)] = (shot, name)
     folder = root / "distinct"
     folder.mkdir()
     for index in range(distinct):
@@ -227,9 +251,21 @@ def evaluate(store: EdgeStore, truth: dict[str, tuple[str, str]]) -> dict[str, A
         "photos": len(snapshot),
         "exact": {**scores(exact, true_exact), "seconds": round(exact_s, 4)},
     }
+    started = time.perf_counter()
+    stored_fingerprints(store, snapshot, range(len(snapshot)))
+    result["fingerprint_read_us_per_photo"] = round((time.perf_counter() - started) / len(snapshot) * 1e6, 1)
+    unverified = pairs_of(
+        [files(g.rows) for g in near_groups(snapshot, max_distance=DEFAULT_DISTANCE, include_exact=True)]
+    )
+    result["near_unverified"] = scores(unverified, true_near)
     for k in THRESHOLDS:
         started = time.perf_counter()
-        groups = near_groups(snapshot, max_distance=k, include_exact=True)
+        groups = near_groups(
+            snapshot,
+            max_distance=k,
+            include_exact=True,
+            fingerprints=lambda rows: stored_fingerprints(store, snapshot, rows),
+        )
         seconds = time.perf_counter() - started
         predicted = pairs_of([files(g.rows) for g in groups])
         grouped_with_photo = {}
@@ -241,8 +277,10 @@ def evaluate(store: EdgeStore, truth: dict[str, tuple[str, str]]) -> dict[str, A
                 if tuple(sorted((p, next(q for q, w in canonical.items() if w == (group, "photo"))))) in predicted
             )
             grouped_with_photo[variant] = round(together / len(members), 4) if members else None
+        mixed = [sorted({canonical[f][0] for f in files(g.rows)}) for g in groups]
         result[f"near_k{k}"] = {
             **scores(predicted, true_near),
+            "mixed_groups": [m for m in mixed if len(m) > 1],  # the shots a false group joined
             "seconds": round(seconds, 4),
             "recall_by_variant": grouped_with_photo,
         }
@@ -282,18 +320,48 @@ def scale(n: int = 100_000, seed: int = 0) -> dict[str, float]:
     started = time.perf_counter()
     near = near_groups(snapshot, max_distance=DEFAULT_DISTANCE)
     near_s = time.perf_counter() - started
+    # Verification: the planted near copies (rows 2i and 2i+1) get one fingerprint with a little
+    # noise, so they pass as they stand; any other candidate pair is unrelated and takes the crop
+    # search, the worst case. Reading fingerprints from the store is measured apart.
+    asked: list[int] = []
+    bases = rng.integers(0, 200, (n // 20 + 1, FINGERPRINT_BYTES), dtype=np.uint8)
+
+    def planted_prints(rows: Any) -> list[bytes | None]:
+        asked.extend(rows)
+        out: list[bytes | None] = []
+        for row in rows:
+            if row < n // 10:
+                noisy = bases[row // 2] + rng.integers(0, 8, FINGERPRINT_BYTES, dtype=np.uint8)
+                out.append(noisy.tobytes())
+            else:
+                out.append(rng.integers(0, 256, FINGERPRINT_BYTES, dtype=np.uint8).tobytes())
+        return out
+
+    started = time.perf_counter()
+    verified = near_groups(snapshot, max_distance=DEFAULT_DISTANCE, fingerprints=planted_prints)
+    verified_s = time.perf_counter() - started
+    pair = [rng.integers(0, 256, FINGERPRINT_BYTES, dtype=np.uint8).tobytes() for _ in range(2)]
+    started = time.perf_counter()
+    for _ in range(200):
+        same_shot(pair[0], pair[1])
+    per_pair_ms = (time.perf_counter() - started) / 200 * 1e3
     return {
         "photos": n,
         "exact_s": round(exact_s, 3),
         "exact_groups": len(exact),
         "near_s": round(near_s, 3),
         "near_groups": len(near),
+        "near_verified_s": round(verified_s, 3),
+        "near_verified_groups": len(verified),
+        "fingerprints_read": len(asked),
+        "verify_ms_per_pair_worst": round(per_pair_ms, 3),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="16 sources and 16 distinct photos")
+    parser.add_argument("--scale", type=int, default=100_000, help="photos in the grouping-time measurement")
     parser.add_argument("--sources", type=int, default=None, help="at most this many corpus sources")
     parser.add_argument("--distinct", type=int, default=200, help="generated photos without duplicates")
     parser.add_argument("--corpus", type=Path, default=CORPUS)
@@ -326,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
             index_s=round(indexed_s, 1),
             default_k=DEFAULT_DISTANCE,
         )
-        result["scale_100k"] = scale() if not args.quick else scale(10_000)
+        result["scale_100k"] = scale(args.scale) if not args.quick else scale(10_000)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report(result)
@@ -354,11 +422,17 @@ def report(result: dict[str, Any]) -> None:
             f"near k={k:<3} precision {near['precision']:.4f}  recall {near['recall']:.4f}  "
             f"({near['predicted_pairs']} predicted / {near['true_pairs']} true pairs, {near['seconds']:.3f} s){mark}"
         )
+    plain = result["near_unverified"]
+    print(f"near k={result['default_k']}, hash only: precision {plain['precision']:.4f}  recall {plain['recall']:.4f}")
     default = result[f"near_k{result['default_k']}"]["recall_by_variant"]
     print("grouped with their photo at the default k: " + ", ".join(f"{k} {v:.3f}" for k, v in default.items()))
     scale_ = result["scale_100k"]
     print(
-        f"{scale_['photos']:,} photos: exact grouping {scale_['exact_s']:.2f} s, near grouping {scale_['near_s']:.2f} s"
+        f"{scale_['photos']:,} photos: exact grouping {scale_['exact_s']:.2f} s, "
+        f"near grouping {scale_['near_s']:.2f} s, "
+        f"verified {scale_['near_verified_s']:.2f} s ({scale_['fingerprints_read']:,} fingerprints, worst case "
+        f"{scale_['verify_ms_per_pair_worst']:.2f} ms a pair); reading fingerprints from the store: "
+        f"{result['fingerprint_read_us_per_photo']:.0f} µs a photo"
     )
 
 

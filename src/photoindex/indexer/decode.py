@@ -25,6 +25,7 @@ import structlog
 from PIL import Image, UnidentifiedImageError, features
 
 from photoindex.errors import ErrorCode, FileError
+from photoindex.indexer.fingerprint import fingerprint
 from photoindex.indexer.formats import detect_format_stream, is_raw
 from photoindex.indexer.metadata import exif_from_tiff, orientation_of, photo_metadata, read_exif
 from photoindex.indexer.phash import perceptual_hash
@@ -156,6 +157,7 @@ def _outputs(work: _Work, request: DecodeRequest) -> DecodedImage:
         phash=perceptual_hash(image),
         source=work.source,
         caption_pixels=caption,
+        fingerprint=fingerprint(image),
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from photoindex.indexer.records import FileFacts, FileFailure, HashedFile, PhotoMetadata
 from photoindex.indexer.store import ancestor_dirs
+from photoindex.indexer.taken_date import taken_fields
 
 # Fields the indexer reads back at start-up to decide what is unchanged.
 STATE_FIELDS = ("path", "root", "size", "mtime_ns", "inode", "sha256", "status", "caption_status", "error_code")
@@ -42,6 +43,7 @@ def photo_payload(
     status: str,
     caption: str | None,
     caption_status: str,
+    fingerprint: str | None = None,
 ) -> dict[str, Any]:
     """Everything stored for a photo: file facts, metadata, hashes, caption state."""
     payload = file_payload(file.facts, host_id=host_id)
@@ -55,20 +57,35 @@ def photo_payload(
     )
     if caption is not None:
         payload["caption"] = caption
+    if fingerprint is not None:
+        payload["fingerprint"] = fingerprint
     for key, value in metadata_fields(metadata).items():
         payload[key] = value
+    payload.update(taken_fields(metadata.taken_at, file.facts.path, file.facts.mtime_ns))
     return payload
 
 
+def moved_payload(payload: dict[str, Any], facts: FileFacts, *, host_id: str) -> dict[str, Any]:
+    """A stored photo's payload for a copy, a rename or a move to ``facts``: same content, another file.
+
+    A date from the EXIF belongs to the content and stays; one read from the old
+    file's name or mtime is read again from this file's, as a fresh index would.
+    """
+    moved = {**payload, **file_payload(facts, host_id=host_id)}
+    if moved.get("taken_at_source") in ("filename", "mtime"):
+        for key in ("taken_at", "taken_at_source", "taken_at_ts"):
+            moved.pop(key, None)
+        moved.update(taken_fields(None, facts.path, facts.mtime_ns))
+    return moved
+
+
 def metadata_fields(metadata: PhotoMetadata) -> dict[str, Any]:
-    """Metadata as payload fields, plus the derived ones filters use (timestamp, location)."""
+    """Metadata as payload fields, plus the location filters use (the date is ``taken_fields``')."""
     fields = {
-        name: getattr(metadata, name) for name in metadata.__struct_fields__ if getattr(metadata, name) is not None
+        name: getattr(metadata, name)
+        for name in metadata.__struct_fields__
+        if getattr(metadata, name) is not None and name != "taken_at"
     }
-    if metadata.taken_at:
-        ts = taken_at_timestamp(metadata.taken_at)
-        if ts is not None:
-            fields["taken_at_ts"] = ts
     if metadata.gps_lat is not None and metadata.gps_lon is not None:
         fields["location"] = {"lat": metadata.gps_lat, "lon": metadata.gps_lon}
     return fields
@@ -87,14 +104,3 @@ def failure_payload(failure: FileFailure, *, host_id: str, model_id: str) -> dic
     if failure.sha256 is not None:
         payload["sha256"] = failure.sha256
     return payload
-
-
-def taken_at_timestamp(taken_at: str) -> float | None:
-    """Seconds since the epoch; a time without an offset is read as UTC (cameras rarely record one)."""
-    try:
-        moment = datetime.fromisoformat(taken_at)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()

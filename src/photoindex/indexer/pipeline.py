@@ -28,7 +28,7 @@ from photoindex.indexer.decode_pool import DecodePool
 from photoindex.indexer.hashing import hash_file
 from photoindex.indexer.model_ids import DEFAULT_CAPTION_SIZE
 from photoindex.indexer.model_worker import ModelWorker, Priority
-from photoindex.indexer.payloads import failure_payload, file_payload, photo_payload
+from photoindex.indexer.payloads import failure_payload, moved_payload, photo_payload
 from photoindex.indexer.records import DecodedPhoto, DecodeRequest, FileFacts, FileFailure, HashedFile
 from photoindex.indexer.state import IndexState, KnownFile
 from photoindex.indexer.store import PhotoPoint, VectorStore
@@ -280,13 +280,12 @@ class IndexPipeline:
                 status=status,
                 caption=caption,
                 caption_status=self._caption_status(caption, status),
+                fingerprint=photo.image.fingerprint,
             )
             copies = [photo.file, *self._inflight.pop(photo.file.sha256, [])]
             for position, hashed in enumerate(copies):
                 copy_payload = (
-                    payload
-                    if position == 0
-                    else {**payload, **file_payload(hashed.facts, host_id=self.options.host_id)}
+                    payload if position == 0 else moved_payload(payload, hashed.facts, host_id=self.options.host_id)
                 )
                 points.append(PhotoPoint(id=BY_PATH, payload=copy_payload, vector=vector))
                 known.append(_known(BY_PATH, hashed, status, copy_payload.get("caption_status")))
@@ -302,7 +301,7 @@ class IndexPipeline:
 
     def _copy_of(self, hashed: HashedFile, payload: dict[str, Any], vector: np.ndarray) -> StoreWrite:
         """A point for a copy of content whose vector is at hand: nothing decoded or embedded."""
-        copy_payload = {**payload, **file_payload(hashed.facts, host_id=self.options.host_id)}
+        copy_payload = moved_payload(payload, hashed.facts, host_id=self.options.host_id)
         known = _known(BY_PATH, hashed, "indexed", copy_payload.get("caption_status"))
         return StoreWrite(points=(PhotoPoint(id=BY_PATH, payload=copy_payload, vector=vector),), known=(known,))
 
@@ -425,7 +424,7 @@ class IndexPipeline:
             return False
         old = found[0]
         path = hashed.facts.path
-        payload = {**old.payload, **file_payload(hashed.facts, host_id=self.options.host_id)}
+        payload = moved_payload(old.payload, hashed.facts, host_id=self.options.host_id)
         moved_from: KnownFile | None = None
         if donor.path == path:
             summary.touched += 1
@@ -483,7 +482,7 @@ class IndexPipeline:
                 if old_point is None or old_point.payload.get("path") != known.path:
                     missed.append(known.path)  # gone, or rewritten meanwhile for another file
                     continue
-                payload = {**old_point.payload, **file_payload(facts, host_id=self.options.host_id)}
+                payload = moved_payload(old_point.payload, facts, host_id=self.options.host_id)
                 points.append(PhotoPoint(known.point_id, payload, old_point.vector))  # the photo keeps its id
                 target = self.state.by_path.get(facts.path)
                 if target is not None and target.point_id != known.point_id:

@@ -80,6 +80,7 @@ class DecodedImage(msgspec.Struct, frozen=True):
     phash: str  # 64-bit DCT perceptual hash as 16 hex digits
     source: str  # "full", "draft", "raw-preview" or "raw-demosaic": which pixels we used
     caption_pixels: Any = None  # np.ndarray uint8 (caption_size, caption_size, 3) or None
+    fingerprint: str | None = None  # 32×32 gray as displayed, base64 (indexer.fingerprint)
 
 
 class DecodedPhoto(msgspec.Struct, frozen=True):

@@ -22,10 +22,15 @@ def test_info_has_all_metadata(client: Client, library: Library) -> None:
     info = client.get(f"/api/v1/photos/{library.ids['paris']}").json()
     assert info["status"] == "indexed" and info["format"] == "JPEG"
     assert (info["camera_make"], info["camera_model"], info["lens"]) == ("Canon", "EOS R5", "RF24-70mm")
-    assert info["taken_at"].startswith("2021-06-01T10:00")
+    assert info["taken_at"].startswith("2021-06-01T10:00") and info["taken_at_source"] == "exif"
     assert info["gps"]["lat"] == pytest.approx(48.8566, abs=1e-3) and info["width"] == 640
     assert info["caption"] == "a red kite flying over a sandy beach" and info["error"] is None
     assert info["thumbnail_url"].endswith("/thumbnail")
+
+
+def test_info_says_where_a_date_without_exif_came_from(client: Client, library: Library) -> None:
+    info = client.get(f"/api/v1/photos/{library.ids['plain']}").json()  # a PNG without EXIF or a dated name
+    assert info["taken_at_source"] == "mtime" and info["taken_at"] is not None
 
 
 def test_info_of_a_failed_file_carries_its_error(client: Client, library: Library) -> None:

@@ -23,8 +23,19 @@ VECTOR_NAME = "image"
 
 # Payload fields that filters use; each adapter creates an index for them.
 KEYWORD_FIELDS = (
-    "kind", "host_id", "path", "root", "dirs", "sha256", "phash", "status", "format",
-    "camera_make", "camera_model", "lens", "caption_status",
+    "kind",
+    "host_id",
+    "path",
+    "root",
+    "dirs",
+    "sha256",
+    "phash",
+    "status",
+    "format",
+    "camera_make",
+    "camera_model",
+    "lens",
+    "caption_status",
 )
 INTEGER_FIELDS = ("width", "height", "size")
 FLOAT_FIELDS = ("taken_at_ts",)

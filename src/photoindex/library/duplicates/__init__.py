@@ -9,6 +9,7 @@ from photoindex.library.duplicates.service import (
     DuplicateKind,
     DuplicateParams,
     DuplicateResult,
+    stored_fingerprints,
 )
 from photoindex.library.duplicates.similar import DEFAULT_MIN_SCORE, similar_groups
 
@@ -27,4 +28,5 @@ __all__ = [
     "near_groups",
     "near_pairs",
     "similar_groups",
+    "stored_fingerprints",
 ]

@@ -11,17 +11,27 @@ Hashes of low-information images (flat colour, a few bands) are not
 comparable: the DCT median split ties and the hash carries few bits of the
 picture (such hashes have far from 32 bits set; every real photo in the
 corpus has exactly 32). They take part in exact grouping only.
+
+A hash match is a candidate, not a verdict: with ``fingerprints`` each
+candidate pair of contents is verified (``verify.same_shot``) before it is
+joined, so other shots of one scene (a chart shot by several cameras, a
+burst) stay apart; those belong to the "similar" kind. Only candidates'
+fingerprints are read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from itertools import combinations
 
 import numpy as np
 
 from photoindex.library.duplicates.grouping import DuplicateGroup, UnionFind, make_group, one_content, ranked
+from photoindex.library.duplicates.verify import same_shot
 from photoindex.library.snapshot import Snapshot
+
+# Snapshot rows → their fingerprints (None where a photo has none); the finder reads them from the store.
+Fingerprints = Callable[[Sequence[int]], Sequence[bytes | None]]
 
 CHUNKS = 4
 CHUNK_BITS = 16
@@ -99,13 +109,18 @@ def comparable(snapshot: Snapshot) -> np.ndarray:
 
 
 def near_groups(
-    snapshot: Snapshot, *, max_distance: int = DEFAULT_DISTANCE, include_exact: bool = False
+    snapshot: Snapshot,
+    *,
+    max_distance: int = DEFAULT_DISTANCE,
+    include_exact: bool = False,
+    fingerprints: Fingerprints | None = None,
 ) -> list[DuplicateGroup]:
     """Photos within ``max_distance`` bits of each other, chained (union-find), most space first.
 
-    A group whose members all hold the same bytes is an exact group and is left
-    out unless ``include_exact``. Each member's closeness is its distance in
-    bits to the keeper.
+    With ``fingerprints``, a candidate pair is joined only when its fingerprints
+    say it is one shot. A group whose members all hold the same bytes is an
+    exact group and is left out unless ``include_exact``. Each member's
+    closeness is its distance in bits to the keeper.
     """
     if not 0 <= max_distance <= MAX_DISTANCE:
         raise ValueError(f"max_distance must be 0-{MAX_DISTANCE}")
@@ -113,11 +128,16 @@ def near_groups(
     if rows.size < 2:
         return []
     unique, inverse = np.unique(snapshot.phash[rows], return_inverse=True)
-    sets = UnionFind(unique.size)
-    sets.union_pairs(near_pairs(unique, max_distance))
+    pairs = near_pairs(unique, max_distance)
+    if fingerprints is None:
+        sets = UnionFind(unique.size)
+        sets.union_pairs(pairs)
+        root_of = [sets.find(h) for h in inverse.ravel().tolist()]
+    else:
+        root_of = _verified_roots(snapshot, rows, inverse.ravel(), pairs, fingerprints)
     by_root: dict[int, list[int]] = {}
-    for row, hash_index in zip(rows.tolist(), inverse.ravel().tolist(), strict=True):
-        by_root.setdefault(sets.find(hash_index), []).append(row)
+    for row, root in zip(rows.tolist(), root_of, strict=True):
+        by_root.setdefault(root, []).append(row)
     groups = []
     for members in by_root.values():
         if len(members) < 2 or (not include_exact and one_content(snapshot, members)):
@@ -129,4 +149,44 @@ def near_groups(
     return ranked(groups)
 
 
-__all__ = ["DEFAULT_DISTANCE", "MAX_DISTANCE", "comparable", "flip_masks", "near_groups", "near_pairs", "popcount"]
+def _verified_roots(
+    snapshot: Snapshot, rows: np.ndarray, hash_of: np.ndarray, pairs: np.ndarray, fingerprints: Fingerprints
+) -> list[int]:
+    """A set id per position of ``rows``: candidates joined where their fingerprints agree.
+
+    Files with the same bytes are one content and join without a look; contents
+    sharing a hash, and contents of hash pairs, are compared.
+    """
+    contents: dict[tuple[int, bytes], int] = {}  # (hash index, sha256) → first position holding it
+    content_of = []
+    for position, (row, h) in enumerate(zip(rows.tolist(), hash_of.tolist(), strict=True)):
+        content_of.append(contents.setdefault((h, snapshot.sha256[row].tobytes()), position))
+    by_hash: dict[int, list[int]] = {}
+    for (h, _sha), position in contents.items():
+        by_hash.setdefault(h, []).append(position)
+    candidates: list[tuple[int, int]] = []
+    for group in by_hash.values():
+        candidates += [(a, b) for i, a in enumerate(group) for b in group[i + 1 :]]
+    for u, v in pairs.tolist():
+        candidates += [(a, b) for a in by_hash[u] for b in by_hash[v]]
+    needed = sorted({p for pair in candidates for p in pair})
+    prints = dict(zip(needed, fingerprints([int(rows[p]) for p in needed]), strict=True))
+    sets = UnionFind(rows.size)
+    for position, first in enumerate(content_of):
+        sets.union(position, first)
+    for a, b in candidates:
+        if sets.find(a) != sets.find(b) and same_shot(prints[a], prints[b]):
+            sets.union(a, b)
+    return [sets.find(p) for p in range(rows.size)]
+
+
+__all__ = [
+    "DEFAULT_DISTANCE",
+    "MAX_DISTANCE",
+    "Fingerprints",
+    "comparable",
+    "flip_masks",
+    "near_groups",
+    "near_pairs",
+    "popcount",
+]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import anyio
 import msgspec
 
+from photoindex.indexer.fingerprint import decode_fingerprint
 from photoindex.indexer.store import VectorStore
 from photoindex.library.catalog import Catalog
 from photoindex.library.duplicates.exact import exact_groups
@@ -22,6 +24,7 @@ from photoindex.library.version import LibraryVersion
 
 DuplicateKind = Literal["exact", "near", "similar"]
 _CACHED_RESULTS = 8
+_FINGERPRINT_PAGE = 512
 
 
 class DuplicateParams(msgspec.Struct, frozen=True):
@@ -133,7 +136,12 @@ class DuplicateFinder:
             if params.kind == "exact":
                 return exact_groups(snapshot)
             if params.kind == "near":
-                return near_groups(snapshot, max_distance=params.max_distance, include_exact=params.include_exact)
+                return near_groups(
+                    snapshot,
+                    max_distance=params.max_distance,
+                    include_exact=params.include_exact,
+                    fingerprints=lambda rows: stored_fingerprints(self._store, snapshot, rows),
+                )
             return similar_groups(
                 self._store,
                 snapshot,
@@ -156,4 +164,22 @@ def group_key(snapshot: Snapshot, group: DuplicateGroup) -> tuple[int, int, str]
     return (-group.reclaimable_bytes, -len(group.rows), snapshot.point_id(group.rows[0]))
 
 
-__all__ = ["DuplicateAnswer", "DuplicateFinder", "DuplicateKind", "DuplicateParams", "DuplicateResult", "group_key"]
+def stored_fingerprints(store: VectorStore, snapshot: Snapshot, rows: Sequence[int]) -> list[bytes | None]:
+    """The fingerprints of ``rows`` (None where a point has none), read from the store a page at a time."""
+    ids = snapshot.point_ids(rows)
+    found: dict[str, bytes | None] = {}
+    for start in range(0, len(ids), _FINGERPRINT_PAGE):
+        for point in store.retrieve(ids[start : start + _FINGERPRINT_PAGE]):
+            found[point.id] = decode_fingerprint(point.payload.get("fingerprint"))
+    return [found.get(i) for i in ids]
+
+
+__all__ = [
+    "DuplicateAnswer",
+    "DuplicateFinder",
+    "DuplicateKind",
+    "DuplicateParams",
+    "DuplicateResult",
+    "group_key",
+    "stored_fingerprints",
+]

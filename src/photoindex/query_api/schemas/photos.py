@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
 
 from photoindex.query_api.schemas.common import API_PREFIX
+
+TakenAtSource = Literal["exif", "filename", "mtime"]
+_TAKEN_AT_SOURCES: frozenset[str] = frozenset(("exif", "filename", "mtime"))
 
 
 class Gps(msgspec.Struct):
@@ -38,6 +41,7 @@ class PhotoInfo(msgspec.Struct, kw_only=True):
     height: int | None
     orientation: int | None
     taken_at: str | None
+    taken_at_source: TakenAtSource | None  # where ``taken_at`` was read: EXIF, the file's name, its mtime
     camera_make: str | None
     camera_model: str | None
     lens: str | None
@@ -108,6 +112,7 @@ def photo_info(point_id: str, payload: dict[str, Any]) -> PhotoInfo:
         height=_get(payload, "height", int),
         orientation=_get(payload, "orientation", int),
         taken_at=_get(payload, "taken_at", str),
+        taken_at_source=_taken_at_source(payload),
         camera_make=_get(payload, "camera_make", str),
         camera_model=_get(payload, "camera_model", str),
         lens=_get(payload, "lens", str),
@@ -125,6 +130,15 @@ def photo_info(point_id: str, payload: dict[str, Any]) -> PhotoInfo:
         original_url=f"{API_PREFIX}/photos/{point_id}/original",
         similar_url=f"{API_PREFIX}/photos/{point_id}/similar",
     )
+
+
+def _taken_at_source(payload: dict[str, Any]) -> TakenAtSource | None:
+    source = payload.get("taken_at_source")
+    if source in _TAKEN_AT_SOURCES:
+        return source  # type: ignore[no-any-return]
+    if source is None and isinstance(payload.get("taken_at"), str):
+        return "exif"  # indexed before other sources were read: EXIF was the only one
+    return None
 
 
 def _float(value: Any) -> float | None:
