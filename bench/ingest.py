@@ -386,7 +386,7 @@ async def index_run(parts: Any, roots: list[str], *, captions: bool) -> tuple[di
 @contextlib.contextmanager
 def scenario_components(parts: Any, base: Path, args: argparse.Namespace, captions: str) -> Any:
     """Fresh store and caches sharing ``parts``' loaded models and warm decode pool (a running daemon)."""
-    from photoindex.daemon.supervisor import Components, open_index_store
+    from photoindex.daemon.supervisor import Components, build_gate, build_thumbnail_cache, open_index_store
     from photoindex.indexer.pipeline import IndexPipeline
     from photoindex.indexer.state import IndexState
 
@@ -403,7 +403,11 @@ def scenario_components(parts: Any, base: Path, args: argparse.Namespace, captio
         pipeline = IndexPipeline(
             store=store, state=IndexState(options.host_id), decoder=parts.decoder, models=parts.models, options=options
         )
-        yield Components(settings, paths, parts.spec, parts.host_id, store, parts.models, parts.decoder, pipeline)
+        thumbnails = build_thumbnail_cache(settings, paths)
+        gate = build_gate(settings, paths, thumbnails)
+        yield Components(
+            settings, paths, parts.spec, parts.host_id, store, parts.models, parts.decoder, pipeline, thumbnails, gate
+        )
     finally:
         store.close()
 
