@@ -65,9 +65,15 @@ class GuardedStore:
         return self.inner.retrieve(ids, with_vectors=with_vectors)
 
     def search(
-        self, vector: np.ndarray, *, limit: int, offset: int = 0, flt: PhotoFilter | None = None
+        self,
+        vector: np.ndarray,
+        *,
+        limit: int,
+        offset: int = 0,
+        flt: PhotoFilter | None = None,
+        fields: Sequence[str] | None = None,
     ) -> list[SearchHit]:
-        return self.inner.search(vector, limit=limit, offset=offset, flt=flt)
+        return self.inner.search(vector, limit=limit, offset=offset, flt=flt, fields=fields)
 
     def scroll(
         self,
