@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from photoindex import cli
+from photoindex.library.query_vectors import LOAD_WAIT_S
 from photoindex.oneshot import searching
 from tests.fixtures.images import make_jpeg
 from tests.fixtures.models import tiny_clip_config
@@ -36,7 +37,8 @@ def free_port() -> int:
 def call(url: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
     request = urllib.request.Request(url, data=data, headers=headers or {})
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        # A query waits for a model load already running (up to LOAD_WAIT_S), so the client waits longer.
+        with urllib.request.urlopen(request, timeout=LOAD_WAIT_S + 15) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"null")
