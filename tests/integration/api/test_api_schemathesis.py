@@ -88,11 +88,32 @@ def test_no_server_errors_and_documented_bodies(api_schema: Any) -> None:
 
 CLI_EXAMPLES = 2  # per operation and phase; the coverage phase adds its own boundary cases (~1700 requests)
 # No schema can say "bytes that decode as an image": a query image that does not decode is refused
-# with 422 (documented). Everywhere else a schema-valid request must be accepted.
+# with 422 (documented). Nor can one say "a cursor this server gave out": the paged routes refuse a
+# forged cursor with 400 ERR_BAD_REQUEST (documented). Everywhere else a schema-valid request must be accepted.
 CLI_CONFIG = """
 [[operations]]
+include-path = "/api/v1/search/text"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
+
+[[operations]]
+include-path = "/api/v1/search"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
+
+[[operations]]
+include-path = "/api/v1/duplicates"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
+
+[[operations]]
+include-path = "/api/v1/projection"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
+
+[[operations]]
+include-path = "/api/v1/photos/{photo_id}/similar"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
+
+[[operations]]
 include-path = "/api/v1/search/image"
-checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
 """
 
 
