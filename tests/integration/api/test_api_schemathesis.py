@@ -106,7 +106,10 @@ def _accepting(path: str, statuses: list[str]) -> str:
 
 
 CLI_CONFIG = "\n".join(
-    [*(_accepting(p, _ACCEPTED) for p in _CURSOR_PATHS), _accepting("/api/v1/search/image", sorted([*_ACCEPTED, "422"]))]
+    [
+        *(_accepting(p, _ACCEPTED) for p in _CURSOR_PATHS),
+        _accepting("/api/v1/search/image", sorted([*_ACCEPTED, "422"])),
+    ]
 )
 
 
