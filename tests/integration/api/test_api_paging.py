@@ -31,7 +31,7 @@ from photoindex.oneshot.searching import search_via_daemon
 from photoindex.query_api import create_app
 from tests.fixtures.images import make_jpeg
 from tests.integration.api.conftest import SPEC, Library, client_for, open_store, settings_for
-from tests.integration.conftest import TINY_DIM
+from tests.integration.conftest import HOST, TINY_DIM
 
 Client = TestClient[Any]
 PICTURES = 3
@@ -47,6 +47,7 @@ def photo(root: Path, picture: int, name: str) -> PhotoPoint:
     pair = hashlib.sha256(f"{picture}-{int(name.split('-')[-1]) // 2}".encode()).hexdigest()
     payload = {
         "path": path,
+        "host_id": HOST,  # duplicates are grouped per host: these are the API's host's photos
         "root": str(root),
         "name": f"{name}.jpg",
         "status": "indexed",
@@ -57,7 +58,7 @@ def photo(root: Path, picture: int, name: str) -> PhotoPoint:
         "sha256": pair,  # two copies share each content: 225 exact groups that tie
         "mtime_ns": 1,
     }
-    return PhotoPoint(id=point_id("test-host", path), payload=payload, vector=VECTORS[picture])
+    return PhotoPoint(id=point_id(HOST, path), payload=payload, vector=VECTORS[picture])
 
 
 @pytest.fixture(params=["edge", "server"])
@@ -69,7 +70,10 @@ def tied(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Library]:
     store.upsert(points)
     paths = {Path(p.payload["path"]).stem: p.payload["path"] for p in points}
     ids = {Path(p.payload["path"]).stem: p.id for p in points}
-    yield Library(root, store, ids, paths, tmp_path / "cache", tmp_path / "data")
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "host-id").write_text(HOST + "\n", encoding="ascii")  # the API is on the host that indexed
+    yield Library(root, store, ids, paths, tmp_path / "cache", data_dir)
     store.close()
 
 
