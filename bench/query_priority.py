@@ -274,8 +274,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"unit priority applied:        {results['unit_priority'] or 'none'}")
     idle = results["idle_rss_mb"], results["idle_rss_with_children_mb"]
-    print(f"idle RSS, daemon / with children: {idle[0]:.0f} / {idle[1]:.0f} MB"
-          f" (children settled {results['idle_settled_after_s']} s after the unload)")
+    print(
+        f"idle RSS, daemon / with children: {idle[0]:.0f} / {idle[1]:.0f} MB"
+        f" (children settled {results['idle_settled_after_s']} s after the unload)"
+    )
     for i, cold in enumerate(results["first_after_idle"]):
         print(f"first query after idle #{i + 1}:   {cold['status']} in {cold['seconds']:.2f} s")
     print(
