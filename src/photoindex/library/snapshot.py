@@ -34,11 +34,14 @@ SNAPSHOT_FIELDS = (
     "indexed_at",
     "caption",
     "host_id",
+    "path",
+    "taken_at_ts",
 )
 STATUS_CODES = {"indexed": 0, "pending": 1, "failed": 2}
 STATUS_NAMES = {code: name for name, code in STATUS_CODES.items()}
 _OTHER_STATUS = 3
 _NO_SHA = b"\0" * 32
+_NAN = float("nan")
 # Exif orientations 5-8 turn the stored image a quarter: width and height swap on display.
 _QUARTER_TURNS = frozenset({5, 6, 7, 8})
 
@@ -63,6 +66,11 @@ class Snapshot:
     created: float = field(default_factory=time.monotonic)
     host: np.ndarray | None = None  # uint16: index into ``host_names``; None: one host
     host_names: tuple[str, ...] = ()
+    # For the timeline (``library.listing``): when each photo was taken (NaN: unknown), and the
+    # folder holding it as a code into ``dir_names`` (distinct folders are few; paths are not kept).
+    taken_ts: np.ndarray | None = None  # float64 seconds since the epoch
+    dir_code: np.ndarray | None = None  # uint32
+    dir_names: tuple[str, ...] = ()
 
     def of_host(self, host_id: str) -> Snapshot:
         """The rows of one host's photos (duplicates are per host), without captions; ``self`` when all are."""
@@ -84,6 +92,8 @@ class Snapshot:
             captions=CaptionIndex.builder().build(),
             host=np.zeros(len(rows), dtype=np.uint16),
             host_names=(host_id,),
+            taken_ts=None if self.taken_ts is None else self.taken_ts[rows],
+            dir_code=None if self.dir_code is None else self.dir_code[rows],
         )
 
     def __len__(self) -> int:
@@ -123,6 +133,9 @@ def take_snapshot(store: VectorStore, version: LibraryVersion, *, page_size: int
     captions = CaptionIndex.builder()
     hosts: list[int] = []
     host_codes: dict[str, int] = {}
+    taken: list[float] = []
+    dirs: list[int] = []
+    dir_codes: dict[str, int] = {}
     last_indexed: str | None = None
     for row, point in enumerate(store.scroll(fields=SNAPSHOT_FIELDS, page_size=page_size)):
         p = point.payload
@@ -141,6 +154,11 @@ def take_snapshot(store: VectorStore, version: LibraryVersion, *, page_size: int
         has_phash.append(value is not None)
         host_id = str(p.get("host_id", ""))
         hosts.append(host_codes.setdefault(host_id, len(host_codes)))
+        taken_ts = p.get("taken_at_ts")
+        taken.append(float(taken_ts) if isinstance(taken_ts, int | float) and not isinstance(taken_ts, bool) else _NAN)
+        path = p.get("path")
+        folder = path.rpartition("/")[0] if isinstance(path, str) else ""
+        dirs.append(dir_codes.setdefault(folder, len(dir_codes)))
         caption = p.get("caption")
         if isinstance(caption, str) and caption:
             captions.add(row, caption)
@@ -163,6 +181,9 @@ def take_snapshot(store: VectorStore, version: LibraryVersion, *, page_size: int
         taken_s=time.perf_counter() - started,
         host=np.array(hosts, dtype=np.uint16),
         host_names=tuple(host_codes),
+        taken_ts=np.array(taken, dtype=np.float64),
+        dir_code=np.array(dirs, dtype=np.uint32),
+        dir_names=tuple(dir_codes),
     )
 
 

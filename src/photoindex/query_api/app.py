@@ -125,6 +125,7 @@ def create_app(
             c.HealthController,
             c.SearchController,
             image_search,
+            c.PhotoListController,
             c.PhotosController,
             c.DuplicatesController,
             c.ProjectionController,

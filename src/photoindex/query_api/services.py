@@ -29,6 +29,7 @@ from photoindex.library import (
     WatchedFolders,
 )
 from photoindex.library.paging import Pinned, PinnedQuery
+from photoindex.library.timeline import Timeline
 
 RescanHook = Callable[[str], Awaitable[Any] | Any]
 StatusHook = Callable[[], Any]
@@ -62,6 +63,8 @@ class ApiServices:
     api_key: str | None = None
     # Queries by fingerprint: every page of a query ranks by one vector and one set of caption matches.
     pinned: Pinned[PinnedQuery] = field(default_factory=Pinned)
+    # The timeline's sorted columns, one per snapshot and order, so a page costs a mask and a binary search.
+    timeline: Timeline = field(default_factory=Timeline)
 
     def daemon_status(self) -> Any | None:
         if self.status is None:

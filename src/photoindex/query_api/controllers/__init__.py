@@ -5,6 +5,7 @@ from photoindex.query_api.controllers.folders import BrowseController, FoldersCo
 from photoindex.query_api.controllers.health import HealthController
 from photoindex.query_api.controllers.ingest import IngestController
 from photoindex.query_api.controllers.library import LibraryController
+from photoindex.query_api.controllers.listing import PhotoListController
 from photoindex.query_api.controllers.photos import PhotosController
 from photoindex.query_api.controllers.projection import ProjectionController
 from photoindex.query_api.controllers.search import ImageSearchController, SearchController
@@ -17,6 +18,7 @@ __all__ = [
     "ImageSearchController",
     "IngestController",
     "LibraryController",
+    "PhotoListController",
     "PhotosController",
     "ProjectionController",
     "SearchController",
