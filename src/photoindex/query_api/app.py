@@ -59,6 +59,7 @@ from photoindex.query_api.security import (
     resolve_api_key,
 )
 from photoindex.query_api.services import ApiServices, RescanHook, StatusHook
+from photoindex.query_api.web import web_router
 
 JSON_BODY_LIMIT = 1 << 20  # every JSON body is small; uploads have their own limits
 _MB = 1 << 20
@@ -142,7 +143,7 @@ def create_app(
         open_paths=frozenset({f"{API_PREFIX}/health"}),
     )
     app = Litestar(
-        route_handlers=[router, assets_router()],
+        route_handlers=[router, assets_router(), web_router()],
         dependencies={"services": Provide(lambda: services, sync_to_thread=False)},
         exception_handlers={HTTPException: handle_exception, Exception: handle_exception},
         middleware=[DefineMiddleware(GuardMiddleware, policy=policy)],

@@ -1,0 +1,87 @@
+// A grid of thumbnails that loads the next page when its end scrolls into view (the API's next_cursor).
+
+import { apiUrl } from "./api.js";
+import { el } from "./format.js";
+
+/** One thumbnail: opens the photo; with a score, shows it on hover and focus; optionally "More like this". */
+export function thumb(photo, { score, onOpen, onMore } = {}) {
+  const label = photo.caption || photo.name || "photo";
+  const img = el("img", {
+    src: photo.thumbnail_url || apiUrl(`/photos/${photo.id}/thumbnail`),
+    alt: label,
+    loading: "lazy",
+    decoding: "async",
+    width: 200,
+    height: 200,
+  });
+  const open = el("button", { type: "button", class: "thumb", "aria-label": `Open ${photo.name || label}`, onclick: onOpen }, img);
+  const item = el("li", { class: "tile", "data-id": photo.id }, open);
+  if (score !== undefined) {
+    const text = `score ${score.toFixed(3)}`;
+    open.title = `${photo.name || ""} — ${text}`;
+    item.append(el("span", { class: "score", text }));
+  }
+  if (onMore) item.append(el("button", { type: "button", class: "more", text: "More like this", onclick: onMore }));
+  return item;
+}
+
+export class PagedGrid {
+  /**
+   * `fetchPage(cursor)` returns `{items, next}`; `render(item, index)` makes its tile;
+   * `listFor(item)` picks the list an item goes into (the timeline's month), by default the container.
+   */
+  constructor(container, sentinel, { render, listFor, onPage } = {}) {
+    this.container = container;
+    this.render = render;
+    this.listFor = listFor || (() => container);
+    this.onPage = onPage || (() => {});
+    this.items = [];
+    this.generation = 0;
+    this.cursor = null;
+    this.fetchPage = null;
+    this.loading = false;
+    new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) this.more();
+    }, { rootMargin: "600px" }).observe(sentinel);
+  }
+
+  /** Start over with another query; the first page loads at once. */
+  reset(fetchPage) {
+    this.generation += 1;
+    this.items = [];
+    this.cursor = null;
+    this.fetchPage = fetchPage;
+    this.loading = false;
+    this.container.replaceChildren();
+    return fetchPage ? this.more(true) : Promise.resolve();
+  }
+
+  get hasMore() {
+    return this.fetchPage !== null && this.cursor !== null;
+  }
+
+  async more(first = false) {
+    if (this.loading || !this.fetchPage || (!first && this.cursor === null)) return;
+    const generation = this.generation;
+    this.loading = true;
+    try {
+      const page = await this.fetchPage(first ? null : this.cursor);
+      if (generation !== this.generation) return;
+      for (const item of page.items) {
+        const index = this.items.push(item) - 1;
+        this.listFor(item).append(this.render(item, index));
+      }
+      this.cursor = page.next || null;
+      this.onPage(page, this);
+    } finally {
+      if (generation === this.generation) this.loading = false;
+    }
+    // A short first page may leave the sentinel in view: keep going until it is not.
+    if (this.cursor !== null && generation === this.generation) requestAnimationFrame(() => this.fillViewport());
+  }
+
+  fillViewport() {
+    const rect = this.container.getBoundingClientRect();
+    if (rect.bottom < window.innerHeight + 600) this.more();
+  }
+}

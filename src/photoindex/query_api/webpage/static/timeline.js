@@ -1,0 +1,54 @@
+// The timeline: every photo by taken date, grouped by month, paged through GET /photos.
+
+import { api } from "./api.js";
+import { el, monthOf } from "./format.js";
+import { PagedGrid, thumb } from "./grid.js";
+
+const PAGE = 100;
+
+export class Timeline {
+  constructor(root, viewer) {
+    this.form = root.querySelector("#timeline-form");
+    this.note = root.querySelector("#timeline-note");
+    this.container = root.querySelector("#timeline");
+    this.month = null;
+    this.grid = new PagedGrid(this.container, root.querySelector("#timeline-more"), {
+      render: (photo, index) => thumb(photo, { onOpen: () => viewer.open(this.grid.items, index) }),
+      listFor: (photo) => this.listFor(photo),
+      onPage: (page) => {
+        this.note.textContent = page.computing ? "Reading the library…" : `${page.total} photos`;
+        if (page.computing) setTimeout(() => this.load(), 1000);
+      },
+    });
+    this.form.addEventListener("change", () => this.load());
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.load();
+    });
+  }
+
+  load() {
+    const data = new FormData(this.form);
+    const params = { order: data.get("order"), folder: String(data.get("folder") || "").trim(), limit: PAGE };
+    this.month = null;
+    return this.grid
+      .reset(async (cursor) => {
+        const page = await api("/photos", { params: { ...params, cursor } });
+        return { items: page.items, next: page.next_cursor, total: page.total, computing: page.computing };
+      })
+      .catch((error) => {
+        this.note.textContent = `Could not list photos: ${error.message}`;
+      });
+  }
+
+  /** The month's grid for a photo: a new heading and grid when the month changes. */
+  listFor(photo) {
+    const { key, label } = monthOf(photo.taken_at);
+    if (!this.month || this.month.key !== key) {
+      const list = el("ul", { class: "grid", "aria-label": label });
+      this.container.append(el("h2", { class: "month", text: label }), list);
+      this.month = { key, list };
+    }
+    return this.month.list;
+  }
+}

@@ -1,0 +1,175 @@
+"""A real server on a temp library and Debian's headless Chromium driving the web page through Playwright.
+
+Chromium comes from the system (``apt-get install chromium``), never from
+``playwright install``. Without it the browser tests skip, saying why; under
+CI (``CI=true``) they fail instead, so a CI image without a browser cannot
+pass by skipping.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from photoindex.daemon.status import DaemonStatus, ModelStatus, QueueStatus
+from photoindex.query_api import create_app
+from tests.integration.api.conftest import SPEC, Library, settings_for
+from tests.integration.api.test_api_paging import free_port
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+
+
+def chromium_path() -> str:
+    """The system Chromium; skips (fails under CI) when there is none or Playwright is missing."""
+    found = next((p for p in CHROMIUM_PATHS if os.access(p, os.X_OK)), None) or shutil.which("chromium")
+    missing = None
+    if found is None:
+        missing = "no Chromium at /usr/bin/chromium (apt-get install chromium)"
+    else:
+        try:
+            importlib.import_module("playwright.sync_api")
+        except ImportError:
+            missing = "Playwright for Python is not installed (pip install -e '.[test]')"
+    if missing is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"browser tests cannot run in CI: {missing}")
+        pytest.skip(f"browser tests skipped: {missing}")
+    assert found is not None
+    return found
+
+
+@dataclass
+class FakeDaemon:
+    """The daemon's status record as ``create_app``'s status hook gives it; ``queued`` changes under test."""
+
+    root: str
+    queued: int = 3
+    calls: int = field(default=0)
+
+    def __call__(self) -> DaemonStatus:
+        self.calls += 1
+        return DaemonStatus(
+            state="indexing",
+            health="ok",
+            problems=[],
+            pid=os.getpid(),
+            version="test",
+            started_at="2026-01-01T00:00:00+00:00",
+            updated_at="2026-01-01T00:00:01+00:00",
+            uptime_seconds=1.0,
+            queue=QueueStatus(settling=1, queued=self.queued, rescans=0, scanning=False),
+            rate_per_second=2.5,
+            eta_seconds=None,
+            photos={},
+            failures_by_code={},
+            captions_pending=None,
+            since_start={},
+            models=ModelStatus(embedder="loaded", captioner="off", idle_unload_seconds=600.0, unloads=0),
+            watchers=[],
+            collection="photoindex_test",
+        )
+
+
+@dataclass
+class Served:
+    url: str
+    library: Library
+    daemon: FakeDaemon
+    trash: Path  # XDG_DATA_HOME/Trash: where send2trash puts what the page trashes
+
+
+@pytest.fixture(scope="module")
+def served(web_library: Library, api_models: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The real app over the library, served by uvicorn in a thread on a free port."""
+    xdg = tmp_path_factory.mktemp("xdg")
+    saved = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(xdg)
+    if "send2trash.plat_other" in sys.modules:  # it reads XDG_DATA_HOME once, when imported
+        importlib.reload(sys.modules["send2trash.plat_other"])
+        importlib.reload(sys.modules["send2trash"])
+    port = free_port()
+    daemon = FakeDaemon(str(web_library.root))
+    app = create_app(settings_for(web_library, port=port), store=web_library.store, models=api_models, spec=SPEC,
+                     config_file=web_library.data_dir / "config.toml", projection_warm_up=False, status=daemon)  # fmt: skip
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    started = threading.Event()
+    while not started.wait(0.05):
+        if server.started:
+            started.set()
+        assert thread.is_alive(), "the server did not start"
+    try:
+        yield Served(f"http://127.0.0.1:{port}", web_library, daemon, xdg / "Trash")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        if saved is None:
+            os.environ.pop("XDG_DATA_HOME", None)
+        else:
+            os.environ["XDG_DATA_HOME"] = saved
+
+
+@dataclass
+class Browser:
+    page: Any
+    requests: list[str]
+    shots: Path
+
+
+@pytest.fixture(scope="module")
+def browser(served: Served, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    """One Chromium page for the module; every URL it requests is recorded."""
+    executable = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    shots = Path(os.environ.get("PHOTOINDEX_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        context = chromium.new_context(viewport={"width": 1100, "height": 700})
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        requests: list[str] = []
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(served.url + "/")
+        yield Browser(page, requests, shots)
+        context.close()
+        chromium.close()
+
+
+def screenshot(browser: Browser, name: str) -> None:
+    """``name-light.png`` and ``name-dark.png``, reduced to a small palette so they stay small."""
+    from PIL import Image
+
+    page = browser.page
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        path = browser.shots / f"{name}-{scheme}.png"
+        page.screenshot(path=str(path))
+        with Image.open(path) as image:
+            image.convert("RGB").quantize(colors=128).save(path, optimize=True)
+    page.emulate_media(color_scheme="light")
+
+
+__all__ = ["Browser", "FakeDaemon", "Served", "browser", "chromium_path", "screenshot", "served"]
