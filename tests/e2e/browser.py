@@ -109,8 +109,15 @@ def served(web_library: Library, api_models: Any, tmp_path_factory: pytest.TempP
         importlib.reload(sys.modules["send2trash"])
     port = free_port()
     daemon = FakeDaemon(str(web_library.root))
-    app = create_app(settings_for(web_library, port=port), store=web_library.store, models=api_models, spec=SPEC,
-                     config_file=web_library.data_dir / "config.toml", projection_warm_up=False, status=daemon)  # fmt: skip
+    app = create_app(
+        settings_for(web_library, port=port),
+        store=web_library.store,
+        models=api_models,
+        spec=SPEC,
+        config_file=web_library.data_dir / "config.toml",
+        projection_warm_up=False,
+        status=daemon,
+    )
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

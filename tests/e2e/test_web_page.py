@@ -157,7 +157,7 @@ def test_a_photo_opens_large_and_steps_with_the_arrow_keys(browser: Browser, ser
     paris = ids.index(served.library.ids["paris"])
     for _ in range(paris):
         page.keyboard.press("ArrowRight")
-    page.wait_for_function(f"() => document.querySelector('#viewer-title').textContent === 'paris.jpg'")
+    page.wait_for_function("() => document.querySelector('#viewer-title').textContent === 'paris.jpg'")
     page.wait_for_function("() => document.querySelector('#viewer-img').complete")
     meta = page.inner_text("#viewer-meta")
     for expected in ("Canon EOS R5", "RF24-70mm", "640 × 480", "48.85660", served.library.paths["paris"]):
