@@ -8,4 +8,7 @@ if [ -z "$folder" ]; then
   if [ -d ../shared/corpus/photos ]; then folder=../shared/corpus/photos; else folder=$HOME/Pictures; fi
 fi
 shift || true
-exec .venv/bin/photoindex index "$folder" "$@"
+.venv/bin/photoindex index "$folder" "$@"
+echo
+echo "The web page (search, timeline, duplicates, folders), once the daemon runs (.venv/bin/photoindex serve):"
+.venv/bin/photoindex open --print

@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="what the running daemon does: queue, rate, failures, watchers")
     status.add_argument("--json", action="store_true", help="print the status as JSON")
 
+    opener = commands.add_parser("open", help="open the web page in the default browser")
+    opener.add_argument("--print", action="store_true", help="only print the page's URL")
+
     service = commands.add_parser("service", help="install, remove or inspect the per-user service (systemd/launchd)")
     service.add_argument("action", choices=("install", "uninstall", "status"))
     service.add_argument("--no-start", action="store_true", help="install: write the unit, do not start it")
@@ -118,6 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _status(args, loaded)
         if args.command == "service":
             return _service(args, loaded)
+        if args.command == "open":
+            return _open(args, loaded)
     except ConfigError as exc:
         return _config_problems(exc, as_json=getattr(args, "json", False))
     except PhotoindexError as exc:
@@ -222,6 +227,16 @@ SEARCH_HINT = (
     "photoindex: no daemon answers, so this search loads the model itself (several seconds); "
     "`photoindex serve` or `photoindex service install` keeps it loaded and makes searches instant"
 )
+
+
+def _open(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    from photoindex.oneshot.opening import open_hints, open_page, page_url
+
+    url, running = page_url(loaded.settings)
+    print(url, flush=True)
+    for hint in open_hints(running=running, opened=None if args.print else open_page(url)):
+        print(hint, file=sys.stderr)
+    return EXIT_OK
 
 
 def _daemon_answers(loaded: LoadedSettings) -> bool:
