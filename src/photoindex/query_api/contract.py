@@ -26,6 +26,7 @@ from litestar import Litestar, Request
 from litestar.routes import HTTPRoute
 
 from photoindex.library import Rejected
+from photoindex.library.photos import MEDIA_TYPES
 from photoindex.query_api import limits
 from photoindex.query_api.schemas.ingest import FolderRequest, ScanRequest
 from photoindex.query_api.schemas.photos import RemoveRequest
@@ -97,12 +98,32 @@ def correct_openapi(app: Litestar) -> None:
         "maximum": limits.MAX_WEIGHT,
         "default": 1.0,
     }
+    _file_responses(document)
     upload = document["paths"]["/api/v1/ingest/upload"]["post"]["requestBody"]
     form = upload["content"]["multipart/form-data"]
     form["encoding"] = {"files": {"contentType": "application/octet-stream"}}
     upload["description"] = (
         "any number of file parts; a part named 'files' must be a file, other non-file fields are ignored"
     )
+
+
+def _file_responses(document: dict[str, Any]) -> None:
+    """Files as they are sent: an original in its own type; ``Last-Modified`` an HTTP date, not ISO 8601.
+
+    Litestar documents a file download as ``application/octet-stream`` with an ISO ``date-time``
+    ``Last-Modified``; a client reading real photo ids (the listing gives them) meets the truth.
+    """
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            for response in operation.get("responses", {}).values() if isinstance(operation, dict) else ():
+                header = response.get("headers", {}).get("last-modified")
+                if header is not None:
+                    header["schema"] = {"type": "string"}
+                    header["description"] = "when the file last changed, an HTTP date (RFC 9110)"
+    original = document["paths"]["/api/v1/photos/{photo_id}/original"]["get"]["responses"]["200"]
+    binary = {"type": "string", "contentMediaType": "application/octet-stream"}
+    types = sorted({*MEDIA_TYPES.values(), "application/octet-stream"})
+    original["content"] = {media: {"schema": {**binary, "contentMediaType": media}} for media in types}
 
 
 __all__ = ["REQUEST_STRUCTS", "correct_openapi", "fix_allow_headers", "strict_json_body"]

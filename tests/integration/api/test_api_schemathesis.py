@@ -97,6 +97,7 @@ _CURSOR_PATHS = (
     "/api/v1/duplicates",
     "/api/v1/projection",
     "/api/v1/photos/{photo_id}/similar",
+    "/api/v1/photos",
 )
 
 
