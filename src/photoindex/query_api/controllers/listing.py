@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import anyio
 import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
@@ -63,7 +64,8 @@ class PhotoListController(Controller):
         snapshot, current = await services.catalog.snapshot(wait_s=SNAPSHOT_WAIT_S)
         if snapshot is None:
             return PhotoListPage(items=[], limit=limit, total=0, computing=True)
-        page = services.timeline.page(snapshot, query, after=after, limit=limit)
+        # Off the event loop: the first page of a snapshot sorts it (about 0.75 s for a million photos).
+        page = await anyio.to_thread.run_sync(lambda: services.timeline.page(snapshot, query, after=after, limit=limit))
         points = {p.id: p for p in await services.in_store(lambda: services.store.retrieve(page.ids))}
         items = [photo_summary(i, points[i].payload) for i in page.ids if i in points]
         next_cursor = None
