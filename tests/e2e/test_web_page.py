@@ -178,6 +178,11 @@ def test_the_timeline_groups_photos_by_month(browser: Browser, served: Served) -
     screenshot(browser, "timeline")
     page.select_option("#timeline-form select[name=order]", "asc")
     page.wait_for_function("() => document.querySelector('#timeline h2.month')?.textContent === 'November 2020'")
+    page.fill("#timeline-form input[name=taken_from]", "2023-01-01")
+    page.fill("#timeline-form input[name=taken_to]", "2023-12-31")
+    page.wait_for_function("() => document.querySelector('#timeline-note').textContent === '3 photos'")
+    months = page.eval_on_selector_all("#timeline h2.month", "hs => hs.map(h => h.textContent)")
+    assert months == ["March 2023", "July 2023"]
 
 
 def test_a_duplicate_goes_to_the_trash_after_confirming(browser: Browser, served: Served) -> None:

@@ -29,7 +29,8 @@ export class Timeline {
 
   load() {
     const data = new FormData(this.form);
-    const params = { order: data.get("order"), folder: String(data.get("folder") || "").trim(), limit: PAGE };
+    const params = { limit: PAGE };
+    for (const name of ["order", "folder", "taken_from", "taken_to"]) params[name] = String(data.get(name) || "").trim();
     this.month = null;
     return this.grid
       .reset(async (cursor) => {
