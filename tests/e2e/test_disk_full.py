@@ -115,14 +115,12 @@ class ApiDaemon:
 
     def converged(self, n: int) -> DaemonStatus:
         return self.wait_for(
-            lambda s: (
-                s.state == "idle"
-                and not s.read_only
-                and s.photos["indexed"] == n
-                and s.queue.settling == 0
-                and s.queue.queued == 0
-                and s.queue.rescans == 0
-            ),
+            lambda s: s.state == "idle"
+            and not s.read_only
+            and s.photos["indexed"] == n
+            and s.queue.settling == 0
+            and s.queue.queued == 0
+            and s.queue.rescans == 0,
             f"{n} photos indexed and an idle, writable daemon",
         )
 
