@@ -126,6 +126,7 @@ def create_app(
             c.SearchController,
             image_search,
             c.PhotosController,
+            c.PlacesController,
             c.DuplicatesController,
             c.ProjectionController,
             c.LibraryController,

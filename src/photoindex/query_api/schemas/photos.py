@@ -9,8 +9,9 @@ from msgspec import Meta
 
 from photoindex.query_api.schemas.common import API_PREFIX
 
-TakenAtSource = Literal["exif", "filename", "mtime"]
-_TAKEN_AT_SOURCES: frozenset[str] = frozenset(("exif", "filename", "mtime"))
+# "+gps": the offset of a camera's wall-clock time came from the time zone at the photo's GPS position.
+TakenAtSource = Literal["exif", "filename", "mtime", "exif+gps", "filename+gps"]
+_TAKEN_AT_SOURCES: frozenset[str] = frozenset(("exif", "filename", "mtime", "exif+gps", "filename+gps"))
 
 
 class Gps(msgspec.Struct):
@@ -41,7 +42,7 @@ class PhotoInfo(msgspec.Struct, kw_only=True):
     height: int | None
     orientation: int | None
     taken_at: str | None
-    taken_at_source: TakenAtSource | None  # where ``taken_at`` was read: EXIF, the file's name, its mtime
+    taken_at_source: TakenAtSource | None  # where ``taken_at`` was read: EXIF, the file's name, its mtime (+gps)
     camera_make: str | None
     camera_model: str | None
     lens: str | None
