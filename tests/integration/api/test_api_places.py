@@ -166,6 +166,16 @@ def test_places_lists_countries_and_cities_with_counts(client: Client) -> None:
     assert (body["photos_with_place"], body["photos_with_gps"], body["complete"]) == (11, 11, True)
 
 
+def test_photo_info_names_the_place_and_zone(client: Client, places_library: Library) -> None:
+    info = client.get(f"/api/v1/photos/{places_library.ids['paris_tx']}").json()
+    assert info["place"] == {"city": "Paris", "region": "Texas", "country": "United States", "country_code": "US"}
+    assert (info["taken_at"], info["taken_at_source"], info["taken_at_zone"]) == (
+        "2022-04-01T10:00:00-05:00",
+        "exif+gps",
+        "America/Chicago",
+    )
+
+
 def test_beach_in_lisbon_last_summer(client: Client) -> None:
     page = _search(client, "beach in Lisbon last summer")
     assert page["interpreted"] == {

@@ -19,7 +19,7 @@ class PlacesController(Controller):
     async def places(self, services: NamedDependency[ApiServices]) -> PlacesOut:
         """Counted from the library snapshot (no store scan per request); search one with ``q=… in <city>``."""
         snapshot, _fresh = await services.catalog.snapshot(wait_s=FIRST_SNAPSHOT_WAIT_S)
-        return places_out(services.place_index.index(snapshot), complete=snapshot is not None)
+        return places_out(await services.place_index.index(snapshot), complete=snapshot is not None)
 
 
 __all__ = ["PlacesController"]

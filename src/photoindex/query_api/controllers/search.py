@@ -178,7 +178,7 @@ async def _read(services: ApiServices, q: str) -> QueryReading | None:
     snapshot = services.catalog.current
     if snapshot is None:
         snapshot, _fresh = await services.catalog.snapshot(wait_s=FIRST_SNAPSHOT_WAIT_S)
-    return read_query(q, services.place_index.index(snapshot), services.today())
+    return read_query(q, await services.place_index.index(snapshot), services.today())
 
 
 async def _vectors(services: ApiServices, terms: list[QueryTerm]) -> list[tuple[np.ndarray, float]]:
