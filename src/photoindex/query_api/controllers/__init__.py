@@ -6,6 +6,7 @@ from photoindex.query_api.controllers.health import HealthController
 from photoindex.query_api.controllers.ingest import IngestController
 from photoindex.query_api.controllers.library import LibraryController
 from photoindex.query_api.controllers.photos import PhotosController
+from photoindex.query_api.controllers.places import PlacesController
 from photoindex.query_api.controllers.projection import ProjectionController
 from photoindex.query_api.controllers.search import ImageSearchController, SearchController
 
@@ -18,6 +19,7 @@ __all__ = [
     "IngestController",
     "LibraryController",
     "PhotosController",
+    "PlacesController",
     "ProjectionController",
     "SearchController",
 ]
