@@ -22,6 +22,7 @@ import structlog
 from photoindex.daemon.place_backfill import backfill_places
 from photoindex.daemon.supervisor import Components
 from photoindex.indexer.captions import caption_pending, pending_caption_count
+from photoindex.indexer.heap import trim_heap
 from photoindex.indexer.store.guarded import is_disk_full
 
 log = structlog.get_logger(__name__)
@@ -141,10 +142,15 @@ class IdleWork:
         return not self._busy() and self._idle_s() >= time.monotonic() - started
 
     async def _release_decoders(self) -> None:
-        """Stop the idle decode workers; the pool starts new ones with the next file."""
+        """Stop the idle decode workers, and drop the place data; both come back with the next file."""
         await anyio.to_thread.run_sync(self.parts.pipeline.decoder.release)
         self.state.decoders_released += 1
         log.info("decode.workers_released")
+        geo = self.parts.pipeline.options.geo
+        if geo is not None and geo.geocoder.loaded:
+            geo.release()
+            await anyio.to_thread.run_sync(trim_heap)  # the data's pages go back to the OS (~60 MB)
+            log.info("places.geocoder_released")
 
 
 __all__ = ["CAPTION_BATCH", "IdleState", "IdleWork"]

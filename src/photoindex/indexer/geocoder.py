@@ -98,18 +98,27 @@ class Geocoder:
 
     def load(self) -> None:
         """Read the bundled data (blocking, ~0.7 s): call it from a worker thread before the first lookup."""
-        if self._data is None:
+        self._ready()
+
+    def release(self) -> None:
+        """Drop the data (~70 MB) while the daemon idles; the next lookup reads it again."""
+        with self._lock:
+            self._data = None
+
+    def _ready(self) -> _Data:
+        data = self._data
+        if data is None:
             with self._lock:
                 if self._data is None:
                     self._data = _read()
+                data = self._data
+        return data
 
     def lookup(self, lat: float, lon: float) -> Place | None:
         """The place a photo taken at ``lat``, ``lon`` belongs to; None for an impossible coordinate."""
         if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0) or not np.isfinite([lat, lon]).all():
             return None
-        self.load()
-        data = self._data
-        assert data is not None
+        data = self._ready()
         distances, rows = data.tree.query(_unit(lat, lon), k=_CANDIDATES)  # type: ignore[attr-defined]
         km = 2.0 * np.arcsin(np.minimum(1.0, distances / 2.0)) * EARTH_RADIUS_KM
         nearest = int(rows[0])

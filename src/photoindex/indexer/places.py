@@ -39,6 +39,10 @@ class GeoLookup:
         self.geocoder.load()
         self.zones.load()
 
+    def release(self) -> None:
+        """Let the geocoder's data go while the daemon idles (the zone polygons live in their module)."""
+        self.geocoder.release()
+
     def fields(self, lat: float, lon: float, taken: Mapping[str, Any]) -> dict[str, Any]:
         """The ``place_*`` fields, and ``taken`` (``taken_fields``' answer) localized when it is a naive time."""
         out: dict[str, Any] = {}

@@ -120,3 +120,13 @@ def test_time_zones_load_lazily() -> None:
     zones = TimeZones()
     assert not zones.loaded
     assert zones.zone_at(95.0, 0.0) is None and not zones.loaded
+
+
+def test_a_released_geocoder_reads_its_data_again_at_the_next_lookup() -> None:
+    geocoder = Geocoder()
+    geocoder.load()
+    geocoder.release()  # what an idle daemon does
+    assert not geocoder.loaded
+    place = geocoder.lookup(38.7223, -9.1393)
+    assert place is not None and (place.city, place.country_code) == ("Lisbon", "PT")
+    assert geocoder.loaded
