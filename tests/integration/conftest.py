@@ -12,6 +12,7 @@ from PIL import Image
 from photoindex.indexer.decode_pool import DecodePool
 from photoindex.indexer.model_worker import ModelWorker
 from photoindex.indexer.pipeline import IndexPipeline, PipelineOptions
+from photoindex.indexer.places import GeoLookup
 from photoindex.indexer.state import IndexState
 from photoindex.indexer.store import VectorStore
 from tests.fixtures.models import TINY_CLIP_CONFIG, tiny_blip_captioner, tiny_clip_embedder
@@ -77,6 +78,7 @@ def make_pipeline(
     captions: str = "off",
     state: IndexState | None = None,
     host: str = HOST,
+    geo: GeoLookup | None = None,
 ) -> IndexPipeline:
     options = PipelineOptions(
         host_id=host,
@@ -87,6 +89,7 @@ def make_pipeline(
         max_wait_s=0.02,
         decode_concurrency=3,
         thumbs_dir=tmp_path / "cache",
+        geo=geo,
     )
     state = state or IndexState.load(store, host_id=host)
     return IndexPipeline(store=store, state=state, decoder=decoder, models=models, options=options)

@@ -1,11 +1,13 @@
-"""Work the daemon does only when it has nothing else to do: deferred captions, giving memory back.
+"""Work the daemon does only when it has nothing else to do: deferred captions, place names, giving memory back.
 
 Captions ("deferred") start once nothing has waited for ``CAPTION_AFTER_IDLE_S``
 and run in small batches at background priority; the pass stops before its
 next batch as soon as other work arrives, so a new photo waits at most for
 one small caption batch. After ``model.idle_unload_s`` without work the
 decode workers are let go (the model worker unloads the models on the same
-TTL by itself); both come back on the next file.
+TTL by itself); both come back on the next file. Photos indexed before
+place names existed get theirs (``place_backfill``) at the first quiet moment
+after start, before captions: it needs no model.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from dataclasses import dataclass
 import anyio
 import structlog
 
+from photoindex.daemon.place_backfill import backfill_places
 from photoindex.daemon.supervisor import Components
 from photoindex.indexer.captions import caption_pending, pending_caption_count
+from photoindex.indexer.heap import trim_heap
 from photoindex.indexer.store.guarded import is_disk_full
 
 log = structlog.get_logger(__name__)
@@ -39,6 +43,7 @@ class IdleState:
     captioning: bool = False
     captioned: int = 0
     decoders_released: int = 0
+    places_filled: int = 0  # photos given their place by the back-fill since start
 
 
 class IdleWork:
@@ -65,6 +70,7 @@ class IdleWork:
         captions_due = captions_on  # something may need a caption: at start, and after new photos
         seen_total = self._indexed_total()
         released = False
+        places_due = self.parts.pipeline.options.geo is not None
         while True:
             await anyio.sleep(TICK_S)
             total = self._indexed_total()
@@ -75,6 +81,9 @@ class IdleWork:
                 released = False
                 continue
             writable = not self.parts.gate.read_only  # captions are store writes: none while the disk is short
+            if places_due and writable:
+                places_due = not await self._fill_places()
+                continue
             if captions_due and writable and idle >= CAPTION_AFTER_IDLE_S and self.parts.models.embedder_error is None:
                 try:
                     started = await self._caption()
@@ -115,11 +124,33 @@ class IdleWork:
         log.info("captions.pass_done", captioned=done, pending=self.state.captions_pending)
         return started
 
+    async def _fill_places(self) -> bool:
+        """One back-fill pass; True when it ran to the end (False: new work interrupted it)."""
+        geo = self.parts.pipeline.options.geo
+        assert geo is not None
+        started = time.monotonic()
+        try:
+            self.state.places_filled += await backfill_places(
+                self.parts.store,
+                geo,
+                keep_going=lambda: not self._busy() and self._idle_s() >= time.monotonic() - started,
+            )
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            return False
+        return not self._busy() and self._idle_s() >= time.monotonic() - started
+
     async def _release_decoders(self) -> None:
-        """Stop the idle decode workers; the pool starts new ones with the next file."""
+        """Stop the idle decode workers, and drop the place data; both come back with the next file."""
         await anyio.to_thread.run_sync(self.parts.pipeline.decoder.release)
         self.state.decoders_released += 1
         log.info("decode.workers_released")
+        geo = self.parts.pipeline.options.geo
+        if geo is not None and geo.geocoder.loaded:
+            geo.release()
+            await anyio.to_thread.run_sync(trim_heap)  # the data's pages go back to the OS (~60 MB)
+            log.info("places.geocoder_released")
 
 
 __all__ = ["CAPTION_BATCH", "IdleState", "IdleWork"]

@@ -738,7 +738,11 @@ class Daemon:
             photos={k: statuses_d.get(k, 0) for k in ("indexed", "pending", "failed")},
             failures_by_code=failures_d,
             captions_pending=self.idle.state.captions_pending,
-            since_start={k: v for k, v in self.summary.as_dict().items() if isinstance(v, int) and k != "seen"},
+            since_start={
+                **{k: v for k, v in self.summary.as_dict().items() if isinstance(v, int) and k != "seen"},
+                # Back-filled places change payloads only: counted here so the library snapshot is re-read.
+                **({"places_filled": self.idle.state.places_filled} if self.idle.state.places_filled else {}),
+            },
             models=ModelStatus(
                 embedder="failed"
                 if models.embedder_error

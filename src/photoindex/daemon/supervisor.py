@@ -22,6 +22,7 @@ from photoindex.indexer.model_ids import ClipSpec, clip_spec
 from photoindex.indexer.model_worker import ModelWorker
 from photoindex.indexer.payloads import now_iso
 from photoindex.indexer.pipeline import IndexPipeline, PipelineOptions
+from photoindex.indexer.places import GeoLookup
 from photoindex.indexer.state import IndexState
 from photoindex.indexer.store import VectorStore, open_store
 from photoindex.indexer.store.guarded import GuardedStore
@@ -160,6 +161,7 @@ def open_components(settings: Settings, *, models: ModelWorker | None = None) ->
             decode_concurrency=workers + 1,
             thumbs_dir=paths.cache_dir,
             max_pixels=settings.model.max_pixels,
+            geo=GeoLookup(),  # loads its data at the first photo with GPS
         )
         pipeline = IndexPipeline(
             store=store, state=IndexState(host_id), decoder=decoder, models=models, options=options

@@ -21,7 +21,6 @@ that was offline is tried again later.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import gc
 import itertools
 import queue
@@ -37,6 +36,7 @@ import numpy as np
 import structlog
 
 from photoindex.errors import ErrorCode, ModelError
+from photoindex.indexer.heap import trim_heap
 from photoindex.indexer.priority import INDEX_THREAD_NAME, low_priority_executor
 
 if TYPE_CHECKING:  # the model modules import torch; a process that only hosts the worker need not
@@ -170,7 +170,7 @@ class ModelWorker:
             try:
                 return _inference(ErrorCode.EMBED, lambda: embedder.embed_images(_square(pixels, embedder.input_size)))
             finally:
-                _trim_heap()  # a batch's activations: hand them back rather than let the heap grow
+                trim_heap()  # a batch's activations: hand them back rather than let the heap grow
 
         return await self._submit(run, priority)
 
@@ -189,7 +189,7 @@ class ModelWorker:
             try:
                 return _inference(ErrorCode.CAPTION, lambda: captioner.caption(_square(part, captioner.input_size)))
             finally:
-                _trim_heap()
+                trim_heap()
 
         step = len(pixels)
         if step > CPU_CAPTION_BATCH:
@@ -263,7 +263,7 @@ class ModelWorker:
                 close()
         del models
         gc.collect()
-        _trim_heap()
+        trim_heap()
 
     def _get_embedder(self) -> ImageEmbedder:
         if self._embedder is None:
@@ -303,15 +303,6 @@ def _probe_batch(embedder: ImageEmbedder, configured: int) -> int:
     size = probe_batch_size(device, measure(), configured)
     log.info("models.batch_size_probed", batch_size=size)
     return size
-
-
-def _trim_heap() -> None:
-    """Hand freed heap pages back to the OS (glibc keeps them otherwise); a no-op elsewhere."""
-    try:
-        trim = ctypes.CDLL(None).malloc_trim  # the process's own symbols: glibc's when it has them
-    except (OSError, AttributeError):
-        return
-    trim(0)
 
 
 def _inference(code: ErrorCode, run: Callable[[], T]) -> T:

@@ -6,6 +6,7 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
+from photoindex.indexer.places import GPS_ZONE_SUFFIX, ZONE_FIELDS, GeoLookup, coordinates
 from photoindex.indexer.records import FileFacts, FileFailure, HashedFile, PhotoMetadata
 from photoindex.indexer.store import ancestor_dirs
 from photoindex.indexer.taken_date import taken_fields
@@ -44,8 +45,10 @@ def photo_payload(
     caption: str | None,
     caption_status: str,
     fingerprint: str | None = None,
+    geo: GeoLookup | None = None,
 ) -> dict[str, Any]:
-    """Everything stored for a photo: file facts, metadata, hashes, caption state."""
+    """Everything stored for a photo: file facts, metadata, hashes, caption state; with ``geo``, its place
+    and local time (``geo`` must be loaded, or the first photo with GPS loads it on this thread)."""
     payload = file_payload(file.facts, host_id=host_id)
     payload.update(
         sha256=file.sha256,
@@ -62,20 +65,32 @@ def photo_payload(
     for key, value in metadata_fields(metadata).items():
         payload[key] = value
     payload.update(taken_fields(metadata.taken_at, file.facts.path, file.facts.mtime_ns))
+    _add_geo(payload, geo)
     return payload
 
 
-def moved_payload(payload: dict[str, Any], facts: FileFacts, *, host_id: str) -> dict[str, Any]:
+def _add_geo(payload: dict[str, Any], geo: GeoLookup | None) -> None:
+    position = coordinates(payload) if geo is not None else None
+    if geo is not None and position is not None:
+        payload.update(geo.fields(*position, payload))
+
+
+def moved_payload(
+    payload: dict[str, Any], facts: FileFacts, *, host_id: str, geo: GeoLookup | None = None
+) -> dict[str, Any]:
     """A stored photo's payload for a copy, a rename or a move to ``facts``: same content, another file.
 
     A date from the EXIF belongs to the content and stays; one read from the old
     file's name or mtime is read again from this file's, as a fresh index would.
     """
     moved = {**payload, **file_payload(facts, host_id=host_id)}
-    if moved.get("taken_at_source") in ("filename", "mtime"):
-        for key in ("taken_at", "taken_at_source", "taken_at_ts"):
+    if moved.get("taken_at_source") in ("filename", "mtime", f"filename{GPS_ZONE_SUFFIX}"):
+        for key in ("taken_at", "taken_at_source", "taken_at_ts", *ZONE_FIELDS):
             moved.pop(key, None)
         moved.update(taken_fields(None, facts.path, facts.mtime_ns))
+        position = coordinates(moved) if geo is not None else None
+        if geo is not None and position is not None:
+            moved.update(geo.zoned(*position, moved))
     return moved
 
 

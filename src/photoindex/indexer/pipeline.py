@@ -29,6 +29,7 @@ from photoindex.indexer.hashing import hash_file
 from photoindex.indexer.model_ids import DEFAULT_CAPTION_SIZE
 from photoindex.indexer.model_worker import ModelWorker, Priority
 from photoindex.indexer.payloads import failure_payload, moved_payload, photo_payload
+from photoindex.indexer.places import GeoLookup
 from photoindex.indexer.records import DecodedPhoto, DecodeRequest, FileFacts, FileFailure, HashedFile
 from photoindex.indexer.state import IndexState, KnownFile
 from photoindex.indexer.store import PhotoPoint, VectorStore
@@ -61,6 +62,7 @@ class PipelineOptions:
     decode_concurrency: int = 4
     thumbs_dir: Path | None = None
     max_pixels: int = 250_000_000
+    geo: GeoLookup | None = None  # place names and local times for photos with GPS (None: not derived)
 
 
 class IndexPipeline:
@@ -248,6 +250,14 @@ class IndexPipeline:
             while batch := await _next_batch(receive, self._batch_size(), self.options.max_wait_s):
                 await writes.send(await self._embed_batch(batch, summary))
 
+    async def _load_geo(self, batch: list[DecodedPhoto]) -> None:
+        """The first photo with GPS loads the place and zone data, off the event loop (once, under a second)."""
+        geo = self.options.geo
+        if geo is None or geo.loaded:
+            return
+        if any(p.image.metadata.gps_lat is not None and p.image.metadata.gps_lon is not None for p in batch):
+            await anyio.to_thread.run_sync(geo.load)
+
     def _batch_size(self) -> int:
         return self.options.batch_size or self.models.batch_size
 
@@ -256,6 +266,7 @@ class IndexPipeline:
         vectors, failures = await self._vectors(batch, summary)
         summary.stage_s["embed"] += time.perf_counter() - started
         captions = await self._inline_captions(batch, summary) if vectors is not None else None
+        await self._load_geo(batch)
         points: list[PhotoPoint] = []
         known: list[KnownFile] = []
         for index, photo in enumerate(batch):
@@ -281,11 +292,14 @@ class IndexPipeline:
                 caption=caption,
                 caption_status=self._caption_status(caption, status),
                 fingerprint=photo.image.fingerprint,
+                geo=self.options.geo,
             )
             copies = [photo.file, *self._inflight.pop(photo.file.sha256, [])]
             for position, hashed in enumerate(copies):
                 copy_payload = (
-                    payload if position == 0 else moved_payload(payload, hashed.facts, host_id=self.options.host_id)
+                    payload
+                    if position == 0
+                    else moved_payload(payload, hashed.facts, host_id=self.options.host_id, geo=self.options.geo)
                 )
                 points.append(PhotoPoint(id=BY_PATH, payload=copy_payload, vector=vector))
                 known.append(_known(BY_PATH, hashed, status, copy_payload.get("caption_status")))
@@ -301,7 +315,7 @@ class IndexPipeline:
 
     def _copy_of(self, hashed: HashedFile, payload: dict[str, Any], vector: np.ndarray) -> StoreWrite:
         """A point for a copy of content whose vector is at hand: nothing decoded or embedded."""
-        copy_payload = moved_payload(payload, hashed.facts, host_id=self.options.host_id)
+        copy_payload = moved_payload(payload, hashed.facts, host_id=self.options.host_id, geo=self.options.geo)
         known = _known(BY_PATH, hashed, "indexed", copy_payload.get("caption_status"))
         return StoreWrite(points=(PhotoPoint(id=BY_PATH, payload=copy_payload, vector=vector),), known=(known,))
 
@@ -424,7 +438,7 @@ class IndexPipeline:
             return False
         old = found[0]
         path = hashed.facts.path
-        payload = moved_payload(old.payload, hashed.facts, host_id=self.options.host_id)
+        payload = moved_payload(old.payload, hashed.facts, host_id=self.options.host_id, geo=self.options.geo)
         moved_from: KnownFile | None = None
         if donor.path == path:
             summary.touched += 1
@@ -482,7 +496,7 @@ class IndexPipeline:
                 if old_point is None or old_point.payload.get("path") != known.path:
                     missed.append(known.path)  # gone, or rewritten meanwhile for another file
                     continue
-                payload = moved_payload(old_point.payload, facts, host_id=self.options.host_id)
+                payload = moved_payload(old_point.payload, facts, host_id=self.options.host_id, geo=self.options.geo)
                 points.append(PhotoPoint(known.point_id, payload, old_point.vector))  # the photo keeps its id
                 target = self.state.by_path.get(facts.path)
                 if target is not None and target.point_id != known.point_id:

@@ -64,6 +64,10 @@ class SearchFilters(msgspec.Struct, frozen=True, omit_defaults=True):
     near: GeoCircle | None = None
     min_width: int | None = None
     min_height: int | None = None
+    # A place named in a text query (library/query_reading.py): the city's name, region and country code.
+    place_city: str | None = None
+    place_region: str | None = None
+    place_country_code: str | None = None
 
     def store_filter(self, *, statuses: tuple[str, ...] | None = ("indexed",)) -> PhotoFilter:
         """The store's filter; vector searches pass ``statuses=None`` (only indexed points have vectors)."""
@@ -83,6 +87,9 @@ class SearchFilters(msgspec.Struct, frozen=True, omit_defaults=True):
             geo_box=box,
             min_width=self.min_width,
             min_height=self.min_height,
+            place_cities=_one(self.place_city),
+            place_regions=_one(self.place_region),
+            place_country_codes=_one(self.place_country_code),
         )
 
     def accepts(self, payload: dict[str, Any]) -> bool:
@@ -101,6 +108,10 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _one(value: str | None) -> tuple[str, ...] | None:
+    return (value,) if value is not None else None
 
 
 def _wrap(lon: float) -> float:

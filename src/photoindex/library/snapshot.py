@@ -2,7 +2,7 @@
 
 Duplicates, collection statistics and caption matching need a few fields of
 every point. Reading them from the store per request would cost a full scroll
-each time, so one scroll fills numpy columns (about 80 bytes a photo, no
+each time, so one scroll fills numpy columns (about 90 bytes a photo, no
 Python object per photo) that those computations share until the library
 changes. Paths and other display fields are not kept: a page of results
 fetches its few points from the store.
@@ -36,7 +36,13 @@ SNAPSHOT_FIELDS = (
     "host_id",
     "path",
     "taken_at_ts",
+    "location",
+    "place_city",
+    "place_region",
+    "place_country",
+    "place_country_code",
 )
+_NO_PLACE = -1
 STATUS_CODES = {"indexed": 0, "pending": 1, "failed": 2}
 STATUS_NAMES = {code: name for name, code in STATUS_CODES.items()}
 _OTHER_STATUS = 3
@@ -66,11 +72,14 @@ class Snapshot:
     created: float = field(default_factory=time.monotonic)
     host: np.ndarray | None = None  # uint16: index into ``host_names``; None: one host
     host_names: tuple[str, ...] = ()
-    # For the timeline (``library.listing``): when each photo was taken (NaN: unknown), and the
+    # For the timeline (``library.timeline``): when each photo was taken (NaN: unknown), and the
     # folder holding it as a code into ``dir_names`` (distinct folders are few; paths are not kept).
     taken_ts: np.ndarray | None = None  # float64 seconds since the epoch
     dir_code: np.ndarray | None = None  # uint32
     dir_names: tuple[str, ...] = ()
+    place: np.ndarray | None = None  # int32: index into ``place_names``; -1: none (no GPS, or not geocoded yet)
+    place_names: tuple[tuple[str, str, str, str], ...] = ()  # (city, region, country, country code)
+    lat: np.ndarray | None = None  # float32 latitude; NaN without GPS
 
     def of_host(self, host_id: str) -> Snapshot:
         """The rows of one host's photos (duplicates are per host), without captions; ``self`` when all are."""
@@ -94,6 +103,8 @@ class Snapshot:
             host_names=(host_id,),
             taken_ts=None if self.taken_ts is None else self.taken_ts[rows],
             dir_code=None if self.dir_code is None else self.dir_code[rows],
+            place=self.place[rows] if self.place is not None else None,
+            lat=self.lat[rows] if self.lat is not None else None,
         )
 
     def __len__(self) -> int:
@@ -136,6 +147,9 @@ def take_snapshot(store: VectorStore, version: LibraryVersion, *, page_size: int
     taken: list[float] = []
     dirs: list[int] = []
     dir_codes: dict[str, int] = {}
+    places: list[int] = []
+    place_codes: dict[tuple[str, str, str, str], int] = {}
+    lats: list[float] = []
     last_indexed: str | None = None
     for row, point in enumerate(store.scroll(fields=SNAPSHOT_FIELDS, page_size=page_size)):
         p = point.payload
@@ -159,6 +173,10 @@ def take_snapshot(store: VectorStore, version: LibraryVersion, *, page_size: int
         path = p.get("path")
         folder = path.rpartition("/")[0] if isinstance(path, str) else ""
         dirs.append(dir_codes.setdefault(folder, len(dir_codes)))
+        places.append(_place_code(p, place_codes))
+        location = p.get("location")
+        lat = location.get("lat") if isinstance(location, dict) else None
+        lats.append(float(lat) if isinstance(lat, int | float) else np.nan)
         caption = p.get("caption")
         if isinstance(caption, str) and caption:
             captions.add(row, caption)
@@ -184,7 +202,18 @@ def take_snapshot(store: VectorStore, version: LibraryVersion, *, page_size: int
         taken_ts=np.array(taken, dtype=np.float64),
         dir_code=np.array(dirs, dtype=np.uint32),
         dir_names=tuple(dir_codes),
+        place=np.array(places, dtype=np.int32),
+        place_names=tuple(place_codes),
+        lat=np.array(lats, dtype=np.float32),
     )
+
+
+def _place_code(payload: dict[str, Any], codes: dict[tuple[str, str, str, str], int]) -> int:
+    code = payload.get("place_country_code")
+    if not isinstance(code, str) or not code:
+        return _NO_PLACE
+    city, region, country = (str(payload.get(f) or "") for f in ("place_city", "place_region", "place_country"))
+    return codes.setdefault((city, region, country, code), len(codes))
 
 
 def _int(value: Any) -> int:

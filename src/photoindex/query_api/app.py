@@ -8,8 +8,9 @@ here is global: two apps in one process share nothing.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,7 @@ def create_app(
     projection_warm_up: bool = True,
     min_umap_points: int = MIN_UMAP_POINTS,
     thumbnails: ThumbnailCache | None = None,
+    today: Callable[[], date] = date.today,
 ) -> Litestar:
     """The query API over ``store`` and ``models``.
 
@@ -93,7 +95,8 @@ def create_app(
     photos (without it, the API does that on the store itself); ``host_id`` is
     this host's (read from the data dir when not given);
     ``pipeline`` lends its decode pool to image queries. Raises ``ConfigError``
-    when ``api.host`` is not loopback and no API key is configured.
+    when ``api.host`` is not loopback and no API key is configured. ``today`` is what relative
+    dates in text queries count from ("yesterday", "last summer"): the server's date unless injected.
     """
     check_bind(settings)
     services = build_services(
@@ -113,6 +116,7 @@ def create_app(
         min_umap_points=min_umap_points,
         thumbnails=thumbnails,
     )
+    services.today = today
     api = settings.api
     image_search = type(
         "ImageSearch",
@@ -128,6 +132,7 @@ def create_app(
             image_search,
             c.PhotoListController,
             c.PhotosController,
+            c.PlacesController,
             c.DuplicatesController,
             c.ProjectionController,
             c.LibraryController,

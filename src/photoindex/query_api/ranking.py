@@ -15,9 +15,10 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from photoindex.library import Hit, HitPage, Rejected
+from photoindex.library import Hit, HitPage, Rejected, SearchFilters
 from photoindex.library.paging import PinnedQuery, decode_cursor, encode_cursor, fingerprint, rank_key, search_position
 from photoindex.query_api.schemas.common import photo_summary
+from photoindex.query_api.schemas.places import Interpreted
 from photoindex.query_api.schemas.search import FilterSpec, SearchHitOut, SearchPage
 from photoindex.query_api.services import ApiServices
 
@@ -36,8 +37,13 @@ async def ranked_page(
     cursor: str | None = None,
     caption_query: str | None = None,
     exclude: frozenset[str] = frozenset(),
+    narrow: Callable[[SearchFilters], SearchFilters] | None = None,
+    interpreted: Interpreted | None = None,
 ) -> SearchPage:
-    """One page of the query ``query`` (the parts that decide its ranking, filters aside)."""
+    """One page of the query ``query`` (the parts that decide its ranking, filters aside).
+
+    ``narrow`` adds the filters a text query's words became (``interpreted`` says which; the
+    query tuple must name them too, so that a cursor never continues another reading)."""
     digest = fingerprint(*query, msgspec.to_builtins(spec), caption_query, sorted(exclude))
     after, start, hints = None, offset, (0, 0)
     if cursor is not None:
@@ -46,9 +52,10 @@ async def ranked_page(
         decoded = decode_cursor(cursor, digest, shape=(float, str))
         after, start, hints = search_position(decoded), decoded.rank, (decoded.skip, decoded.ties)
     query_pin = await _pin(services, digest, make_vector, pinned=cursor is not None)
+    filters = spec.to_filters()
     page = await services.searcher.search(
         query_pin.vector,
-        spec.to_filters(),
+        narrow(filters) if narrow is not None else filters,
         limit=limit,
         offset=offset,
         after=after,
@@ -71,6 +78,7 @@ async def ranked_page(
         next_cursor=_next(digest, start + len(hits), last, page) if more else None,
         hybrid=page.hybrid,
         upload_id=query_pin.upload_id,
+        interpreted=interpreted,
     )
 
 

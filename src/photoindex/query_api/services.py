@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import anyio
@@ -29,6 +30,7 @@ from photoindex.library import (
     WatchedFolders,
 )
 from photoindex.library.paging import Pinned, PinnedQuery
+from photoindex.library.place_index import PlaceIndexCache
 from photoindex.library.timeline import Timeline
 
 RescanHook = Callable[[str], Awaitable[Any] | Any]
@@ -65,6 +67,10 @@ class ApiServices:
     pinned: Pinned[PinnedQuery] = field(default_factory=Pinned)
     # The timeline's sorted columns, one per snapshot and order, so a page costs a mask and a binary search.
     timeline: Timeline = field(default_factory=Timeline)
+    # The library's places, rebuilt from each new snapshot: what text queries' place names resolve against.
+    place_index: PlaceIndexCache = field(default_factory=PlaceIndexCache)
+    # "Today" for relative dates in queries ("yesterday", "last summer"): the server's local date; tests set it.
+    today: Callable[[], date] = date.today
 
     def daemon_status(self) -> Any | None:
         if self.status is None:

@@ -67,6 +67,9 @@ _ANY_OF_FIELDS = (
     ("formats", "format"),
     ("sha256", "sha256"),
     ("paths", "path"),
+    ("place_cities", "place_city"),
+    ("place_regions", "place_region"),
+    ("place_country_codes", "place_country_code"),
 )
 
 
@@ -101,6 +104,10 @@ def plan(flt: PhotoFilter | None) -> Plan:
         must.append(Empty("location"))
     if flt.geo_box is not None:
         must.append(InBox("location", flt.geo_box))
+    if flt.has_place is True:
+        must_not.append(Empty("place_country_code"))
+    elif flt.has_place is False:
+        must.append(Empty("place_country_code"))
     return Plan(tuple(must), tuple(must_not))
 
 

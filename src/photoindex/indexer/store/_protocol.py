@@ -36,6 +36,11 @@ KEYWORD_FIELDS = (
     "camera_model",
     "lens",
     "caption_status",
+    # Reverse-geocoded from ``location`` (indexer/places.py): what "in Lisbon" and /places filter and count on.
+    "place_city",
+    "place_region",
+    "place_country",
+    "place_country_code",
 )
 INTEGER_FIELDS = ("width", "height", "size")
 FLOAT_FIELDS = ("taken_at_ts",)
@@ -93,6 +98,10 @@ class PhotoFilter(msgspec.Struct, frozen=True, omit_defaults=True):
     sha256: tuple[str, ...] | None = None
     paths: tuple[str, ...] | None = None
     caption_status: str | None = None
+    place_cities: tuple[str, ...] | None = None
+    place_regions: tuple[str, ...] | None = None
+    place_country_codes: tuple[str, ...] | None = None
+    has_place: bool | None = None  # a ``place_country_code`` is set (False: not geocoded yet, or no GPS)
 
 
 @runtime_checkable

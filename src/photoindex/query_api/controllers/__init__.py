@@ -7,6 +7,7 @@ from photoindex.query_api.controllers.ingest import IngestController
 from photoindex.query_api.controllers.library import LibraryController
 from photoindex.query_api.controllers.listing import PhotoListController
 from photoindex.query_api.controllers.photos import PhotosController
+from photoindex.query_api.controllers.places import PlacesController
 from photoindex.query_api.controllers.projection import ProjectionController
 from photoindex.query_api.controllers.search import ImageSearchController, SearchController
 
@@ -20,6 +21,7 @@ __all__ = [
     "LibraryController",
     "PhotoListController",
     "PhotosController",
+    "PlacesController",
     "ProjectionController",
     "SearchController",
 ]

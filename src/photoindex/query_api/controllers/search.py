@@ -17,13 +17,20 @@ from msgspec import UNSET
 from photoindex.errors import ErrorCode
 from photoindex.library import Rejected, combine, parse_id
 from photoindex.library.query_images import decode_query_image
+from photoindex.library.query_reading import QueryReading, read_query
+from photoindex.library.search import FIRST_SNAPSHOT_WAIT_S
 from photoindex.query_api import limits
 from photoindex.query_api.params import CursorParam, Limit, Offset, query_filters
 from photoindex.query_api.problems import problem_docs
 from photoindex.query_api.ranking import ranked_page
+from photoindex.query_api.schemas.places import interpreted
 from photoindex.query_api.schemas.search import CombinedSearch, FilterSpec, QueryTerm, SearchPage
 from photoindex.query_api.services import ApiServices
 
+InterpretParam = Annotated[
+    bool,
+    QueryParameter(description="read place names and dates in q as filters (see `interpreted` in the answer)"),
+]
 QueryParam = Annotated[str, QueryParameter(min_length=1, max_length=limits.MAX_QUERY_CHARS, description="what to find")]
 
 
@@ -52,21 +59,31 @@ class SearchController(Controller):
         limit: Limit = 20,
         offset: Offset = 0,
         cursor: CursorParam = None,
+        interpret: InterpretParam = True,
     ) -> SearchPage:
-        """CLIP text embedding, plus caption words where captions exist (each hit says which matched)."""
+        """CLIP text embedding, plus caption words where captions exist (each hit says which matched).
+
+        Place names the library holds photos of and dates ("beach in Lisbon last summer",
+        "snow December 2021") become filters and leave the text; ``interpreted`` says how ``q`` was read."""
+        reading = await _read(services, q) if interpret else None
+        text = reading.text if reading is not None else q
+        shown = interpreted(reading) if reading is not None else None
 
         async def vector() -> tuple[np.ndarray, str | None]:
-            return (await services.encoder.texts([q]))[0], None
+            return (await services.encoder.texts([text]))[0], None
 
+        query: tuple[object, ...] = ("text", " ".join(text.split()))
         return await ranked_page(
             services,
             vector,
             conditions,
-            query=("text", " ".join(q.split())),
+            query=(*query, msgspec.to_builtins(shown)) if shown is not None else query,
             limit=limit,
             offset=offset,
             cursor=cursor,
-            caption_query=q,
+            caption_query=text,
+            narrow=reading.narrow if reading is not None else None,
+            interpreted=shown,
         )
 
     @post("/", status_code=200, responses=problem_docs(400, 401, 404, 503), summary="Combined search")
@@ -154,6 +171,14 @@ class ImageSearchController(Controller):
             cursor=cursor,
             caption_query=data.text,
         )
+
+
+async def _read(services: ApiServices, q: str) -> QueryReading | None:
+    """``q``'s places and dates, against the places of the latest library snapshot."""
+    snapshot = services.catalog.current
+    if snapshot is None:
+        snapshot, _fresh = await services.catalog.snapshot(wait_s=FIRST_SNAPSHOT_WAIT_S)
+    return read_query(q, await services.place_index.index(snapshot), services.today())
 
 
 async def _vectors(services: ApiServices, terms: list[QueryTerm]) -> list[tuple[np.ndarray, float]]:

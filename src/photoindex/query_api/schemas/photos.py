@@ -9,14 +9,24 @@ from msgspec import Meta
 
 from photoindex.query_api.schemas.common import API_PREFIX
 
-TakenAtSource = Literal["exif", "filename", "mtime"]
-_TAKEN_AT_SOURCES: frozenset[str] = frozenset(("exif", "filename", "mtime"))
+# "+gps": the offset of a camera's wall-clock time came from the time zone at the photo's GPS position.
+TakenAtSource = Literal["exif", "filename", "mtime", "exif+gps", "filename+gps"]
+_TAKEN_AT_SOURCES: frozenset[str] = frozenset(("exif", "filename", "mtime", "exif+gps", "filename+gps"))
 
 
 class Gps(msgspec.Struct):
     lat: float
     lon: float
     alt: float | None = None
+
+
+class PhotoPlace(msgspec.Struct):
+    """Where the photo was taken, named offline from its GPS position (GeoNames)."""
+
+    city: str
+    region: str
+    country: str
+    country_code: str
 
 
 class Failure(msgspec.Struct):
@@ -41,7 +51,7 @@ class PhotoInfo(msgspec.Struct, kw_only=True):
     height: int | None
     orientation: int | None
     taken_at: str | None
-    taken_at_source: TakenAtSource | None  # where ``taken_at`` was read: EXIF, the file's name, its mtime
+    taken_at_source: TakenAtSource | None  # where ``taken_at`` was read: EXIF, the file's name, its mtime (+gps)
     camera_make: str | None
     camera_model: str | None
     lens: str | None
@@ -58,6 +68,8 @@ class PhotoInfo(msgspec.Struct, kw_only=True):
     thumbnail_url: str
     original_url: str
     similar_url: str
+    place: PhotoPlace | None = None
+    taken_at_zone: str | None = None  # the IANA zone at its GPS position, whose offset ``taken_at`` carries
 
 
 class RemoveRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -129,6 +141,20 @@ def photo_info(point_id: str, payload: dict[str, Any]) -> PhotoInfo:
         thumbnail_url=f"{API_PREFIX}/photos/{point_id}/thumbnail",
         original_url=f"{API_PREFIX}/photos/{point_id}/original",
         similar_url=f"{API_PREFIX}/photos/{point_id}/similar",
+        place=_place(payload),
+        taken_at_zone=_get(payload, "taken_at_zone", str),
+    )
+
+
+def _place(payload: dict[str, Any]) -> PhotoPlace | None:
+    code = _get(payload, "place_country_code", str)
+    if not code:
+        return None
+    return PhotoPlace(
+        city=_get(payload, "place_city", str) or "",
+        region=_get(payload, "place_region", str) or "",
+        country=_get(payload, "place_country", str) or code,
+        country_code=code,
     )
 
 

@@ -13,6 +13,7 @@ from photoindex.indexer.store import GeoBox
 from photoindex.library import GeoCircle, Rejected, SearchFilters
 from photoindex.query_api import limits
 from photoindex.query_api.schemas.common import PhotoSummary
+from photoindex.query_api.schemas.places import Interpreted
 
 Latitude = Annotated[float, Meta(ge=-90.0, le=90.0)]
 Longitude = Annotated[float, Meta(ge=-180.0, le=180.0)]
@@ -137,6 +138,7 @@ class SearchPage(msgspec.Struct, kw_only=True):
     next_cursor: str | None = None
     hybrid: bool  # caption words took part in the ranking
     upload_id: str | None = None  # an uploaded query image, reusable in POST /search for an hour
+    interpreted: Interpreted | None = None  # text search: the places and dates read from ``q`` (null: none)
 
 
 def _values(values: list[str] | None) -> tuple[str, ...] | None:
