@@ -56,8 +56,9 @@ export class Duplicates {
     this.cursor = answer.next_cursor;
     this.moreButton.hidden = !this.cursor;
     const shown = this.groups.children.length;
+    const total = answer.total_groups ?? shown;
     this.note.textContent = shown
-      ? `${answer.total_groups ?? shown} groups; ${bytes(answer.reclaimable_bytes)} could be freed.` +
+      ? `${total} ${total === 1 ? "group" : "groups"}; ${bytes(answer.reclaimable_bytes)} could be freed.` +
         (answer.stale ? " (Updating…)" : "")
       : "No duplicates of this kind.";
   }
