@@ -14,7 +14,11 @@ export function bytes(n) {
 
 export function when(iso) {
   if (!iso) return "";
-  const date = new Date(iso);
+  // A photo's time is the wall clock where it was taken: drop the offset rather than convert it to this
+  // browser's zone, and read a bare date as that day (new Date("2023-05-14") would be UTC midnight).
+  const day = /^(\d{4})-(\d\d)-(\d\d)$/.exec(iso);
+  if (day) return new Date(+day[1], +day[2] - 1, +day[3]).toLocaleDateString(undefined, { dateStyle: "medium" });
+  const date = new Date(iso.replace(/(Z|[+-]\d\d:?\d\d)$/, ""));
   if (Number.isNaN(date.getTime())) return iso;
   return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }

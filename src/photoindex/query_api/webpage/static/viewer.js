@@ -80,8 +80,12 @@ export class Viewer {
 function metadata(info) {
   const camera = [info.camera_make, info.camera_model].filter(Boolean).join(" ");
   const gps = info.gps ? `${info.gps.lat.toFixed(5)}, ${info.gps.lon.toFixed(5)}` : "";
+  const place = info.place ? [info.place.city, info.place.region, info.place.country].filter(Boolean).join(", ") : "";
+  // "exif" and "exif+gps" (the zone from the position) are the camera's own date: only a guess is flagged.
+  const guessed = info.taken_at_source && !info.taken_at_source.startsWith("exif");
   const rows = [
-    ["Taken", when(info.taken_at) + (info.taken_at_source && info.taken_at_source !== "exif" ? ` (from ${info.taken_at_source})` : "")],
+    ["Taken", when(info.taken_at) + (guessed ? ` (from the ${info.taken_at_source.replace("+gps", "")})` : "")],
+    ["Place", place],
     ["Camera", camera],
     ["Lens", info.lens],
     ["Exposure", exposure(info)],
