@@ -157,6 +157,16 @@ def _check_values(settings: Settings) -> list[str]:
         problems.append("$.model.max_pixels: expected a positive number")
     if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", model.device):
         problems.append(f"$.model.device: expected auto, cpu, cuda, cuda:N or mps, got {model.device!r}")
+    if model.backend == "onnx" and model.device not in ("auto", "cpu"):
+        problems.append(
+            f'$.model.backend: "onnx" runs on the CPU (ONNX Runtime\'s CPU provider), but model.device is '
+            f'{model.device!r}; set model.device = "cpu" or "auto", or model.backend = "torch" or "auto"'
+        )
+    if model.quantize == "int8" and model.backend == "torch":
+        problems.append(
+            '$.model.quantize: "int8" runs CLIP\'s image tower in ONNX Runtime; '
+            'set model.backend = "onnx" or "auto", or model.quantize = "none"'
+        )
     if not 0 < settings.api.port < 65536:
         problems.append(f"$.api.port: expected 1-65535, got {settings.api.port}")
     for index, origin in enumerate(settings.api.allowed_origins):

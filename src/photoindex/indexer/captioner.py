@@ -133,11 +133,13 @@ def load_blip(
     *,
     max_new_tokens: int = MAX_NEW_TOKENS,
     num_beams: int = 1,
+    quantize: str = "none",
 ) -> BlipCaptioner:
     """Build a ``BlipCaptioner`` from a hub name or a local ``save_pretrained`` folder.
 
     ``weights``: None = the trained weights from ``name_or_dir``; "random" = the
     same architecture untrained (a folder holding only config.json is enough).
+    ``quantize="int8"``: the text decoder's Linear layers get int8 weights (CPU only).
     Raises ModelError(MODEL_UNAVAILABLE) naming the settings to change.
     """
     if weights not in (None, RANDOM_WEIGHTS):
@@ -195,6 +197,11 @@ def load_blip(
     if random_weights:
         # Info: opening the index already warned once that it holds untrained models' output.
         log.info("model.random_weights", model=model_id, note="UNTRAINED BLIP weights: captions are nonsense")
+    if quantize == "int8":
+        if torch_device.type != "cpu":
+            raise ModelError(f'model.quantize = "int8" quantizes the captioner for a CPU, not {torch_device}')
+        quantize_decoder(model)
+        model_id += "+int8"
     mean, std = _image_stats(folder) if is_dir else (BLIP_MEAN, BLIP_STD)
     captioner = BlipCaptioner(
         model,
@@ -215,6 +222,25 @@ def load_blip(
         input_size=captioner.input_size,
     )
     return captioner
+
+
+def quantize_decoder(model: Any) -> None:
+    """Give BLIP's text decoder int8 Linear weights (dynamic quantization), in place.
+
+    Captioning is ~dozens of decoder steps per image, each a chain of small
+    matrix products bound by weight memory traffic: int8 weights quarter it.
+    The vision encoder runs once per image and stays fp32.
+    """
+    import warnings
+
+    from torch.ao.quantization import quantize_dynamic
+
+    with warnings.catch_warnings():
+        # torch 2.13 marks its quantized tensor types deprecated (torchao is the successor); they
+        # still run, and torchao is not a dependency of ours.
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        model.text_decoder = quantize_dynamic(model.text_decoder.eval(), {torch.nn.Linear}, dtype=torch.qint8)
 
 
 def synthetic_tokenizer(text_config: Any) -> Any:
@@ -300,5 +326,6 @@ __all__ = [
     "BlipCaptioner",
     "Captioner",
     "load_blip",
+    "quantize_decoder",
     "synthetic_tokenizer",
 ]
