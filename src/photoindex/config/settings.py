@@ -50,6 +50,7 @@ class ModelSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     idle_unload_s: float = 300.0  # the daemon unloads the models after this long without work; 0 = never
     backend: Backend = "auto"  # the runtime CLIP runs in; fp32 ONNX and torch share a collection
     quantize: Quantize = "none"  # int8 weights: faster on a CPU, not the same vectors (another collection)
+    onnx_threads: int = 0  # ONNX Runtime's intra-op threads; 0 = one per core (measured: README)
 
 
 class StoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

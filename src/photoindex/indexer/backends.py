@@ -47,7 +47,7 @@ def load_embedder(model: ModelSettings, cache_dir: Path) -> ImageEmbedder:
     from photoindex.indexer.onnx_embedder import OnnxClipEmbedder
 
     clip = load_clip(model.clip, model.pretrained, model.weights, "cpu")
-    return OnnxClipEmbedder.from_clip(clip, cache_dir, quantize=model.quantize)
+    return OnnxClipEmbedder.from_clip(clip, cache_dir, quantize=model.quantize, threads=model.onnx_threads or None)
 
 
 __all__ = ["choose_backend", "load_embedder"]

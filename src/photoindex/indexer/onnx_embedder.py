@@ -20,7 +20,7 @@ import hashlib
 import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +91,8 @@ class OnnxClipEmbedder:
         self.dim = dim
         self.input_size = input_size
         self.random_weights = random_weights
+        self.device = torch.device("cpu")  # what the capabilities endpoint and batch sizing read
+        self.backend = "onnx"
         self._image = image_session
         self._text = text_session
         self._tokenizer = tokenizer
@@ -107,23 +109,30 @@ class OnnxClipEmbedder:
         stem = f"{_slug(clip.model_id)}-{weights_digest(clip.model)[:16]}"
         size = clip.input_size
         context = int(getattr(clip.model, "context_length", 77))
-        image_path = _exported(
-            folder / f"{stem}-image.onnx",
-            _ImageTower(clip),
-            torch.zeros((2, size, size, 3), dtype=torch.uint8),
-            "pixels",
-        )
-        text_path = _exported(
-            folder / f"{stem}-text.onnx", _TextTower(clip), torch.zeros((2, context), dtype=torch.long), "tokens"
-        )
-        if quantize == "int8":
-            image_path = _quantized(image_path)
-        _remove_stale(folder, _slug(clip.model_id), stem)
         options = session_options(threads)
+        image_fp32 = folder / f"{stem}-image.onnx"
+
+        def export_image(path: Path) -> None:
+            _export(path, _ImageTower(clip), torch.zeros((2, size, size, 3), dtype=torch.uint8), "pixels")
+
+        def export_text(path: Path) -> None:
+            _export(path, _TextTower(clip), torch.zeros((2, context), dtype=torch.long), "tokens")
+
+        def quantize_image(path: Path) -> None:
+            if not image_fp32.is_file():
+                export_image(image_fp32)
+            _quantize(image_fp32, path)
+
+        if quantize == "int8":
+            image_path, image = _cached(folder / f"{stem}-image-int8.onnx", quantize_image, options)
+        else:
+            image_path, image = _cached(image_fp32, export_image, options)
+        _, text = _cached(folder / f"{stem}-text.onnx", export_text, options)
+        _remove_stale(folder, _slug(clip.model_id), stem)
         model_id = clip.model_id + (INT8_SUFFIX if quantize == "int8" else "")
         embedder = cls(
-            _open_session(image_path, options),
-            _open_session(text_path, options),
+            image,
+            text,
             clip.tokenizer,
             model_id=model_id,
             dim=clip.dim,
@@ -188,10 +197,19 @@ def weights_digest(model: torch.nn.Module) -> str:
     return digest.hexdigest()
 
 
-def _exported(path: Path, tower: torch.nn.Module, example: torch.Tensor, input_name: str) -> Path:
-    """``path``, exported from ``tower`` unless a loadable file is already there."""
-    if path.is_file() and _loads(path):
-        return path
+def _cached(path: Path, build: Callable[[Path], None], options: Any) -> tuple[Path, Any]:
+    """An ORT session on ``path``, built first when missing or unreadable (damaged, or from an older ORT)."""
+    if path.is_file():
+        try:
+            return path, _open_session(path, options)
+        except Exception:  # ORT raises its own unexported exception types
+            log.warning("model.onnx_cache_unreadable", file=path.name, detail="exporting it again")
+    build(path)
+    return path, _open_session(path, options)
+
+
+def _export(path: Path, tower: torch.nn.Module, example: torch.Tensor, input_name: str) -> None:
+    """Export ``tower`` to ``path`` through a temporary file: a crash never leaves a truncated cache file."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with torch.inference_mode(False), torch.no_grad(), _quiet_exporter():
@@ -205,7 +223,7 @@ def _exported(path: Path, tower: torch.nn.Module, example: torch.Tensor, input_n
                 opset_version=OPSET,
                 dynamo=False,
             )
-        os.replace(tmp, path)  # a crash before this leaves a .tmp, never a truncated cache file
+        os.replace(tmp, path)
     except Exception as exc:
         raise ModelError(
             f"could not export CLIP to ONNX ({path.name}): {exc}", code=ErrorCode.MODEL_UNAVAILABLE
@@ -213,14 +231,10 @@ def _exported(path: Path, tower: torch.nn.Module, example: torch.Tensor, input_n
     finally:
         tmp.unlink(missing_ok=True)
     log.info("model.onnx_exported", file=path.name, mb=round(path.stat().st_size / 1e6, 1))
-    return path
 
 
-def _quantized(fp32: Path) -> Path:
-    """The int8 (dynamic, per-channel weights) twin of an exported tower, cached beside it."""
-    path = fp32.with_name(fp32.stem + "-int8.onnx")
-    if path.is_file() and _loads(path):
-        return path
+def _quantize(fp32: Path, path: Path) -> None:
+    """Write the int8 twin of an exported tower: dynamic quantization, per-channel int8 MatMul weights."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -235,17 +249,7 @@ def _quantized(fp32: Path) -> Path:
     finally:
         root.setLevel(level)
         tmp.unlink(missing_ok=True)
-    return path
-
-
-def _loads(path: Path) -> bool:
-    """True when ORT can open the file (a cache file from an older ORT, or damaged, is rebuilt)."""
-    try:
-        _open_session(path, session_options(1))
-    except Exception:
-        log.warning("model.onnx_cache_unreadable", file=path.name, detail="exporting it again")
-        return False
-    return True
+    log.info("model.onnx_quantized", file=path.name, mb=round(path.stat().st_size / 1e6, 1))
 
 
 def _open_session(path: Path, options: Any) -> Any:
