@@ -1,6 +1,6 @@
 """Inference backends against torch fp32: fidelity and speed of ONNX Runtime fp32/int8 CLIP and int8 BLIP.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/backends.py             # ViT-B-32 + BLIP-base, ~5 min on 2 cores
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/backends.py             # ViT-B-32 + BLIP-base, ~7 min on 2 busy cores
     HF_HUB_OFFLINE=1 .venv/bin/python bench/backends.py --quick     # tiny models, a few images (the test)
 
 Inputs: the first ``--images`` corpus photos (../shared/corpus/photos) that
@@ -16,7 +16,7 @@ Per variant against torch fp32: cosine of each image's (and text's) vector
 in interleaved rounds (torch, onnx, ... torch, onnx, ...) and reported as the
 median of per-round ratios, so load from other work on the machine hits
 every variant alike; idle RSS of a fresh process holding each variant. BLIP:
-int8 decoder against fp32, caption time per image and word agreement.
+int8 Linear layers against fp32, caption time per image and word agreement.
 Prints a table and writes JSON (default ``bench/results/backends-<time>.json``).
 """
 
@@ -237,7 +237,7 @@ def rss_child(args: argparse.Namespace, name: str, cache: Path) -> None:
 
 
 def captions(args: argparse.Namespace, work: Path, pixels: np.ndarray) -> dict[str, Any]:
-    """BLIP with an int8 decoder against fp32: seconds per image (interleaved) and word agreement."""
+    """BLIP with int8 Linear layers against fp32: seconds per image (interleaved) and word agreement."""
     from photoindex.indexer.captioner import load_blip
 
     name = caption_name(args, work)
@@ -301,7 +301,7 @@ def report(result: dict[str, Any]) -> None:
         )
     cap = result["captions"]
     print(
-        f"BLIP int8 decoder vs fp32 ({cap['images']} images): {cap['s_per_image_median']['int8']:.2f} s vs "
+        f"BLIP int8 vs fp32 ({cap['images']} images): {cap['s_per_image_median']['int8']:.2f} s vs "
         f"{cap['s_per_image_median']['fp32']:.2f} s per image = {cap['int8_time_ratio']:.2f}×; "
         f"word agreement {cap['word_agreement_mean']:.3f} ({cap['identical_captions']} identical)"
     )

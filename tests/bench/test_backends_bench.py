@@ -29,7 +29,7 @@ def test_quick_benchmark_reports_every_figure(tmp_path: Path) -> None:
         timeout=170,
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-    for line in ("torch ", "onnx ", "onnx-1thread ", "onnx-int8 ", "BLIP int8 decoder vs fp32", "export:"):
+    for line in ("torch ", "onnx ", "onnx-1thread ", "onnx-int8 ", "BLIP int8 vs fp32", "export:"):
         assert line in done.stdout, line
 
     result = json.loads(out.read_text(encoding="utf-8"))

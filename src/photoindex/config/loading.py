@@ -173,6 +173,11 @@ def _check_values(settings: Settings) -> list[str]:
         )
     if model.onnx_threads < 0:
         problems.append("$.model.onnx_threads: expected 0 (one per core) or a positive number")
+    if model.quantize == "int8" and model.device not in ("auto", "cpu"):
+        problems.append(
+            f'$.model.quantize: "int8" runs on the CPU, but model.device is {model.device!r}; '
+            'set model.device = "cpu" or "auto", or model.quantize = "none"'
+        )
     if model.quantize == "int8" and model.backend == "torch":
         problems.append(
             '$.model.quantize: "int8" runs CLIP\'s image tower in ONNX Runtime; '

@@ -12,9 +12,9 @@ from typing import Annotated, Literal
 import msgspec
 
 CaptionMode = Literal["off", "inline", "deferred"]
-# Which runtime computes CLIP: "auto" = ONNX Runtime on a CPU, torch on a GPU (see indexer/backends.py).
+# Which runtime computes CLIP: "auto" = torch, or ONNX Runtime for int8 (the rule: indexer/backends.py).
 Backend = Literal["auto", "torch", "onnx"]
-# "int8": CLIP's image tower (in ONNX Runtime) and BLIP's text decoder with int8 weights; its own collection.
+# "int8": CLIP's image tower (in ONNX Runtime) and BLIP's Linear layers with int8 weights; its own collection.
 Quantize = Literal["none", "int8"]
 
 

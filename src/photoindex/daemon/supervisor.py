@@ -93,8 +93,9 @@ def load_captioner_for(model: ModelSettings) -> Captioner:
     """Build the configured BLIP captioner (imports torch)."""
     from photoindex.indexer.captioner import load_blip
 
+    device = "cpu" if model.quantize == "int8" else model.device  # int8 layers are CPU kernels
     return load_blip(
-        model.caption_model, "random" if model.weights == "random" else None, model.device, quantize=model.quantize
+        model.caption_model, "random" if model.weights == "random" else None, device, quantize=model.quantize
     )
 
 

@@ -44,6 +44,9 @@ log = structlog.get_logger(__name__)
 class _ImageTower(torch.nn.Module):
     """uint8 (N, S, S, 3) -> unit float32 (N, dim): the whole image path as one graph."""
 
+    scale: torch.Tensor  # registered buffers, (1, 3, 1, 1): exported as graph constants
+    shift: torch.Tensor
+
     def __init__(self, clip: ClipEmbedder) -> None:
         super().__init__()
         self.model = clip.model

@@ -127,6 +127,10 @@ def test_backend_and_quantize_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(write(tmp_path, '[model]\nbackend = "torch"\nquantize = "int8"\n'), env={})
     assert [p.split(":")[0] for p in caught.value.problems] == ["$.model.quantize"]
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, '[model]\nquantize = "int8"\ndevice = "mps"\nonnx_threads = -1\n'), env={})
+    assert [p.split(":")[0] for p in caught.value.problems] == ["$.model.onnx_threads", "$.model.quantize"]
+    assert "runs on the CPU, but model.device is 'mps'" in caught.value.problems[1]
 
     loaded = load_settings(write(tmp_path, '[model]\nquantize = "int8"\n'), env={"PHOTOINDEX_MODEL__BACKEND": "onnx"})
     assert (loaded.settings.model.backend, loaded.settings.model.quantize) == ("onnx", "int8")

@@ -149,12 +149,10 @@ def test_collections_int8_apart_fp32_backends_together(tmp_path: Path) -> None:
 
 
 def test_choose_backend() -> None:
-    cpu, cuda = torch.device("cpu"), torch.device("cuda")
-    assert choose_backend("auto", "none", cpu) == "onnx"
-    assert choose_backend("auto", "none", cuda) == "torch"
-    assert choose_backend("auto", "int8", cuda) == "onnx"
-    assert choose_backend("torch", "none", cpu) == "torch"
-    assert choose_backend("onnx", "none", cpu) == "onnx"
+    assert choose_backend("auto", "none") == "torch"  # fp32 ONNX measured no faster for images: README
+    assert choose_backend("auto", "int8") == "onnx"
+    assert choose_backend("torch", "none") == "torch"
+    assert choose_backend("onnx", "none") == "onnx"
 
 
 def test_load_embedder_builds_the_configured_backend(tmp_path: Path) -> None:
