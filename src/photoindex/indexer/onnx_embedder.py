@@ -7,10 +7,12 @@ checkpoint under the same name is exported again, and the stale files go.
 Pixel normalisation and the final L2 normalisation are part of the graphs,
 so a batch crosses into ORT once as uint8 and comes back as unit vectors.
 
-Why ORT: on a CPU it fuses attention and layer norms and runs its own
-thread pool whose idle threads do not spin (``allow_spinning = 0``), which
-leaves the cores to the decode processes, as ``OMP_WAIT_POLICY=PASSIVE``
-does for torch. Measured figures: README, "Inference backends".
+Why ORT: its dynamic int8 MatMuls run CLIP's image tower 3.3× as fast as
+torch fp32 on a CPU, and its text tower answers a query in 0.6-0.74 of the
+time; fp32 images run at torch's rate. Its thread pool's idle threads do
+not spin (``allow_spinning = 0``), which leaves the cores to the decode
+processes, as ``OMP_WAIT_POLICY=PASSIVE`` does for torch. Measured
+figures: README, "Inference backends".
 """
 
 from __future__ import annotations
