@@ -103,6 +103,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--caption-model", default=None, help="BLIP hub name or folder (default BLIP-base)")
     parser.add_argument("--batch-size", type=int, default=0, help="0: as configured by default (16 on a CPU)")
     parser.add_argument("--decode-workers", type=int, default=0, help="0: as configured by default (one per core)")
+    parser.add_argument("--backend", default="auto", help="model.backend: auto | torch | onnx")
+    parser.add_argument("--onnx-threads", type=int, default=0, help="model.onnx_threads (0: one per core)")
     for kind, count in FULL_COUNTS.items():
         parser.add_argument(
             f"--{kind.replace('_', '-')}",
@@ -211,6 +213,8 @@ def settings_for(base: Path, args: argparse.Namespace, clip: str, caption_model:
             device=args.device,
             batch_size=args.batch_size,
             decode_workers=args.decode_workers,
+            backend=args.backend,  # type: ignore[arg-type]
+            onnx_threads=args.onnx_threads,
         ),
         paths=PathSettings(data_dir=str(base / "data"), cache_dir=str(base / "cache"), state_dir=str(base / "state")),
     )
@@ -469,6 +473,8 @@ async def run_phases(
         "clip": embedder.model_id,
         "caption_model": captioner.model_id,
         "device": str(getattr(embedder, "device", "?")),
+        "backend": getattr(embedder, "backend", "torch"),
+        "onnx_threads": args.onnx_threads,
         "dtype": str(getattr(embedder, "dtype", "?")).removeprefix("torch."),
         "batch_size": batch_size,
         "decode_workers": parts.decoder.workers,

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import tomllib
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,7 +124,7 @@ def _validate(raw: dict[str, Any], problems: list[str]) -> Settings | None:
                 # strict=False lets "8" from an environment variable become 8.
                 msgspec.convert({key: item}, cls, strict=False)
             except msgspec.ValidationError as exc:
-                problems.append(_rewrite(str(exc), section))
+                problems.append(_rewrite(str(exc), section) + _choices(cls, key))
         with contextlib.suppress(msgspec.ValidationError):  # already reported key by key above
             sections[section] = msgspec.convert(value, cls, strict=False)
     if problems:
@@ -139,6 +140,14 @@ def _rewrite(message: str, section: str) -> str:
     if match is None:
         return f"$.{section}: {message}"
     return f"$.{section}{match.group(1)}: {message[: match.start()]}"
+
+
+def _choices(cls: type[msgspec.Struct], key: str) -> str:
+    """ " (expected one of: a, b)" for a field that takes a fixed set of strings; msgspec names only the bad one."""
+    kind = typing.get_type_hints(cls).get(key)
+    if typing.get_origin(kind) is not typing.Literal:
+        return ""
+    return " (expected one of: " + ", ".join(str(choice) for choice in typing.get_args(kind)) + ")"
 
 
 def _check_values(settings: Settings) -> list[str]:
@@ -157,6 +166,23 @@ def _check_values(settings: Settings) -> list[str]:
         problems.append("$.model.max_pixels: expected a positive number")
     if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", model.device):
         problems.append(f"$.model.device: expected auto, cpu, cuda, cuda:N or mps, got {model.device!r}")
+    if model.backend == "onnx" and model.device not in ("auto", "cpu"):
+        problems.append(
+            f'$.model.backend: "onnx" runs on the CPU (ONNX Runtime\'s CPU provider), but model.device is '
+            f'{model.device!r}; set model.device = "cpu" or "auto", or model.backend = "torch" or "auto"'
+        )
+    if model.onnx_threads < 0:
+        problems.append("$.model.onnx_threads: expected 0 (one per core) or a positive number")
+    if model.quantize == "int8" and model.device not in ("auto", "cpu"):
+        problems.append(
+            f'$.model.quantize: "int8" runs on the CPU, but model.device is {model.device!r}; '
+            'set model.device = "cpu" or "auto", or model.quantize = "none"'
+        )
+    if model.quantize == "int8" and model.backend == "torch":
+        problems.append(
+            '$.model.quantize: "int8" runs CLIP\'s image tower in ONNX Runtime; '
+            'set model.backend = "onnx" or "auto", or model.quantize = "none"'
+        )
     if not 0 < settings.api.port < 65536:
         problems.append(f"$.api.port: expected 1-65535, got {settings.api.port}")
     for index, origin in enumerate(settings.api.allowed_origins):

@@ -12,6 +12,10 @@ from typing import Annotated, Literal
 import msgspec
 
 CaptionMode = Literal["off", "inline", "deferred"]
+# Which runtime computes CLIP: "auto" = torch, or ONNX Runtime for int8 (the rule: indexer/backends.py).
+Backend = Literal["auto", "torch", "onnx"]
+# "int8": CLIP's image tower (in ONNX Runtime) and BLIP's Linear layers with int8 weights; its own collection.
+Quantize = Literal["none", "int8"]
 
 
 class WatchSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -44,6 +48,9 @@ class ModelSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     decode_timeout_s: float = 60.0  # a decode running longer is killed and its worker replaced
     max_pixels: int = 250_000_000  # larger images are rejected as decompression bombs
     idle_unload_s: float = 300.0  # the daemon unloads the models after this long without work; 0 = never
+    backend: Backend = "auto"  # the runtime CLIP runs in; fp32 ONNX and torch share a collection
+    quantize: Quantize = "none"  # int8 weights: faster on a CPU, not the same vectors (another collection)
+    onnx_threads: int = 0  # ONNX Runtime's intra-op threads; 0 = one per core (measured: README)
 
 
 class StoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -25,6 +25,7 @@ import threading
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -44,8 +45,9 @@ STOP_GRACE_S = 3.0
 class ModelProcess:
     """One child process hosting the models; started on first use, stopped when no model needs it."""
 
-    def __init__(self, model: ModelSettings, *, log_level: str = "warning") -> None:
+    def __init__(self, model: ModelSettings, cache_dir: Path, *, log_level: str = "warning") -> None:
         self._model = msgspec.to_builtins(model)
+        self._cache_dir = str(cache_dir)
         self._log_level = log_level
         self._lock = threading.Lock()
         self._process: BaseProcess | None = None
@@ -122,7 +124,10 @@ class ModelProcess:
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
         process = context.Process(
-            target=_child_main, args=(child, self._model, self._log_level), name="photoindex-models", daemon=True
+            target=_child_main,
+            args=(child, self._model, self._cache_dir, self._log_level),
+            name="photoindex-models",
+            daemon=True,
         )
         process.start()
         child.close()
@@ -200,7 +205,7 @@ def _result(reply: tuple[Any, ...]) -> Any:
     raise RuntimeError(message)  # the model worker turns this into ERR_EMBED / ERR_CAPTION
 
 
-def _child_main(conn: Connection, model_raw: dict[str, Any], log_level: str) -> None:
+def _child_main(conn: Connection, model_raw: dict[str, Any], cache_dir: str, log_level: str) -> None:
     """The child: load models on request and answer calls until told to stop or the parent goes."""
     from photoindex.lifeline import bind_to_parent
 
@@ -220,9 +225,9 @@ def _child_main(conn: Connection, model_raw: dict[str, Any], log_level: str) -> 
             return
         try:
             if on_low and op in _COMPUTE_OPS:
-                reply = low.submit(_serve, op, args, model, models).result()
+                reply = low.submit(_serve, op, args, model, Path(cache_dir), models).result()
             else:
-                reply = _serve(op, args, model, models)
+                reply = _serve(op, args, model, Path(cache_dir), models)
             message: tuple[Any, ...] = ("ok", reply)
         except ModelError as exc:
             message = ("error", "model", str(exc.code), exc.message)
@@ -239,13 +244,13 @@ def _child_main(conn: Connection, model_raw: dict[str, Any], log_level: str) -> 
 _COMPUTE_OPS = frozenset({"embed_images", "embed_texts", "caption"})
 
 
-def _serve(op: str, args: tuple[Any, ...], model: ModelSettings, models: dict[str, Any]) -> Any:
+def _serve(op: str, args: tuple[Any, ...], model: ModelSettings, cache_dir: Path, models: dict[str, Any]) -> Any:
     """One call in the child: load a model (kept in ``models``) or compute with one."""
     from photoindex.daemon.supervisor import load_captioner_for, load_embedder_for
 
     if op == "load_embedder":
         if "embedder" not in models:
-            models["embedder"] = load_embedder_for(model)
+            models["embedder"] = load_embedder_for(model, cache_dir)
         embedder = models["embedder"]
         return {
             "model_id": embedder.model_id,

@@ -29,6 +29,8 @@ from photoindex.indexer.store.guarded import GuardedStore
 from photoindex.indexer.thumbnail_cache import ThumbnailCache
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from photoindex.daemon.model_process import ModelProcess
     from photoindex.indexer.captioner import Captioner
     from photoindex.indexer.embedder import ImageEmbedder
@@ -80,26 +82,30 @@ def open_index_store(settings: Settings, paths: AppPaths, spec: ClipSpec) -> Vec
     return store
 
 
-def load_embedder_for(model: ModelSettings) -> ImageEmbedder:
-    """Build the configured CLIP embedder (imports torch)."""
-    from photoindex.indexer.embedder import load_clip
+def load_embedder_for(model: ModelSettings, cache_dir: Path) -> ImageEmbedder:
+    """Build the configured CLIP embedder in its backend (imports torch); ONNX exports go under ``cache_dir``."""
+    from photoindex.indexer.backends import load_embedder
 
-    return load_clip(model.clip, model.pretrained, model.weights, model.device)
+    return load_embedder(model, cache_dir)
 
 
 def load_captioner_for(model: ModelSettings) -> Captioner:
     """Build the configured BLIP captioner (imports torch)."""
     from photoindex.indexer.captioner import load_blip
 
-    return load_blip(model.caption_model, "random" if model.weights == "random" else None, model.device)
+    device = "cpu" if model.quantize == "int8" else model.device  # int8 layers are CPU kernels
+    return load_blip(
+        model.caption_model, "random" if model.weights == "random" else None, device, quantize=model.quantize
+    )
 
 
 def build_model_worker(settings: Settings) -> ModelWorker:
     """A model worker whose loaders read the model settings; nothing loads until first use."""
     model = settings.model
+    cache_dir = AppPaths.from_settings(settings).cache_dir
 
     def load_embedder() -> ImageEmbedder:
-        return load_embedder_for(model)
+        return load_embedder_for(model, cache_dir)
 
     def load_captioner() -> Captioner:
         return load_captioner_for(model)
@@ -112,7 +118,7 @@ def build_daemon_model_worker(settings: Settings, *, log_level: str = "warning")
     from photoindex.daemon.model_process import ModelProcess, RemoteCaptioner, RemoteEmbedder
 
     model = settings.model
-    host = ModelProcess(model, log_level=log_level)
+    host = ModelProcess(model, AppPaths.from_settings(settings).cache_dir, log_level=log_level)
 
     def load_embedder() -> ImageEmbedder:
         return RemoteEmbedder(host)

@@ -117,6 +117,20 @@ class ClipEmbedder:
         output_dim = getattr(self._model.visual, "output_dim", None)
         self.dim = int(output_dim) if output_dim else int(self.embed_texts([""]).shape[1])
 
+    @property
+    def model(self) -> Any:
+        """The open_clip model (the ONNX backend exports its towers)."""
+        return self._model
+
+    @property
+    def tokenizer(self) -> Callable[[list[str]], torch.Tensor]:
+        return self._tokenizer
+
+    @property
+    def normalisation(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(scale, shift), each (1, 3, 1, 1): model input = uint8 pixels * scale - shift."""
+        return self._scale, self._shift
+
     def embed_images(self, pixels: np.ndarray) -> np.ndarray:
         """uint8 (N, S, S, 3) -> float32 (N, dim) unit vectors."""
         size = self.input_size

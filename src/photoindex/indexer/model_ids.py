@@ -48,8 +48,12 @@ def clip_spec(model: ModelSettings) -> ClipSpec:
         image_size = int(size[0] if isinstance(size, (list, tuple)) else size)
     except (KeyError, TypeError, ValueError):
         raise ConfigError([f"$.model.clip: {name!r} has no usable embed_dim/vision_cfg.image_size"]) from None
+    # int8 vectors are another model's: their own collection. fp32 ONNX
+    # reproduces torch to ~1e-6 (bench/backends.py), closer than fp16 on a GPU,
+    # which has always shared the collection: switching backend needs no re-index.
+    int8 = "+int8" if model.quantize == "int8" else ""
     return ClipSpec(
-        model_id=f"{_short_name(name)}/{_weights_tag(model)}",
+        model_id=f"{_short_name(name)}/{_weights_tag(model)}{int8}",
         dim=dim,
         image_size=image_size,
         random_weights=model.weights == "random",

@@ -185,10 +185,9 @@ def search_in_process(
     if image is not None:
         # Same decode as indexing, so an indexed image finds itself first.
         pixels = decode_photo(image, DecodeRequest(model_size=spec.image_size)).pixels
-    from photoindex.indexer.embedder import load_clip
+    from photoindex.indexer.backends import load_embedder
 
-    model = settings.model
-    embedder = load_clip(model.clip, model.pretrained, model.weights, model.device)
+    embedder = load_embedder(settings.model, AppPaths.from_settings(settings).cache_dir)
     vectors = []
     if text:
         vectors.append(embedder.embed_texts([text])[0])

@@ -109,3 +109,29 @@ def test_allowed_origins_must_be_web_origins(tmp_path: Path) -> None:
         "$.api.allowed_origins[3]",
     ]
     assert "http://localhost:3000" in caught.value.problems[0]  # says what an origin looks like
+
+
+def test_backend_and_quantize_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, '[model]\nbackend = "tensorrt"\nquantize = "int4"\n'), env={})
+    joined = "\n".join(caught.value.problems)
+    assert "$.model.backend: Invalid enum value 'tensorrt' (expected one of: auto, torch, onnx)" in joined
+    assert "$.model.quantize: Invalid enum value 'int4' (expected one of: none, int8)" in joined
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, '[model]\nbackend = "onnx"\ndevice = "cuda"\n'), env={})
+    assert caught.value.problems == [
+        "$.model.backend: \"onnx\" runs on the CPU (ONNX Runtime's CPU provider), but model.device is 'cuda'; "
+        'set model.device = "cpu" or "auto", or model.backend = "torch" or "auto"'
+    ]
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, '[model]\nbackend = "torch"\nquantize = "int8"\n'), env={})
+    assert [p.split(":")[0] for p in caught.value.problems] == ["$.model.quantize"]
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, '[model]\nquantize = "int8"\ndevice = "mps"\nonnx_threads = -1\n'), env={})
+    assert [p.split(":")[0] for p in caught.value.problems] == ["$.model.onnx_threads", "$.model.quantize"]
+    assert "runs on the CPU, but model.device is 'mps'" in caught.value.problems[1]
+
+    loaded = load_settings(write(tmp_path, '[model]\nquantize = "int8"\n'), env={"PHOTOINDEX_MODEL__BACKEND": "onnx"})
+    assert (loaded.settings.model.backend, loaded.settings.model.quantize) == ("onnx", "int8")
+    assert load_settings(write(tmp_path, ""), env={}).settings.model.backend == "auto"

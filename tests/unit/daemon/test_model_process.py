@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 def test_remote_embedder_embeds_restarts_a_killed_child_and_stops_when_released(tmp_path: Path) -> None:
     model = ModelSettings(clip=str(tiny_clip_config(tmp_path / "tiny.json")), weights="random", captions="off")
-    host = ModelProcess(model)
+    host = ModelProcess(model, tmp_path / "cache")
     embedder = RemoteEmbedder(host)
     try:
         side = TINY_CLIP_CONFIG["vision_cfg"]["image_size"]
@@ -44,7 +44,7 @@ def test_worker_unloads_idle_remote_models_and_a_failed_load_is_an_error(tmp_pat
     import anyio
 
     model = ModelSettings(clip=str(tiny_clip_config(tmp_path / "tiny.json")), weights="random", captions="off")
-    host = ModelProcess(model)
+    host = ModelProcess(model, tmp_path / "cache")
     worker = ModelWorker(lambda: RemoteEmbedder(host), idle_unload_s=1.0)
 
     async def scenario() -> None:
@@ -62,7 +62,7 @@ def test_worker_unloads_idle_remote_models_and_a_failed_load_is_an_error(tmp_pat
         worker.close()
     assert host.pid is None
 
-    broken = ModelProcess(ModelSettings(clip=str(tmp_path / "missing.json"), weights="random"))
+    broken = ModelProcess(ModelSettings(clip=str(tmp_path / "missing.json"), weights="random"), tmp_path / "cache")
     with pytest.raises((ModelError, RuntimeError)):
         RemoteEmbedder(broken)
     broken.stop()

@@ -83,6 +83,24 @@ def test_load_blip_random_from_a_folder_with_config_and_tokenizer(tmp_path: Path
     assert len(loaded.caption(images(2))) == 2
 
 
+def test_int8_captioner_captions_like_fp32(tmp_path: Path) -> None:
+    import torch
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
+
+    folder = tiny_blip_dir(tmp_path / "tiny-blip")
+    fp32 = load_blip(str(folder), "random", "cpu")
+    int8 = load_blip(str(folder), "random", "cpu", quantize="int8")
+    assert int8.model_id == "local-dir:tiny-blip/random+int8"
+    for part in (int8._model.text_decoder, int8._model.vision_model):
+        assert any(isinstance(m, DynamicInt8Linear) for m in part.modules())
+        assert not any(type(m) is torch.nn.Linear for m in part.modules())
+    assert any(type(m) is torch.nn.Linear for m in fp32._model.modules())  # the fp32 one is left alone
+    pixels = images(3)
+    # Greedy decoding of a tiny random model: its top token wins by a wide margin, so int8 rounding
+    # of the weights does not change the words.
+    assert int8.caption(pixels) == fp32.caption(pixels)
+
+
 def test_load_blip_random_from_a_bare_config_makes_up_a_tokenizer(tmp_path: Path) -> None:
     tiny_blip_config().save_pretrained(tmp_path)
     with capture_logs() as logs:

@@ -1,0 +1,49 @@
+"""Choose the runtime CLIP runs in (torch or ONNX Runtime) and build the embedder in it.
+
+The rule for ``model.backend = "auto"``: torch, except that
+``model.quantize = "int8"`` runs CLIP in ONNX Runtime, whose dynamic int8
+MatMuls are what makes int8 fast on a CPU (3.3× torch fp32's image rate).
+
+Why not fp32 ONNX on a CPU by default: measured with bench/backends.py and
+bench/ingest.py (ViT-B-32, random weights, batch 16, a 2-core Intel Xeon VM,
+interleaved runs; README, "Inference backends"), its image tower ran at
+0.90-1.13× torch's rate (the pipeline: 11.5 img/s either way), which is the
+noise between runs on a shared machine, while it costs a 20-35 s export and
+600 MB of cache on first use and 6 % more idle memory. Its text queries take
+0.60-0.74 of torch's time: ``backend = "onnx"`` is there for that. On a GPU
+torch (fp16) is the only choice.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from photoindex.config import ModelSettings
+    from photoindex.indexer.embedder import ImageEmbedder
+
+
+def choose_backend(backend: str, quantize: str) -> str:
+    """ "torch" or "onnx" for the ``[model]`` settings."""
+    if backend != "auto":
+        return backend
+    return "onnx" if quantize == "int8" else "torch"
+
+
+def load_embedder(model: ModelSettings, cache_dir: Path) -> ImageEmbedder:
+    """The configured CLIP embedder in the chosen runtime (imports torch).
+
+    ``cache_dir``: the app's cache folder; ONNX exports are kept under it.
+    """
+    from photoindex.indexer.embedder import load_clip
+
+    if choose_backend(model.backend, model.quantize) == "torch":
+        return load_clip(model.clip, model.pretrained, model.weights, model.device)
+    from photoindex.indexer.onnx_embedder import OnnxClipEmbedder
+
+    clip = load_clip(model.clip, model.pretrained, model.weights, "cpu")
+    return OnnxClipEmbedder.from_clip(clip, cache_dir, quantize=model.quantize, threads=model.onnx_threads or None)
+
+
+__all__ = ["choose_backend", "load_embedder"]
