@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -95,18 +94,12 @@ class Served:
     url: str
     library: Library
     daemon: FakeDaemon
-    trash: Path  # XDG_DATA_HOME/Trash: where send2trash puts what the page trashes
+    trash_files: Path  # the session's trash (tests/conftest.py): where send2trash puts what the page trashes
 
 
 @pytest.fixture(scope="module")
-def served(web_library: Library, api_models: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def served(web_library: Library, api_models: Any) -> Iterator[Served]:
     """The real app over the library, served by uvicorn in a thread on a free port."""
-    xdg = tmp_path_factory.mktemp("xdg")
-    saved = os.environ.get("XDG_DATA_HOME")
-    os.environ["XDG_DATA_HOME"] = str(xdg)
-    if "send2trash.plat_other" in sys.modules:  # it reads XDG_DATA_HOME once, when imported
-        importlib.reload(sys.modules["send2trash.plat_other"])
-        importlib.reload(sys.modules["send2trash"])
     port = free_port()
     daemon = FakeDaemon(str(web_library.root))
     app = create_app(
@@ -127,14 +120,12 @@ def served(web_library: Library, api_models: Any, tmp_path_factory: pytest.TempP
             started.set()
         assert thread.is_alive(), "the server did not start"
     try:
-        yield Served(f"http://127.0.0.1:{port}", web_library, daemon, xdg / "Trash")
+        yield Served(
+            f"http://127.0.0.1:{port}", web_library, daemon, Path(os.environ["XDG_DATA_HOME"]) / "Trash" / "files"
+        )
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-        if saved is None:
-            os.environ.pop("XDG_DATA_HOME", None)
-        else:
-            os.environ["XDG_DATA_HOME"] = saved
 
 
 @dataclass

@@ -14,6 +14,7 @@ from photoindex.errors import ErrorCode, ModelError
 from photoindex.indexer.model_worker import ModelWorker
 from photoindex.library import ModelsLoading, QueryEncoder
 from tests.fixtures.models import tiny_clip_embedder
+from tests.fixtures.trash import trashed_names
 from tests.integration.api.conftest import Library, build_library, client_for, open_store
 
 
@@ -107,17 +108,18 @@ def test_remove_from_index_keeps_the_file(own_library: Library, api_models: Mode
 
 
 def test_remove_with_trash_moves_the_file_to_the_trash(
-    own_library: Library, api_models: ModelWorker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    own_library: Library, api_models: ModelWorker, trash_files: Path
 ) -> None:
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     photo = Path(own_library.paths["tokyo"])
+    content = photo.read_bytes()
+    before = trashed_names(trash_files)
     with client_for(own_library, api_models) as client:
         result = client.post("/api/v1/photos/remove", json={"ids": [own_library.ids["tokyo"]], "trash": True}).json()
     (outcome,) = result["results"]
     assert outcome["removed"] and outcome["trashed"], outcome
     assert not photo.exists()
-    trashed = list((tmp_path / "xdg" / "Trash" / "files").iterdir())
-    assert [p.name for p in trashed] == ["tokyo.jpg"]  # in the trash, not deleted
+    (name,) = trashed_names(trash_files) - before  # in the trash, not deleted ("tokyo 2.jpg" if one was there)
+    assert name.startswith("tokyo") and (trash_files / name).read_bytes() == content
     assert own_library.store.retrieve([own_library.ids["tokyo"]]) == []
 
 
