@@ -25,7 +25,7 @@ import structlog
 from PIL import Image, UnidentifiedImageError, features
 
 from photoindex.errors import ErrorCode, FileError
-from photoindex.indexer.fingerprint import fingerprint
+from photoindex.indexer.fingerprint import FINGERPRINT_SOURCE_SIDE, fingerprint
 from photoindex.indexer.formats import detect_format_stream, is_raw
 from photoindex.indexer.metadata import exif_from_tiff, orientation_of, photo_metadata, read_exif
 from photoindex.indexer.phash import perceptual_hash
@@ -129,6 +129,7 @@ def _decode(
         request.model_size,
         request.caption_size or 0,
         _PHASH_SIDE,
+        FINGERPRINT_SOURCE_SIDE,
         request.thumbnail_px if request.thumbnail_path else 0,
     )
     with warnings.catch_warnings(record=True) as caught:

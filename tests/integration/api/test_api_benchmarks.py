@@ -37,9 +37,9 @@ def test_duplicates_on_corpus_copies(tmp_path: Path, corpus_dir: Path) -> None:
     assert isinstance(exact, dict) and isinstance(near, dict)
     assert (exact["precision"], exact["recall"]) == (1.0, 1.0)
     # The set holds re-shots of one scene as hard negatives, which verification keeps apart
-    # (precision at its goal). Recall is short of its 0.95 goal, because of crops: 0.876 measured on
-    # this set, so 0.85 guards against a regression until the crop alignment is finer.
-    assert near["precision"] >= 0.99 and near["recall"] >= 0.85, near
+    # (precision at its goal). Recall's 0.95 goal holds on the whole corpus (0.962); on these 16
+    # sources it measures 0.925, 6 of 16 crops missing their photo, so 0.9 guards against a regression.
+    assert near["precision"] >= 0.99 and near["recall"] >= 0.9, near
     assert result["failed_files"] == 0
 
 

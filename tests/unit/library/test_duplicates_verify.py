@@ -109,3 +109,12 @@ def test_copies_join_and_another_shot_of_the_scene_stays_apart(tmp_path: Path) -
     assert [len(g.rows) for g in unverified] == [len(names)]  # what near grouping did before
     (group,) = near_groups(snap, fingerprints=lambda rows: [prints[names[r]] for r in rows])
     assert sorted(names[r] for r in group.rows) == sorted(n for n in names if n != "other_shot.jpg")
+
+
+def test_the_fingerprint_does_not_depend_on_the_models_input_size(tmp_path: Path) -> None:
+    # A small model alone would have the decoder shrink the photo to 2 × 32 px, and the 32 px
+    # fingerprint taken from that is too blurred to tell a crop from a re-shot.
+    path = _files(tmp_path)["shot.jpg"]
+    small_model = decode_photo(str(path), DecodeRequest(model_size=32))
+    clip_sized = decode_photo(str(path), DecodeRequest(model_size=224))
+    assert small_model.fingerprint == clip_sized.fingerprint

@@ -55,7 +55,9 @@ def photo(picture: int, name: str) -> PhotoPoint:
         "root": "/lib",
         "status": "indexed",
         "camera_make": "Canon" if spread % 2 else "NIKON",
-        "location": {"lat": PARIS[0] + 0.01, "lon": PARIS[1]} if near_paris else {"lat": PARIS[0] + 2.0, "lon": PARIS[1]},
+        "location": {"lat": PARIS[0] + 0.01, "lon": PARIS[1]}
+        if near_paris
+        else {"lat": PARIS[0] + 2.0, "lon": PARIS[1]},
     }
     if picture in CAPTIONED and int(name.split("-")[-1]) % 2 == 0:
         payload["caption"] = "a red kite over a sandy beach"
