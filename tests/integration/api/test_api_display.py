@@ -48,26 +48,33 @@ async def _index(lib: Library, decoder: DecodePool, models: ModelWorker) -> None
     await pipeline.run(list(iter_files([str(lib.root)], DiscoveryRules())))
 
 
-@pytest.fixture(scope="module")
-def corpus_library(
-    tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path, decoder: DecodePool, api_models: ModelWorker
-) -> Iterator[Library]:
-    base = tmp_path_factory.mktemp("display")
+def build_corpus_library(
+    base: Path, corpus_dir: Path, files: dict[str, str], decoder: DecodePool, models: ModelWorker
+) -> Library:
+    """``files`` (library name → corpus path) copied into ``base/lib`` and indexed; the caller closes the store."""
     root = base / "lib"
     root.mkdir()
-    for name, source in CORPUS_FILES.items():
+    for name, source in files.items():
         shutil.copyfile(corpus_dir / source, root / name)
     (base / "data").mkdir()
     (base / "data" / "host-id").write_text(HOST + "\n", encoding="ascii")
     store = open_store("edge", base)
     lib = Library(Path(canonical_root(str(root))), store, {}, {}, base / "cache", base / "data")
-    anyio.run(_index, lib, decoder, api_models)
+    anyio.run(_index, lib, decoder, models)
     for point in store.scroll():
         assert point.payload["status"] == "indexed", point.payload
         lib.ids[Path(point.payload["path"]).name] = point.id
         lib.paths[Path(point.payload["path"]).name] = point.payload["path"]
+    return lib
+
+
+@pytest.fixture(scope="module")
+def corpus_library(
+    tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path, decoder: DecodePool, api_models: ModelWorker
+) -> Iterator[Library]:
+    lib = build_corpus_library(tmp_path_factory.mktemp("display"), corpus_dir, CORPUS_FILES, decoder, api_models)
     yield lib
-    store.close()
+    lib.store.close()
 
 
 @pytest.fixture
