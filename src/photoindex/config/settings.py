@@ -89,6 +89,7 @@ class CacheSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
 
     # Thumbnails beyond this are evicted, least recently served first. A 200 px JPEG averages 4.4 KB
     # (120 corpus photos, p90 9.7 KB), so 1 GB holds ~230k photos' thumbnails; others are rebuilt when asked.
+    # The API's 400 px thumbnails and 1600 px display renditions share this limit and the eviction order.
     max_mb: Annotated[int, msgspec.Meta(ge=1)] = 1024
 
 

@@ -33,11 +33,16 @@ class CacheUpkeep:
         self._wake = anyio.Event()
         self.sweeps = 0
         self.last: SweepResult | None = None
+        cache.on_full = self.wake  # what the API writes (renditions, rebuilt thumbnails) counts too
 
     def written(self, path: Path) -> None:
         """Called on the loop for each thumbnail a decode produced."""
         if self.cache.added(path):
-            self._wake.set()
+            self.wake()
+
+    def wake(self) -> None:
+        """Sweep now (on the loop): the cache passed its limit."""
+        self._wake.set()
 
     async def run(self) -> None:
         while True:

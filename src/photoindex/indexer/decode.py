@@ -373,14 +373,14 @@ def _raw_preview(
     try:
         if thumb.format == rawpy.ThumbFormat.JPEG:
             image = Image.open(io.BytesIO(thumb.data), formats=["JPEG", "MPO"])
-            if min(image.size) < request.model_size or image.width * image.height > request.max_pixels:
+            if _preview_too_small(image.size, stored, request) or image.width * image.height > request.max_pixels:
                 return None
             image.draft("RGB", (need, need))
             image.load()
             exif = read_exif(image)
         elif thumb.format == rawpy.ThumbFormat.BITMAP:
             image = Image.fromarray(np.ascontiguousarray(thumb.data, dtype=np.uint8))
-            if min(image.size) < request.model_size:
+            if _preview_too_small(image.size, stored, request):
                 return None
         else:
             return None
@@ -398,6 +398,14 @@ def _raw_preview(
         if (work.width >= work.height) != sensor_landscape:
             return work, exif
     return _orient(work, flip_orientation), exif
+
+
+def _preview_too_small(size: tuple[int, int], stored: tuple[int, int], request: DecodeRequest) -> bool:
+    """A preview must cover the model input, and the JPEG asked for (a display rendition is 1600 px) unless
+    the sensor itself is smaller: demosaicing is slower, but a blown-up preview would be blurred."""
+    if min(size) < request.model_size:
+        return True
+    return request.thumbnail_path is not None and max(size) < min(request.thumbnail_px, max(stored))
 
 
 def _raw_demosaic(raw: Any, stored: tuple[int, int], need: int, label: str) -> Image.Image:

@@ -67,8 +67,8 @@ class DecodeRequest(msgspec.Struct, frozen=True):
 
     model_size: int  # square side of the embedding model's input
     caption_size: int | None = None  # square side of the captioner's input, None = no caption pixels
-    thumbnail_path: str | None = None  # where the 200 px JPEG goes; None = no thumbnail
-    thumbnail_px: int = 200
+    thumbnail_path: str | None = None  # where the JPEG (thumbnail or display rendition) goes; None = none
+    thumbnail_px: int = 200  # that JPEG's longest side
     max_pixels: int = 250_000_000  # larger images are decompression bombs
 
 

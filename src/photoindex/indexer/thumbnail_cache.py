@@ -2,7 +2,9 @@
 
 Thumbnails are named by content (``thumbnails.thumbnail_path``), written by the
 decode workers and served by the query API, which rebuilds a missing one on
-demand; so any of them may go at any time. A file's mtime is its last use:
+demand; so any of them may go at any time. The API's other renditions (2x
+thumbnails, display images: ``thumbnails.rendition_path``) live in the same
+folder and are counted, aged and evicted with them, by the same rules. A file's mtime is its last use:
 set when it is written, and again when it is served (at most once a minute
 per file). A sweep lists the folder once, deletes the thumbnails of content
 no longer in the index, then the least recently used ones until the cache is
@@ -25,7 +27,7 @@ from pathlib import Path
 
 import structlog
 
-from photoindex.indexer.thumbnails import thumbnail_path
+from photoindex.indexer.thumbnails import content_of, thumbnail_path
 
 log = structlog.get_logger(__name__)
 
@@ -70,6 +72,8 @@ class ThumbnailCache:
         self._counted = False  # _total comes from a sweep
         # Why thumbnails must not be written now (the disk is short), or None; set by the daemon.
         self.refusal: Callable[[], str | None] = lambda: None
+        # Called on the event loop when a file the API wrote passed the limit; the daemon's upkeep sweeps then.
+        self.on_full: Callable[[], None] = lambda: None
 
     def path(self, sha256: str) -> Path:
         return thumbnail_path(self.cache_dir, sha256)
@@ -149,7 +153,7 @@ class ThumbnailCache:
                     if now - st.st_mtime > STALE_TEMP_S and _unlink(item.path):
                         freed += st.st_size
                     continue
-                sha = item.name.removesuffix(".jpg")
+                sha = content_of(item.name)
                 if live is not None and now - st.st_mtime > YOUNG_S and not live(sha):
                     if _unlink(item.path):
                         dead += 1

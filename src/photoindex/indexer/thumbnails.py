@@ -1,7 +1,9 @@
-"""Small JPEG thumbnails, stored content-addressed and written atomically.
+"""JPEG thumbnails and display renditions, stored content-addressed and written atomically.
 
 A thumbnail is named by the photo's content hash, so copies share one file and
-a renamed photo keeps its thumbnail. Writers go through a temporary file in
+a renamed photo keeps its thumbnail. Other renditions (the 2x thumbnail, the
+display size) sit beside it as ``<sha256>.<kind>.jpg``: one folder, one size
+limit, one eviction order for all of them (``thumbnail_cache``). Writers go through a temporary file in
 the same folder and ``os.replace``: a reader (or a crash) never sees half a JPEG.
 """
 
@@ -14,10 +16,23 @@ from pathlib import Path
 
 from PIL import Image
 
-__all__ = ["THUMBNAIL_PX", "THUMBNAIL_QUALITY", "thumbnail_path", "write_thumbnail"]
+__all__ = [
+    "DISPLAY_PX",
+    "THUMBNAIL_2X_PX",
+    "THUMBNAIL_PX",
+    "THUMBNAIL_QUALITY",
+    "content_of",
+    "rendition_path",
+    "thumbnail_path",
+    "write_thumbnail",
+]
 
 THUMBNAIL_PX = 200
 THUMBNAIL_QUALITY = 80
+# The grid's thumbnail on a 2x (high-DPI) screen.
+THUMBNAIL_2X_PX = 400
+# The photo view's image: sharp on a large screen, a few hundred KB instead of the original's megabytes.
+DISPLAY_PX = 1600
 
 
 def thumbnail_path(cache_dir: str | os.PathLike[str], sha256: str) -> Path:
@@ -26,6 +41,19 @@ def thumbnail_path(cache_dir: str | os.PathLike[str], sha256: str) -> Path:
     if len(digest) < 2 or not all(c in "0123456789abcdef" for c in digest):
         raise ValueError(f"not a hex digest: {sha256!r}")
     return Path(cache_dir) / "thumbs" / digest[:2] / f"{digest}.jpg"
+
+
+def rendition_path(cache_dir: str | os.PathLike[str], sha256: str, kind: str) -> Path:
+    """Where another rendition of ``sha256`` lives: beside its thumbnail, as ``<sha256>.<kind>.jpg``."""
+    if not kind.isalnum():
+        raise ValueError(f"not a rendition kind: {kind!r}")
+    base = thumbnail_path(cache_dir, sha256)
+    return base.with_name(f"{base.stem}.{kind}.jpg")
+
+
+def content_of(name: str) -> str:
+    """The content hash a cached file's name (``<sha256>.jpg`` or ``<sha256>.<kind>.jpg``) belongs to."""
+    return name.split(".", 1)[0]
 
 
 def write_thumbnail(

@@ -1,4 +1,4 @@
-"""A photo by its opaque id: its point, its thumbnail (rebuilt when missing), its original file.
+"""A photo by its opaque id: its point, its thumbnails and display rendition (made when missing), its original file.
 
 Files are reached only through the index: the path comes from the stored
 point, never from a request, and must still resolve (after symlinks) to a
@@ -19,7 +19,7 @@ from photoindex.indexer.discovery import within
 from photoindex.indexer.records import DecodeRequest
 from photoindex.indexer.store import PhotoPoint, VectorStore
 from photoindex.indexer.thumbnail_cache import ThumbnailCache
-from photoindex.indexer.thumbnails import THUMBNAIL_PX, thumbnail_path
+from photoindex.indexer.thumbnails import DISPLAY_PX, THUMBNAIL_PX, rendition_path, thumbnail_path
 
 MEDIA_TYPES = {
     "JPEG": "image/jpeg",
@@ -85,12 +85,24 @@ class PhotoFiles:
             raise StoreError(f"no photo {canonical}", code=ErrorCode.NOT_FOUND)
         return found[0]
 
-    async def thumbnail(self, point: PhotoPoint) -> Path:
-        """The cached thumbnail of the photo's content, decoded again if the cache lost it."""
-        sha = point.payload.get("sha256")
-        if not isinstance(sha, str) or point.payload.get("status") == "failed":
-            raise FileError("this file could not be indexed, so it has no thumbnail", code=ErrorCode.NOT_FOUND)
-        target = thumbnail_path(self._cache_dir, sha)
+    async def thumbnail(self, point: PhotoPoint, size: int = THUMBNAIL_PX) -> Path:
+        """The cached thumbnail (``size`` px on its longest side) of the photo's content, decoded again if missing.
+
+        The 200 px one is written while indexing; others only on demand, from the original.
+        """
+        sha = content_hash(point, "thumbnail")
+        if size == THUMBNAIL_PX:
+            return await self._rendition(point, thumbnail_path(self._cache_dir, sha), size, "thumbnail")
+        return await self._rendition(point, rendition_path(self._cache_dir, sha, f"t{size}"), size, "thumbnail")
+
+    async def display(self, point: PhotoPoint) -> Path:
+        """An upright JPEG of the photo at most ``DISPLAY_PX`` on its longest side, for formats browsers cannot show."""
+        sha = content_hash(point, "display image")
+        target = rendition_path(self._cache_dir, sha, f"d{DISPLAY_PX}")
+        return await self._rendition(point, target, DISPLAY_PX, "display image")
+
+    async def _rendition(self, point: PhotoPoint, target: Path, px: int, what: str) -> Path:
+        """``target`` if cached (now the most recently used), else decoded from the original off the event loop."""
         cache = self._thumbnails
         if target.is_file():
             if cache is not None:
@@ -98,19 +110,19 @@ class PhotoFiles:
             return target
         refusal = cache.refusal() if cache is not None else None
         if refusal is not None:
-            raise FileError(f"the thumbnail is not cached and cannot be made now: {refusal}", code=ErrorCode.DISK_FULL)
+            raise FileError(f"the {what} is not cached and cannot be made now: {refusal}", code=ErrorCode.DISK_FULL)
         source = self.original_path(point)
         request = DecodeRequest(
             model_size=_THUMBNAIL_DECODE_SIDE,
             thumbnail_path=str(target),
-            thumbnail_px=THUMBNAIL_PX,
+            thumbnail_px=px,
             max_pixels=self._max_pixels,
         )
         await anyio.to_thread.run_sync(decode_photo, str(source), request, limiter=self._decode_limiter)
         if not target.is_file():
-            raise FileError("the thumbnail could not be written (is the cache disk full?)", code=ErrorCode.IO)
-        if cache is not None:
-            cache.added(target)
+            raise FileError(f"the {what} could not be written (is the cache disk full?)", code=ErrorCode.IO)
+        if cache is not None and cache.added(target):
+            cache.on_full()
         return target
 
     def original_path(self, point: PhotoPoint) -> Path:
@@ -130,9 +142,17 @@ class PhotoFiles:
         return Path(resolved)
 
 
+def content_hash(point: PhotoPoint, what: str) -> str:
+    """The photo's content hash, which names its cached renditions; ``NOT_FOUND`` for a file never indexed."""
+    sha = point.payload.get("sha256")
+    if not isinstance(sha, str) or point.payload.get("status") == "failed":
+        raise FileError(f"this file could not be indexed, so it has no {what}", code=ErrorCode.NOT_FOUND)
+    return sha
+
+
 def media_type(point: PhotoPoint) -> str:
     fmt = point.payload.get("format")
     return MEDIA_TYPES.get(fmt, "application/octet-stream") if isinstance(fmt, str) else "application/octet-stream"
 
 
-__all__ = ["MEDIA_TYPES", "PhotoFiles", "media_type", "parse_id"]
+__all__ = ["MEDIA_TYPES", "PhotoFiles", "content_hash", "media_type", "parse_id"]

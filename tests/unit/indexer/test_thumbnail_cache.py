@@ -13,7 +13,7 @@ from PIL import Image
 from tests.fixtures.images import photo_image
 
 from photoindex.indexer.thumbnail_cache import LOW_WATER, YOUNG_S, ThumbnailCache
-from photoindex.indexer.thumbnails import write_thumbnail
+from photoindex.indexer.thumbnails import rendition_path, write_thumbnail
 
 
 def sha_of(n: int) -> str:
@@ -109,3 +109,18 @@ def test_a_missing_folder_is_an_empty_cache(tmp_path: Path) -> None:
     assert cache.over_limit()
     result = cache.sweep()
     assert (result.files, result.bytes) == (0, 0) and not cache.over_limit()
+
+
+def test_renditions_are_counted_and_collected_with_their_thumbnail(tmp_path: Path) -> None:
+    cache = ThumbnailCache(tmp_path, max_bytes=10_000_000)
+    kept, dead = sha_of(1), sha_of(2)
+    files = []
+    for sha in (kept, dead):
+        for path, px in ((cache.path(sha), 200), (rendition_path(tmp_path, sha, "t400"), 400)):
+            write_thumbnail(noisy(len(files)), path, max_px=px)
+            age(path, YOUNG_S + 10)
+            files.append(path)
+    result = cache.sweep(live=lambda sha: sha == kept)
+    assert result.dead == 2 and result.files == 2
+    assert [p.exists() for p in files] == [True, True, False, False]
+    assert result.bytes == sum(p.stat().st_size for p in files[:2])

@@ -1,16 +1,18 @@
-"""One photo by its opaque id: details, thumbnail, original, look-alikes; and bulk removal."""
+"""One photo by its opaque id: details, thumbnails, display rendition, original, look-alikes; and bulk removal."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Annotated, Any, Literal, cast
 
 import numpy as np
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import File
 
+from photoindex.indexer.thumbnails import DISPLAY_PX, THUMBNAIL_PX
 from photoindex.library import Rejected, media_type, remove_photos
+from photoindex.library.photos import content_hash
 from photoindex.query_api.params import CursorParam, Limit, Offset, query_filters
 from photoindex.query_api.problems import problem_docs
 from photoindex.query_api.ranking import ranked_page
@@ -21,6 +23,11 @@ from photoindex.query_api.services import ApiServices
 # Thumbnails are named by content, so an unchanged ETag is the same picture; an hour before revalidating.
 THUMBNAIL_CACHE = "private, max-age=3600"
 ORIGINAL_CACHE = "private, no-cache"
+
+# 200 px for the grid, 400 px for the same grid on a 2x screen (``srcset``); anything else is a 400 problem.
+ThumbnailSize = Annotated[
+    Literal[200, 400], QueryParameter(description="longest side in pixels: 200, or 400 for high-DPI screens")
+]
 
 
 class PhotosController(Controller):
@@ -35,25 +42,41 @@ class PhotosController(Controller):
     @get(
         "/{photo_id:str}/thumbnail",
         media_type="image/jpeg",
-        responses=problem_docs(401, 404, 422),
-        summary="The 200 px JPEG thumbnail (rebuilt if the cache lost it)",
+        responses=problem_docs(401, 404, 422, 503),
+        summary="A JPEG thumbnail, 200 or 400 px (made from the original if the cache lacks it)",
     )
     async def thumbnail(
-        self, services: NamedDependency[ApiServices], request: Request[Any, Any, Any], photo_id: FromPath[str]
+        self,
+        services: NamedDependency[ApiServices],
+        request: Request[Any, Any, Any],
+        photo_id: FromPath[str],
+        size: ThumbnailSize = THUMBNAIL_PX,
     ) -> File:
         point = await services.photos.get(photo_id)
-        path = await services.photos.thumbnail(point)
-        etag = f'"{point.payload["sha256"]}-t"'
-        headers = {"Cache-Control": THUMBNAIL_CACHE, "ETag": etag}
+        # Each size its own ETag: the same photo at another size is another picture.
+        kind = "t" if size == THUMBNAIL_PX else f"t{size}"
+        etag = f'"{content_hash(point, "thumbnail")}-{kind}"'
         if _matches(request, etag):
-            return _not_modified(headers)
-        return File(
-            path,
-            media_type="image/jpeg",
-            content_disposition_type="inline",
-            headers=headers,
-            filename=f"{photo_id}.jpg",
-        )
+            return _not_modified(_image_headers(etag))
+        path = await services.photos.thumbnail(point, size)
+        return _image(path, etag, photo_id)
+
+    @get(
+        "/{photo_id:str}/display",
+        media_type="image/jpeg",
+        responses=problem_docs(401, 403, 404, 413, 422, 503),
+        summary=f"An upright JPEG at most {DISPLAY_PX} px, of any format (HEIC, RAW, TIFF); made once, then cached",
+    )
+    async def display(
+        self, services: NamedDependency[ApiServices], request: Request[Any, Any, Any], photo_id: FromPath[str]
+    ) -> File:
+        """What the photo view shows: browsers cannot show HEIC, RAW or TIFF, and an original may be 50 MB."""
+        point = await services.photos.get(photo_id)
+        etag = f'"{content_hash(point, "display image")}-d{DISPLAY_PX}"'
+        if _matches(request, etag):
+            return _not_modified(_image_headers(etag))
+        path = await services.photos.display(point)
+        return _image(path, etag, photo_id)
 
     @get(
         "/{photo_id:str}/original",
@@ -121,6 +144,20 @@ class PhotosController(Controller):
         return RemoveResult(
             [RemovalOut(o.id, o.removed, o.trashed, o.code, o.message) for o in outcomes], removed, note
         )
+
+
+def _image_headers(etag: str) -> dict[str, str]:
+    return {"Cache-Control": THUMBNAIL_CACHE, "ETag": etag}
+
+
+def _image(path: Any, etag: str, photo_id: str) -> File:
+    return File(
+        path,
+        media_type="image/jpeg",
+        content_disposition_type="inline",
+        headers=_image_headers(etag),
+        filename=f"{photo_id}.jpg",
+    )
 
 
 def _matches(request: Request[Any, Any, Any], etag: str) -> bool:

@@ -67,6 +67,7 @@ class PhotoInfo(msgspec.Struct, kw_only=True):
     error: Failure | None
     thumbnail_url: str
     original_url: str
+    display_url: str  # an upright JPEG of at most 1600 px, whatever the original's format
     similar_url: str
     place: PhotoPlace | None = None
     taken_at_zone: str | None = None  # the IANA zone at its GPS position, whose offset ``taken_at`` carries
@@ -140,6 +141,7 @@ def photo_info(point_id: str, payload: dict[str, Any]) -> PhotoInfo:
         error=error,
         thumbnail_url=f"{API_PREFIX}/photos/{point_id}/thumbnail",
         original_url=f"{API_PREFIX}/photos/{point_id}/original",
+        display_url=f"{API_PREFIX}/photos/{point_id}/display",
         similar_url=f"{API_PREFIX}/photos/{point_id}/similar",
         place=_place(payload),
         taken_at_zone=_get(payload, "taken_at_zone", str),

@@ -6,8 +6,10 @@ import { el } from "./format.js";
 /** One thumbnail: opens the photo; with a score, shows it on hover and focus; optionally "More like this". */
 export function thumb(photo, { score, onOpen, onMore } = {}) {
   const label = photo.caption || photo.name || "photo";
+  const src = photo.thumbnail_url || apiUrl(`/photos/${photo.id}/thumbnail`);
   const img = el("img", {
-    src: photo.thumbnail_url || apiUrl(`/photos/${photo.id}/thumbnail`),
+    src,
+    srcset: `${src} 1x, ${src}?size=400 2x`, // a high-DPI screen gets the 400 px thumbnail
     alt: label,
     loading: "lazy",
     decoding: "async",

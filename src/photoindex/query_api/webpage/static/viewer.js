@@ -1,11 +1,9 @@
 // The photo view: a large preview, ←/→ through the list it was opened from, Esc to close, metadata, look-alikes.
 
-import { api } from "./api.js";
+import { api, apiUrl } from "./api.js";
 import { bytes, dims, el, exposure, when } from "./format.js";
 import { thumb } from "./grid.js";
 
-// Formats a browser shows as they are; others (HEIC, RAW, TIFF) are previewed by their thumbnail.
-const BROWSER_FORMATS = new Set(["JPEG", "MPO", "PNG", "GIF", "WEBP", "AVIF", "BMP"]);
 const SIMILAR = 8;
 
 export class Viewer {
@@ -52,8 +50,8 @@ export class Viewer {
     this.dialog.querySelector("#viewer-next").disabled = index === this.photos.length - 1;
     const info = await api(`/photos/${id}`);
     if (this.dialog.dataset.id !== id) return;
-    const large = BROWSER_FORMATS.has(info.format) ? info.original_url : info.thumbnail_url;
-    this.img.src = large;
+    // The display rendition, never the original: browsers cannot show HEIC, RAW or TIFF, and it is far smaller.
+    this.img.src = info.display_url || apiUrl(`/photos/${id}/display`);
     this.img.alt = info.caption || info.name || "photo";
     this.title.textContent = info.name || id;
     this.original.href = info.original_url;
