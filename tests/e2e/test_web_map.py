@@ -6,16 +6,21 @@ page first shows that the map is being made and polls until it is ready.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 
 from photoindex.indexer.decode_pool import DecodePool
 from photoindex.indexer.model_worker import ModelWorker
+from photoindex.query_api import create_app
 from tests.e2e.browser import Browser, Served, browser, screenshot, served
-from tests.integration.api.conftest import Library, api_models, build_library, open_store
+from tests.integration.api.conftest import SPEC, Library, api_models, build_library, open_store, settings_for
+from tests.integration.api.test_api_paging import free_port
 from tests.integration.conftest import decoder
 
 __all__ = ["api_models", "browser", "decoder", "served"]  # fixtures, imported to be shared, not copied
@@ -48,12 +53,44 @@ def web_library(
     store.close()
 
 
+@pytest.fixture(scope="module")
+def origins(served: Served) -> list[str]:
+    """The servers the page may talk to: the module's, and one a test restarts over the same library."""
+    return [served.url]
+
+
 @pytest.fixture(autouse=True)
-def same_origin_only(browser: Browser, served: Served) -> Iterator[None]:
+def same_origin_only(browser: Browser, origins: list[str]) -> Iterator[None]:
     start = len(browser.requests)
     yield
-    foreign = [u for u in browser.requests[start:] if not u.startswith(served.url + "/")]
+    foreign = [u for u in browser.requests[start:] if not any(u.startswith(o + "/") for o in origins)]
     assert foreign == [], f"the page requested outside its origin: {foreign}"
+
+
+@contextmanager
+def restarted(served: Served, api_models: ModelWorker) -> Iterator[str]:
+    """A second app over the same library and cache folder, as a restarted daemon: it starts from the saved map."""
+    port = free_port()
+    lib = served.library
+    app = create_app(
+        settings_for(lib, port=port),
+        store=lib.store,
+        models=api_models,
+        spec=SPEC,
+        config_file=lib.data_dir / "config.toml",
+        projection_warm_up=False,
+    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            assert thread.is_alive(), "the server did not start"
+            threading.Event().wait(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def open_map(browser: Browser, served: Served) -> Any:
@@ -92,10 +129,13 @@ def test_hovering_a_dot_shows_its_thumbnail_and_clicking_opens_it(browser: Brows
     x, y = box["x"] + first[0] + 2, box["y"] + first[1] + 2  # inside the dot whose top-left pixel this is
     page.mouse.move(x, y)
     page.wait_for_selector("#map-tip:not([hidden])")
-    page.wait_for_function("() => { const i = document.querySelector('#map-tip img'); return i.complete && i.naturalWidth > 0; }")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#map-tip img'); return i.complete && i.naturalWidth > 0; }"
+    )
     shown = page.get_attribute("#map-tip", "data-id")
     assert shown in served.library.ids.values()
     assert page.get_attribute("#map-tip img", "src") == f"/api/v1/photos/{shown}/thumbnail"
+    screenshot(browser, "map")
     page.mouse.click(x, y)
     page.wait_for_selector("#viewer[open]")
     page.wait_for_function(f"() => document.querySelector('#viewer').dataset.id === '{shown}'")
@@ -143,3 +183,29 @@ def test_the_map_zooms_and_pans_and_opens_the_dot_at_the_crosshair(browser: Brow
     page.wait_for_function(f"() => document.querySelector('#viewer').dataset.id === '{chosen}'")
     page.keyboard.press("Escape")
     page.wait_for_selector("#viewer:not([open])", state="attached")
+
+
+def test_a_newer_map_is_announced_while_made_and_loaded_when_asked(
+    browser: Browser, served: Served, api_models: ModelWorker, origins: list[str]
+) -> None:
+    """Last in the module: it removes a photo from the library."""
+    removed = served.library.ids["tokyo"]
+    answer = httpx.post(f"{served.url}/api/v1/photos/remove", json={"ids": [removed]})
+    assert answer.status_code == 200 and answer.json()["removed"] == 1
+    with restarted(served, api_models) as url:
+        origins.append(url)
+        page = browser.page
+        page.goto(f"{url}/#map")
+        # The saved map is shown at once, flagged; the library changed, so a newer one is being made.
+        page.wait_for_selector("#map-canvas[data-state=ready]")
+        before = len(served.library.ids) - 1
+        assert page.get_attribute("#map-canvas", "data-points") == str(before)
+        page.wait_for_function("() => document.querySelector('#map-note').textContent.includes('being made')")
+        page.wait_for_selector("#map-reload:not([hidden])", timeout=120_000)
+        assert "newer map is ready" in page.inner_text("#map-note")
+        assert page.get_attribute("#map-canvas", "data-points") == str(before)  # nothing changes until asked
+        page.click("#map-reload")
+        page.wait_for_function(f"() => document.querySelector('#map-canvas').dataset.points === '{before - 1}'")
+        page.wait_for_selector("#map-reload", state="hidden")
+        assert "being made" not in page.inner_text("#map-note")
+        page.goto(f"{served.url}/#map")  # off the second server before it stops

@@ -196,14 +196,17 @@ export class MapPlot {
       const colours = this.colours;
       // One pass, no canvas calls: each dot is a size×size block of one colour, clipped to the canvas.
       for (let i = 0; i < points.size; i++) {
-        const left = Math.round(ox + x[i] * s);
-        const top = Math.round(oy - y[i] * s);
+        const left = Math.floor(ox + x[i] * s + 0.5);
+        const top = Math.floor(oy - y[i] * s + 0.5);
         if (left >= width || top >= height || left + size <= 0 || top + size <= 0) continue;
         const c = colours[colour[i]];
-        const x0 = Math.max(0, left);
-        const x1 = Math.min(width, left + size);
-        const y1 = Math.min(height, top + size);
-        for (let row = Math.max(0, top); row < y1; row++) pixels.fill(c, row * width + x0, row * width + x1);
+        const x0 = left < 0 ? 0 : left;
+        const x1 = left + size > width ? width : left + size;
+        const y1 = top + size > height ? height : top + size;
+        for (let row = top < 0 ? 0 : top; row < y1; row++) {
+          const end = row * width + x1;
+          for (let p = row * width + x0; p < end; p++) pixels[p] = c;
+        }
         drawn += 1;
       }
     }
