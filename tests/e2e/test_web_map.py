@@ -67,6 +67,20 @@ def same_origin_only(browser: Browser, origins: list[str]) -> Iterator[None]:
     assert foreign == [], f"the page requested outside its origin: {foreign}"
 
 
+@pytest.fixture(autouse=True)
+def no_script_errors(browser: Browser) -> Iterator[None]:
+    """An exception in the page's modules (a frame, a handler) fails the test that caused it."""
+    errors: list[str] = []
+
+    def listener(error: Any) -> None:
+        errors.append(str(error))
+
+    browser.page.on("pageerror", listener)
+    yield
+    browser.page.remove_listener("pageerror", listener)
+    assert errors == [], f"the page threw: {errors}"
+
+
 @contextmanager
 def restarted(served: Served, api_models: ModelWorker) -> Iterator[str]:
     """A second app over the same library and cache folder, as a restarted daemon: it starts from the saved map."""
