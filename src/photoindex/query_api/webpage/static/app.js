@@ -2,12 +2,13 @@
 
 import { Duplicates } from "./duplicates.js";
 import { Folders } from "./folders.js";
+import { MapView } from "./map.js";
 import { Search } from "./search.js";
 import { Status } from "./status.js";
 import { Timeline } from "./timeline.js";
 import { Viewer } from "./viewer.js";
 
-const VIEWS = ["search", "timeline", "duplicates", "folders", "status"];
+const VIEWS = ["search", "timeline", "map", "duplicates", "folders", "status"];
 
 /** Ask a yes/no question in the confirm dialog; resolves true for yes. */
 function confirmer(dialog) {
@@ -25,6 +26,7 @@ const viewer = new Viewer(document.getElementById("viewer"));
 const views = {
   search: new Search(document.getElementById("view-search"), viewer),
   timeline: new Timeline(document.getElementById("view-timeline"), viewer),
+  map: new MapView(document.getElementById("view-map"), viewer),
   duplicates: new Duplicates(document.getElementById("view-duplicates"), confirmer(document.getElementById("confirm"))),
   folders: new Folders(document.getElementById("view-folders"), document.getElementById("unwatch")),
   status: new Status(document.getElementById("view-status")),
@@ -40,6 +42,8 @@ function show() {
   }
   if (name === "status") views.status.start();
   else views.status.stop();
+  if (name === "map") views.map.start();
+  else views.map.stop();
   if (name === "folders") views.folders.load();
   if (!loaded.has(name)) {
     loaded.add(name);
