@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Set up (if needed) and index a folder: ./scripts/quickstart.sh ~/Pictures
+# Set up (if needed), start the daemon watching a folder, print the web page's URL:
+#   ./scripts/quickstart.sh ~/Pictures
+# The daemon indexes in the background; `photoindex status` shows how far it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -7,8 +9,6 @@ folder=${1:-}
 if [ -z "$folder" ]; then
   if [ -d ../shared/corpus/photos ]; then folder=../shared/corpus/photos; else folder=$HOME/Pictures; fi
 fi
-shift || true
-.venv/bin/photoindex index "$folder" "$@"
 echo
-echo "The web page (search, timeline, duplicates, folders), once the daemon runs (.venv/bin/photoindex serve):"
-.venv/bin/photoindex open --print
+echo "Starting photoindex on $folder; the web page:"
+.venv/bin/photoindex serve --detach "$folder"

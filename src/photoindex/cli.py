@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the daemon in the foreground: watch folders, index, answer queries")
     serve.add_argument("paths", nargs="*", metavar="PATH", help="folders to watch (default: [watch] folders)")
     serve.add_argument("--no-api", action="store_true", help="do not start the query API")
+    serve.add_argument(
+        "--detach", action="store_true", help="start it in the background, print the page's URL once it answers"
+    )
 
     status = commands.add_parser("status", help="what the running daemon does: queue, rate, failures, watchers")
     status.add_argument("--json", action="store_true", help="print the status as JSON")
@@ -265,9 +268,24 @@ def _serve(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     if not roots and args.no_api:
         _emit_error(ErrorCode.CONFIG_INVALID, "no folders given and none configured in [watch] folders", as_json=False)
         return EXIT_USAGE
+    if args.detach:
+        return _serve_detached(args, loaded, roots)
     from photoindex.daemon.serve import serve
 
     serve(settings, roots=roots, api=not args.no_api, log_level=args.log_level, config_file=loaded.source)
+    return EXIT_OK
+
+
+def _serve_detached(args: argparse.Namespace, loaded: LoadedSettings, roots: list[str]) -> int:
+    from photoindex.oneshot.detached import serve_detached
+
+    if args.no_api:
+        _emit_error(ErrorCode.CONFIG_INVALID, "--detach needs the API: it waits for the page", as_json=False)
+        return EXIT_USAGE
+    daemon = serve_detached(loaded.settings, roots, config_file=loaded.source)
+    print(daemon.page_url, flush=True)
+    for line in daemon.describe():
+        print(line, file=sys.stderr)
     return EXIT_OK
 
 

@@ -41,6 +41,7 @@ class ErrorCode(StrEnum):
     DISK_FULL = "ERR_DISK_FULL"
     MODEL_UNAVAILABLE = "ERR_MODEL_UNAVAILABLE"
     NOT_FOUND = "ERR_NOT_FOUND"
+    DAEMON_START = "ERR_DAEMON_START"  # a daemon started in the background exited or never became ready
 
 
 class PhotoindexError(Exception):

@@ -22,7 +22,7 @@ def page_url(settings: Settings) -> tuple[str, bool]:
 
     status, _note = read_status(AppPaths.from_settings(settings).state_dir)
     if status is not None and status.api_url:
-        return _page(status.api_url), True
+        return page_of(status.api_url), True
     host = _WILDCARDS.get(settings.api.host, settings.api.host)
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{settings.api.port}/", False
@@ -46,8 +46,9 @@ def open_hints(*, running: bool, opened: bool | None) -> list[str]:
     return hints
 
 
-def _page(api_url: str) -> str:
+def page_of(api_url: str) -> str:
+    """The web page's URL from the API's (``http://host:port/api/v1`` → ``http://host:port/``)."""
     return api_url.rstrip("/").removesuffix("/api/v1") + "/"
 
 
-__all__ = ["open_hints", "open_page", "page_url"]
+__all__ = ["open_hints", "open_page", "page_of", "page_url"]

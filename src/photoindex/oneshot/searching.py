@@ -113,7 +113,7 @@ def _request(
         assert connection.sock is not None
         connection.sock.settimeout(READ_TIMEOUT_S)
         headers = {"Accept": "application/json"}
-        key = _api_key(settings)
+        key = api_key_of(settings)
         if key:
             headers["Authorization"] = f"Bearer {key}"
         if content_type:
@@ -125,7 +125,8 @@ def _request(
         connection.close()
 
 
-def _api_key(settings: Settings) -> str | None:
+def api_key_of(settings: Settings) -> str | None:
+    """The configured API key (``api.api_key``, else the file ``api.api_key_file`` names), or None."""
     if settings.api.api_key:
         return settings.api.api_key
     if settings.api.api_key_file:
