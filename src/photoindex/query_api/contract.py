@@ -31,8 +31,9 @@ from photoindex.query_api import limits
 from photoindex.query_api.schemas.ingest import FolderRequest, ScanRequest
 from photoindex.query_api.schemas.photos import RemoveRequest
 from photoindex.query_api.schemas.search import CombinedSearch
+from photoindex.query_api.schemas.session import SessionRequest
 
-REQUEST_STRUCTS = (CombinedSearch, RemoveRequest, ScanRequest, FolderRequest)
+REQUEST_STRUCTS = (CombinedSearch, RemoveRequest, ScanRequest, FolderRequest, SessionRequest)
 _REF = "#/components/schemas/{name}"
 
 
