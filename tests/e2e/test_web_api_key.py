@@ -57,6 +57,14 @@ def served(web_library: Library, api_models: ModelWorker) -> Iterator[Served]:
         yield Served(url, web_library, daemon, Path(os.environ["XDG_DATA_HOME"]) / "Trash" / "files")
 
 
+@pytest.fixture(scope="module")
+def policy_violations(browser: Browser) -> list[str]:
+    """Console messages about the Content-Security-Policy: the dialog is built without inline script or style."""
+    found: list[str] = []
+    browser.page.on("console", lambda m: found.append(m.text) if "Content Security Policy" in m.text else None)
+    return found
+
+
 def search(page: Any, text: str) -> None:
     page.fill("#q", text)
     page.press("#q", "Enter")
@@ -67,7 +75,9 @@ def wait_for_results(page: Any) -> None:
     page.wait_for_selector("#results li.tile img")
 
 
-def test_the_page_loads_without_the_key_and_asks_for_it_on_the_first_search(browser: Browser, served: Served) -> None:
+def test_the_page_loads_without_the_key_and_asks_for_it_on_the_first_search(
+    browser: Browser, served: Served, policy_violations: list[str]
+) -> None:
     page = browser.page
     response = page.goto(served.url + "/")
     assert response.status == 200
@@ -109,7 +119,7 @@ def test_the_right_key_signs_in_and_the_search_goes_on(browser: Browser, served:
     assert page.evaluate("() => document.cookie") == ""  # scripts cannot read it
 
 
-def test_a_reload_does_not_ask_again(browser: Browser, served: Served) -> None:
+def test_a_reload_does_not_ask_again(browser: Browser, served: Served, policy_violations: list[str]) -> None:
     page = browser.page
     page.reload()
     page.wait_for_selector("#view-search:not([hidden])")
@@ -119,3 +129,4 @@ def test_a_reload_does_not_ask_again(browser: Browser, served: Served) -> None:
     page.goto(served.url + "/#status")  # another view's data, by the same cookie
     page.wait_for_function("() => document.querySelector('#status').textContent.includes('indexing')")
     assert page.query_selector("#signin") is None
+    assert policy_violations == []
