@@ -48,7 +48,7 @@ from photoindex.library.projection import MIN_UMAP_POINTS
 from photoindex.query_api import controllers as c
 from photoindex.query_api.about import package_version
 from photoindex.query_api.contract import correct_openapi, fix_allow_headers, strict_json_body
-from photoindex.query_api.docs import assets_router, openapi_config
+from photoindex.query_api.docs import ASSETS_PATH, assets_router, openapi_config
 from photoindex.query_api.problems import handle_exception
 from photoindex.query_api.schemas.common import API_PREFIX
 from photoindex.query_api.security import (
@@ -60,6 +60,7 @@ from photoindex.query_api.security import (
     resolve_api_key,
 )
 from photoindex.query_api.services import ApiServices, RescanHook, StatusHook
+from photoindex.query_api.session import cookie_name
 from photoindex.query_api.web import web_router
 
 JSON_BODY_LIMIT = 1 << 20  # every JSON body is small; uploads have their own limits
@@ -139,13 +140,17 @@ def create_app(
             ingest,
             c.FoldersController,
             c.BrowseController,
+            c.SessionController,
         ],
     )
     policy = GuardPolicy(
         hosts=allowed_hosts(settings),
         origins=allowed_origins(settings),
         api_key=services.api_key,
-        open_paths=frozenset({f"{API_PREFIX}/health"}),
+        # The page and its files hold no data and must load without the key, or the page could not ask for it.
+        open_paths=frozenset({f"{API_PREFIX}/health", f"{API_PREFIX}/session", "/", f"{ASSETS_PATH}/favicon.svg"}),
+        open_prefixes=frozenset({"/static/"}),
+        cookie=cookie_name(api.port),
     )
     app = Litestar(
         route_handlers=[router, assets_router(), web_router()],

@@ -31,8 +31,9 @@ from photoindex.query_api import limits
 from photoindex.query_api.schemas.ingest import FolderRequest, ScanRequest
 from photoindex.query_api.schemas.photos import RemoveRequest
 from photoindex.query_api.schemas.search import CombinedSearch
+from photoindex.query_api.schemas.session import SessionRequest
 
-REQUEST_STRUCTS = (CombinedSearch, RemoveRequest, ScanRequest, FolderRequest)
+REQUEST_STRUCTS = (CombinedSearch, RemoveRequest, ScanRequest, FolderRequest, SessionRequest)
 _REF = "#/components/schemas/{name}"
 
 
@@ -99,12 +100,30 @@ def correct_openapi(app: Litestar) -> None:
         "default": 1.0,
     }
     _file_responses(document)
+    _no_content_responses(document)
     upload = document["paths"]["/api/v1/ingest/upload"]["post"]["requestBody"]
     form = upload["content"]["multipart/form-data"]
     form["encoding"] = {"files": {"contentType": "application/octet-stream"}}
     upload["description"] = (
         "any number of file parts; a part named 'files' must be a file, other non-file fields are ignored"
     )
+
+
+def _no_content_responses(document: dict[str, Any]) -> None:
+    """A 204 has no body (Litestar documents one for ``Response[None]``); the sign-in's sets the cookie."""
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            response = operation.get("responses", {}).get("204") if isinstance(operation, dict) else None
+            if response is not None:
+                response.pop("content", None)
+    signed_in = document["paths"]["/api/v1/session"]["post"]["responses"]["204"]
+    signed_in["headers"] = {
+        "Set-Cookie": {
+            "description": "photoindex_session_<port>: HttpOnly; SameSite=Strict; Path=/ (no Max-Age: until the "
+            "browser closes). Accepted by every route that needs the key, as the key in a header is.",
+            "schema": {"type": "string"},
+        }
+    }
 
 
 def _file_responses(document: dict[str, Any]) -> None:

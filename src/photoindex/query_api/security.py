@@ -11,13 +11,15 @@
   port) is the API's own (``http://`` any of those Host names at ``api.port``)
   or listed in ``api.allowed_origins``: a page on another local port is another
   site, however local; with a key set, every
-  route but ``/api/v1/health`` needs it as ``Authorization: Bearer`` or
-  ``X-API-Key``.
+  route but ``/api/v1/health``, ``/api/v1/session`` and the web page's own
+  files (``/``, ``/static/…``, the icon: they hold no data) needs it as
+  ``Authorization: Bearer`` or ``X-API-Key``, or the session cookie that
+  ``POST /api/v1/session`` sets (see ``session``). Never in the query string:
+  URLs end up in logs and history.
 """
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 import os
 import secrets
@@ -33,6 +35,7 @@ from photoindex.config import Settings
 from photoindex.config.origins import Origin, parse_origin
 from photoindex.errors import ConfigError
 from photoindex.query_api.problems import PROBLEM_MEDIA_TYPE, ApiCode, Problem, problem
+from photoindex.query_api.session import cookie_value, same_secret, session_token
 
 log = structlog.get_logger(__name__)
 
@@ -135,6 +138,14 @@ class GuardPolicy:
     origins: frozenset[Origin]  # may send state-changing requests from a browser page
     api_key: str | None
     open_paths: frozenset[str]  # answered without a key
+    open_prefixes: frozenset[str] = frozenset()  # so are paths under these (the page's static files)
+    cookie: str = ""  # the session cookie's name
+
+    def is_open(self, path: str) -> bool:
+        if path in self.open_paths:
+            return True
+        # No dot segments: an open prefix must not lead, by "..", to a route that needs the key.
+        return any(path.startswith(p) for p in self.open_prefixes) and not {".", ".."} & set(path.split("/"))
 
 
 class GuardMiddleware:
@@ -169,10 +180,15 @@ class GuardMiddleware:
             detail = "requests from other web origins are refused (api.allowed_origins lists the ones that may)"
             return problem(403, ApiCode.ORIGIN_NOT_ALLOWED, detail), {}
         key = self.policy.api_key
-        if key is None or scope.get("path", "") in self.policy.open_paths:
+        if key is None or self.policy.is_open(scope.get("path", "")):
             return None
         offered = _offered_key(headers)
-        if offered is None or not hmac.compare_digest(offered.encode(), key.encode()):
+        if offered is not None:
+            accepted = same_secret(offered, key)
+        else:  # the web page's cookie, when no key came in a header
+            offered = cookie_value(headers.get("cookie", ""), self.policy.cookie) if self.policy.cookie else None
+            accepted = offered is not None and same_secret(offered, session_token(key))
+        if not accepted:
             detail = "an API key is required" if offered is None else "the API key is wrong"
             return problem(401, ApiCode.UNAUTHORIZED, detail), {"www-authenticate": 'Bearer realm="photoindex"'}
         return None

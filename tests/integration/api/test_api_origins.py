@@ -110,6 +110,15 @@ def remove_folder(client: httpx.Client, live: Live, n: int, headers: dict[str, s
     return client.delete("/api/v1/folders", params=params, headers=headers)
 
 
+def sign_in(client: httpx.Client, live: Live, _n: int, headers: dict[str, str]) -> httpx.Response:
+    # This server has no key: accepted past the Origin check, the route says there is nothing to sign in to.
+    return client.post("/api/v1/session", json={"key": "k" * 43}, headers=headers)
+
+
+def sign_out(client: httpx.Client, live: Live, _n: int, headers: dict[str, str]) -> httpx.Response:
+    return client.delete("/api/v1/session", headers=headers)
+
+
 # (method, path) → (the request, the status it gets when accepted)
 WRITES: dict[tuple[str, str], tuple[Request, int]] = {
     ("POST", "/api/v1/search"): (combined_search, 200),
@@ -119,6 +128,8 @@ WRITES: dict[tuple[str, str], tuple[Request, int]] = {
     ("POST", "/api/v1/photos/remove"): (remove, 200),
     ("POST", "/api/v1/folders"): (add_folder, 201),
     ("DELETE", "/api/v1/folders"): (remove_folder, 200),
+    ("POST", "/api/v1/session"): (sign_in, 409),
+    ("DELETE", "/api/v1/session"): (sign_out, 204),
 }
 FOREIGN = [
     "http://localhost:3000",  # a dev server on another local port

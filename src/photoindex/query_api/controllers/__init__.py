@@ -10,6 +10,7 @@ from photoindex.query_api.controllers.photos import PhotosController
 from photoindex.query_api.controllers.places import PlacesController
 from photoindex.query_api.controllers.projection import ProjectionController
 from photoindex.query_api.controllers.search import ImageSearchController, SearchController
+from photoindex.query_api.controllers.session import SessionController
 
 __all__ = [
     "BrowseController",
@@ -24,4 +25,5 @@ __all__ = [
     "PlacesController",
     "ProjectionController",
     "SearchController",
+    "SessionController",
 ]

@@ -1,5 +1,7 @@
 // Calls to the daemon's API, same origin only; errors carry the problem details the API sends.
 
+import { signIn } from "./signin.js";
+
 export const API = "/api/v1";
 
 export class ApiError extends Error {
@@ -20,7 +22,8 @@ export function apiUrl(path, params = {}) {
   return url.pathname + url.search;
 }
 
-/** One JSON request; `json` is sent as a JSON body, `form` as multipart. */
+/** One JSON request; `json` is sent as a JSON body, `form` as multipart. Refused for want of the API key,
+ *  it asks for the key and, once signed in, sends the request again. */
 export async function api(path, { method = "GET", params, json, form, signal } = {}) {
   const init = { method, signal, headers: { Accept: "application/json" } };
   if (json !== undefined) {
@@ -29,9 +32,12 @@ export async function api(path, { method = "GET", params, json, form, signal } =
   } else if (form !== undefined) {
     init.body = form;
   }
-  const response = await fetch(apiUrl(path, params), init);
-  const type = response.headers.get("content-type") || "";
-  const body = type.includes("json") ? await response.json() : null;
-  if (!response.ok) throw new ApiError(response.status, body);
-  return body;
+  for (;;) {
+    const response = await fetch(apiUrl(path, params), init);
+    const type = response.headers.get("content-type") || "";
+    const body = type.includes("json") ? await response.json() : null;
+    if (response.ok) return body;
+    const error = new ApiError(response.status, body);
+    if (error.code !== "ERR_UNAUTHORIZED" || !(await signIn())) throw error;
+  }
 }
