@@ -20,6 +20,7 @@ import pytest
 from photoindex.errors import ConfigError
 from photoindex.indexer.decode_pool import DecodePool
 from photoindex.indexer.model_worker import ModelWorker
+from photoindex.library.duplicates.dismissed import members_key
 from photoindex.query_api import create_app
 from tests.fixtures.images import photo_image
 from tests.integration.api.conftest import SPEC, Library, build_library, open_store, settings_for
@@ -110,6 +111,19 @@ def remove_folder(client: httpx.Client, live: Live, n: int, headers: dict[str, s
     return client.delete("/api/v1/folders", params=params, headers=headers)
 
 
+def exact_group(live: Live) -> dict[str, str]:
+    return {"kind": "exact", "group_id": members_key([live.library.ids["paris"], live.library.ids["paris_copy"]])}
+
+
+def dismiss(client: httpx.Client, live: Live, _n: int, headers: dict[str, str]) -> httpx.Response:
+    return client.post("/api/v1/duplicates/dismissed", json=exact_group(live), headers=headers)
+
+
+def undismiss(client: httpx.Client, live: Live, n: int, headers: dict[str, str]) -> httpx.Response:
+    assert dismiss(client, live, n, {}).status_code == 201  # something to undo, whether or not this is refused
+    return client.delete("/api/v1/duplicates/dismissed", params=exact_group(live), headers=headers)
+
+
 # (method, path) → (the request, the status it gets when accepted)
 WRITES: dict[tuple[str, str], tuple[Request, int]] = {
     ("POST", "/api/v1/search"): (combined_search, 200),
@@ -119,6 +133,8 @@ WRITES: dict[tuple[str, str], tuple[Request, int]] = {
     ("POST", "/api/v1/photos/remove"): (remove, 200),
     ("POST", "/api/v1/folders"): (add_folder, 201),
     ("DELETE", "/api/v1/folders"): (remove_folder, 200),
+    ("POST", "/api/v1/duplicates/dismissed"): (dismiss, 201),
+    ("DELETE", "/api/v1/duplicates/dismissed"): (undismiss, 200),
 }
 FOREIGN = [
     "http://localhost:3000",  # a dev server on another local port
