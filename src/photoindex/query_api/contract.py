@@ -28,11 +28,12 @@ from litestar.routes import HTTPRoute
 from photoindex.library import Rejected
 from photoindex.library.photos import MEDIA_TYPES
 from photoindex.query_api import limits
+from photoindex.query_api.schemas.duplicates import DismissRequest
 from photoindex.query_api.schemas.ingest import FolderRequest, ScanRequest
 from photoindex.query_api.schemas.photos import RemoveRequest
 from photoindex.query_api.schemas.search import CombinedSearch
 
-REQUEST_STRUCTS = (CombinedSearch, RemoveRequest, ScanRequest, FolderRequest)
+REQUEST_STRUCTS = (CombinedSearch, RemoveRequest, ScanRequest, FolderRequest, DismissRequest)
 _REF = "#/components/schemas/{name}"
 
 
