@@ -5,6 +5,7 @@ import { Folders } from "./folders.js";
 import { Search } from "./search.js";
 import { Status } from "./status.js";
 import { Timeline } from "./timeline.js";
+import { Uploads } from "./uploads.js";
 import { Viewer } from "./viewer.js";
 
 const VIEWS = ["search", "timeline", "duplicates", "folders", "status"];
@@ -29,6 +30,7 @@ const views = {
   folders: new Folders(document.getElementById("view-folders"), document.getElementById("unwatch")),
   status: new Status(document.getElementById("view-status")),
 };
+new Uploads(document.getElementById("view-folders"), document.getElementById("drop-zone"));
 const loaded = new Set();
 
 function show() {
