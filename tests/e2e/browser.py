@@ -98,12 +98,14 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def served(web_library: Library, api_models: Any) -> Iterator[Served]:
-    """The real app over the library, served by uvicorn in a thread on a free port."""
+def served(web_library: Library, api_models: Any, request: pytest.FixtureRequest) -> Iterator[Served]:
+    """The real app over the library, served by uvicorn in a thread on a free port.
+
+    A test module may set ``API_SETTINGS`` (a dict of ``[api]`` settings) for its server."""
     port = free_port()
     daemon = FakeDaemon(str(web_library.root))
     app = create_app(
-        settings_for(web_library, port=port),
+        settings_for(web_library, port=port, **getattr(request.module, "API_SETTINGS", {})),
         store=web_library.store,
         models=api_models,
         spec=SPEC,

@@ -44,6 +44,7 @@ from photoindex.library import (
     resolve_inbox,
     unwatch_root,
 )
+from photoindex.library.duplicates.dismissed import DISMISSED_FILE, DismissedGroups
 from photoindex.library.projection import MIN_UMAP_POINTS
 from photoindex.query_api import controllers as c
 from photoindex.query_api.about import package_version
@@ -217,6 +218,7 @@ def build_services(
         uploads=UploadedQueries(),
         searcher=Searcher(store, catalog, limiter=store_limiter),
         duplicates=DuplicateFinder(catalog, jobs, store, host_id=host),
+        dismissed=DismissedGroups(paths.state_dir / DISMISSED_FILE),
         projection=ProjectionService(
             catalog,
             jobs,

@@ -28,12 +28,13 @@ from litestar.routes import HTTPRoute
 from photoindex.library import Rejected
 from photoindex.library.photos import MEDIA_TYPES
 from photoindex.query_api import limits
+from photoindex.query_api.schemas.duplicates import DismissRequest
 from photoindex.query_api.schemas.ingest import FolderRequest, ScanRequest
 from photoindex.query_api.schemas.photos import RemoveRequest
 from photoindex.query_api.schemas.search import CombinedSearch
 from photoindex.query_api.schemas.session import SessionRequest
 
-REQUEST_STRUCTS = (CombinedSearch, RemoveRequest, ScanRequest, FolderRequest, SessionRequest)
+REQUEST_STRUCTS = (CombinedSearch, RemoveRequest, ScanRequest, FolderRequest, SessionRequest, DismissRequest)
 _REF = "#/components/schemas/{name}"
 
 

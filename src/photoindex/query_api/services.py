@@ -29,6 +29,7 @@ from photoindex.library import (
     UploadedQueries,
     WatchedFolders,
 )
+from photoindex.library.duplicates.dismissed import DismissedGroups
 from photoindex.library.paging import Pinned, PinnedQuery
 from photoindex.library.place_index import PlaceIndexCache
 from photoindex.library.timeline import Timeline
@@ -52,6 +53,7 @@ class ApiServices:
     uploads: UploadedQueries
     searcher: Searcher
     duplicates: DuplicateFinder
+    dismissed: DismissedGroups  # duplicate groups marked "not duplicates", per kind
     projection: ProjectionService
     photos: PhotoFiles
     folders: WatchedFolders

@@ -20,6 +20,7 @@ import pytest
 from photoindex.errors import ConfigError
 from photoindex.indexer.decode_pool import DecodePool
 from photoindex.indexer.model_worker import ModelWorker
+from photoindex.library.duplicates.dismissed import members_key
 from photoindex.query_api import create_app
 from tests.fixtures.images import photo_image
 from tests.integration.api.conftest import SPEC, Library, build_library, open_store, settings_for
@@ -119,6 +120,19 @@ def sign_out(client: httpx.Client, live: Live, _n: int, headers: dict[str, str])
     return client.delete("/api/v1/session", headers=headers)
 
 
+def exact_group(live: Live) -> dict[str, str]:
+    return {"kind": "exact", "group_id": members_key([live.library.ids["paris"], live.library.ids["paris_copy"]])}
+
+
+def dismiss(client: httpx.Client, live: Live, _n: int, headers: dict[str, str]) -> httpx.Response:
+    return client.post("/api/v1/duplicates/dismissed", json=exact_group(live), headers=headers)
+
+
+def undismiss(client: httpx.Client, live: Live, n: int, headers: dict[str, str]) -> httpx.Response:
+    assert dismiss(client, live, n, {}).status_code == 201  # something to undo, whether or not this is refused
+    return client.delete("/api/v1/duplicates/dismissed", params=exact_group(live), headers=headers)
+
+
 # (method, path) → (the request, the status it gets when accepted)
 WRITES: dict[tuple[str, str], tuple[Request, int]] = {
     ("POST", "/api/v1/search"): (combined_search, 200),
@@ -130,6 +144,8 @@ WRITES: dict[tuple[str, str], tuple[Request, int]] = {
     ("DELETE", "/api/v1/folders"): (remove_folder, 200),
     ("POST", "/api/v1/session"): (sign_in, 409),
     ("DELETE", "/api/v1/session"): (sign_out, 204),
+    ("POST", "/api/v1/duplicates/dismissed"): (dismiss, 201),
+    ("DELETE", "/api/v1/duplicates/dismissed"): (undismiss, 200),
 }
 FOREIGN = [
     "http://localhost:3000",  # a dev server on another local port

@@ -6,6 +6,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 import anyio
@@ -14,6 +15,7 @@ import msgspec
 from photoindex.indexer.fingerprint import decode_fingerprint
 from photoindex.indexer.store import VectorStore
 from photoindex.library.catalog import Catalog
+from photoindex.library.duplicates.dismissed import group_members_key
 from photoindex.library.duplicates.exact import exact_groups
 from photoindex.library.duplicates.grouping import DuplicateGroup
 from photoindex.library.duplicates.near import DEFAULT_DISTANCE, near_groups
@@ -57,6 +59,11 @@ class DuplicateResult:
     @property
     def version(self) -> LibraryVersion:
         return self.snapshot.version
+
+    @cached_property
+    def member_keys(self) -> list[str]:
+        """Each group's name by its members (``members_key``), in the order of ``groups``; computed once."""
+        return [group_members_key(self.snapshot, g) for g in self.groups]
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,13 @@ class DuplicateFinder:
             progress=self._progress.get(params.key) if self._jobs.running(name) else None,
             error=self._jobs.errors.get(name),
         )
+
+    def knows(self, kind: DuplicateKind, key: str) -> bool | None:
+        """Whether a group named ``key`` is in a computed answer of ``kind``; None when none is computed yet."""
+        results = [r for r in self._results.values() if r.params.kind == kind]
+        if not results:
+            return None
+        return any(key in r.member_keys for r in results)
 
     def _of_this_host(self, snapshot: Snapshot) -> Snapshot:
         """Duplicates are per host: another host's copy is not a file this one can remove."""

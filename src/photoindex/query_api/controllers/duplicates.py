@@ -5,10 +5,11 @@ from __future__ import annotations
 import bisect
 from typing import Annotated, Literal
 
-from litestar import Controller, get
+from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import QueryParameter
+from litestar.params import JSONBody, QueryParameter
 
+from photoindex.errors import ErrorCode
 from photoindex.library import (
     DEFAULT_DISTANCE,
     DEFAULT_MIN_SCORE,
@@ -17,13 +18,23 @@ from photoindex.library import (
     DuplicateParams,
     Rejected,
 )
-from photoindex.library.duplicates.service import DuplicateResult, group_key
+from photoindex.library.duplicates.dismissed import KEY_PATTERN
+from photoindex.library.duplicates.grouping import DuplicateGroup
+from photoindex.library.duplicates.service import group_key
 from photoindex.library.paging import decode_cursor, encode_cursor, fingerprint
+from photoindex.library.snapshot import Snapshot
 from photoindex.query_api import limits
 from photoindex.query_api.params import CursorParam, Offset
 from photoindex.query_api.problems import problem_docs
 from photoindex.query_api.schemas.common import VersionInfo
-from photoindex.query_api.schemas.duplicates import DuplicatePage, Group, Member, Thresholds
+from photoindex.query_api.schemas.duplicates import (
+    DismissedGroup,
+    DismissRequest,
+    DuplicatePage,
+    Group,
+    Member,
+    Thresholds,
+)
 from photoindex.query_api.services import ApiServices
 
 GroupLimit = Annotated[int, QueryParameter(ge=1, le=limits.MAX_DUPLICATE_LIMIT, description="groups per page")]
@@ -59,14 +70,56 @@ class DuplicatesController(Controller):
         answer = await services.duplicates.find(params, wait_s=wait_s)
         return await _page(services, params, answer, limit, offset, cursor)
 
+    @post(
+        "/dismissed",
+        status_code=201,
+        responses=problem_docs(400, 401, 403, 404),
+        summary='Mark a group "not duplicates": left out of the listings of its kind',
+    )
+    async def dismiss(self, services: NamedDependency[ApiServices], data: JSONBody[DismissRequest]) -> DismissedGroup:
+        """``group_id`` is a group of the current listing of ``kind``. The mark is kept in the state dir
+        across restarts; when the group later gains or loses a member, its id changes and it shows again."""
+        known = services.duplicates.knows(data.kind, data.group_id)
+        if known is None:  # nothing of this kind computed since the start: compute the default answer
+            await services.duplicates.find(DuplicateParams(data.kind), wait_s=limits.MAX_DUPLICATE_WAIT_S)
+            known = services.duplicates.knows(data.kind, data.group_id)
+        if not known and data.group_id not in services.dismissed.of(data.kind):
+            raise Rejected(
+                f"no {data.kind} duplicate group {data.group_id} (list the duplicates again)",
+                reason="invalid",
+                code=ErrorCode.NOT_FOUND,
+            )
+        await services.in_store(lambda: services.dismissed.dismiss(data.kind, data.group_id))
+        return DismissedGroup(kind=data.kind, group_id=data.group_id, dismissed=True)
 
-def _start(result: DuplicateResult, params: DuplicateParams, offset: int, cursor: str | None) -> int:
+    @delete(
+        "/dismissed",
+        status_code=200,
+        responses=problem_docs(400, 401, 403, 404),
+        summary="Undo a dismissal: the group is listed again",
+    )
+    async def restore(
+        self,
+        services: NamedDependency[ApiServices],
+        kind: Annotated[Literal["exact", "near", "similar"], QueryParameter()],
+        group_id: Annotated[str, QueryParameter(pattern=KEY_PATTERN, description="the group_id of a dismissed group")],
+    ) -> DismissedGroup:
+        """Refused with ``ERR_NOT_FOUND`` when that group was not dismissed."""
+        if not await services.in_store(lambda: services.dismissed.restore(kind, group_id)):
+            raise Rejected(
+                f"{kind} duplicate group {group_id} was not dismissed", reason="invalid", code=ErrorCode.NOT_FOUND
+            )
+        return DismissedGroup(kind=kind, group_id=group_id, dismissed=False)
+
+
+def _start(
+    groups: list[DuplicateGroup], snapshot: Snapshot, params: DuplicateParams, offset: int, cursor: str | None
+) -> int:
     """The index of the first group to serve: after the cursor's group, else ``offset``."""
     if cursor is None:
         return offset
     after = decode_cursor(cursor, fingerprint("duplicates", params.key), shape=(int, int, str)).key
-    snapshot = result.snapshot
-    return bisect.bisect_right(result.groups, after, key=lambda g: group_key(snapshot, g))
+    return bisect.bisect_right(groups, after, key=lambda g: group_key(snapshot, g))
 
 
 async def _page(
@@ -99,14 +152,18 @@ async def _page(
             error=answer.error,
         )
     snapshot = result.snapshot
-    offset = _start(result, params, offset, cursor)
-    chosen = result.groups[offset : offset + limit]
+    hidden = services.dismissed.of(params.kind)
+    listed = [(g, k) for g, k in zip(result.groups, result.member_keys, strict=True) if k not in hidden]
+    all_groups = [g for g, _ in listed]
+    offset = _start(all_groups, snapshot, params, offset, cursor)
+    chosen_keys = listed[offset : offset + limit]
+    chosen = [g for g, _ in chosen_keys]
     rows = [r for g in chosen for r in g.rows[: limits.MAX_MEMBERS_SHOWN]]
     ids = snapshot.point_ids(rows)
     points = await services.in_store(lambda: services.store.retrieve(ids))
     payloads = {p.id: p.payload for p in points}
     groups = []
-    for group in chosen:
+    for group, key in chosen_keys:
         members = []
         for position, (row, closeness) in enumerate(zip(group.rows, group.closeness, strict=True)):
             if position >= limits.MAX_MEMBERS_SHOWN:
@@ -129,6 +186,7 @@ async def _page(
             )
         groups.append(
             Group(
+                group_id=key,
                 keeper_id=members[0].id,
                 keeper_reason=group.keeper_reason,
                 reclaimable_bytes=group.reclaimable_bytes,
@@ -136,7 +194,7 @@ async def _page(
                 members=members,
             )
         )
-    total = len(result.groups)
+    total = len(all_groups)
     version = snapshot.version
     return DuplicatePage(
         thresholds=thresholds,
@@ -144,7 +202,7 @@ async def _page(
         offset=offset,
         limit=limit,
         total_groups=total,
-        reclaimable_bytes=sum(g.reclaimable_bytes for g in result.groups),
+        reclaimable_bytes=sum(g.reclaimable_bytes for g in all_groups),
         next_offset=offset + limit if offset + limit < total else None,
         next_cursor=(
             encode_cursor(fingerprint("duplicates", params.key), offset + limit, group_key(snapshot, chosen[-1]))
@@ -158,6 +216,7 @@ async def _page(
             key=version.key, photos=version.photos, indexed=version.indexed, last_indexed_at=snapshot.last_indexed_at
         ),
         error=answer.error,
+        dismissed_groups=len(result.groups) - total,
     )
 
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import msgspec
+from typing import Annotated, Literal
 
+import msgspec
+from msgspec import Meta
+
+from photoindex.library.duplicates.dismissed import KEY_PATTERN
 from photoindex.query_api.schemas.common import VersionInfo
+
+GroupId = Annotated[str, Meta(pattern=KEY_PATTERN, description="a group's name by its members (32 hex digits)")]
 
 
 class Thresholds(msgspec.Struct, kw_only=True):
@@ -28,6 +34,7 @@ class Member(msgspec.Struct, kw_only=True):
 
 
 class Group(msgspec.Struct, kw_only=True):
+    group_id: str  # names the group by all its members: a new member gives a new id
     keeper_id: str
     keeper_reason: str
     reclaimable_bytes: int
@@ -55,6 +62,18 @@ class DuplicatePage(msgspec.Struct, kw_only=True):
     progress: float | None = None
     version: VersionInfo | None = None
     error: str | None = None
+    dismissed_groups: int = 0  # groups of this answer left out because they were marked "not duplicates"
 
 
-__all__ = ["DuplicatePage", "Group", "Member", "Thresholds"]
+class DismissRequest(msgspec.Struct, forbid_unknown_fields=True):
+    kind: Literal["exact", "near", "similar"]
+    group_id: GroupId
+
+
+class DismissedGroup(msgspec.Struct, kw_only=True):
+    kind: str
+    group_id: str
+    dismissed: bool  # true: left out of the listings of this kind; false: shown again
+
+
+__all__ = ["DismissRequest", "DismissedGroup", "DuplicatePage", "Group", "GroupId", "Member", "Thresholds"]

@@ -6,6 +6,7 @@ import { MapView } from "./map.js";
 import { Search } from "./search.js";
 import { Status } from "./status.js";
 import { Timeline } from "./timeline.js";
+import { Uploads } from "./uploads.js";
 import { Viewer } from "./viewer.js";
 
 const VIEWS = ["search", "timeline", "map", "duplicates", "folders", "status"];
@@ -31,6 +32,7 @@ const views = {
   folders: new Folders(document.getElementById("view-folders"), document.getElementById("unwatch")),
   status: new Status(document.getElementById("view-status")),
 };
+new Uploads(document.getElementById("view-folders"), document.getElementById("drop-zone"));
 const loaded = new Set();
 
 function show() {

@@ -66,7 +66,43 @@ export class Duplicates {
   renderGroup(group) {
     const members = group.members.map((m) => member(m));
     const heading = `${group.member_count} copies · ${bytes(group.reclaimable_bytes)} to free · keeper: ${group.keeper_reason}`;
-    return el("article", { class: "group", "data-keeper": group.keeper_id }, el("h3", { text: heading }), el("div", { class: "members" }, ...members));
+    const kind = this.kind;
+    const article = el(
+      "article",
+      { class: "group", "data-keeper": group.keeper_id, "data-group": group.group_id },
+      el(
+        "header",
+        { class: "group-head" },
+        el("h3", { text: heading }),
+        el("button", { type: "button", class: "not-duplicates", text: "Not duplicates", onclick: () => this.dismiss(kind, group, article) }),
+      ),
+      el("div", { class: "members" }, ...members),
+    );
+    return article;
+  }
+
+  /** Hide a group for good (the daemon remembers it); it comes back only if its members change, or on undo. */
+  async dismiss(kind, group, article) {
+    try {
+      await api("/duplicates/dismissed", { method: "POST", json: { kind, group_id: group.group_id } });
+    } catch (error) {
+      this.note.textContent = `Could not dismiss the group: ${error.message}`;
+      return;
+    }
+    article.remove();
+    this.updateSelection();
+    const undo = el("button", { type: "button", class: "undo", text: "Undo", onclick: () => this.undoDismiss(kind, group) });
+    this.note.replaceChildren(`Marked ${group.member_count} photos as not duplicates; they will not be listed again. `, undo);
+  }
+
+  async undoDismiss(kind, group) {
+    try {
+      await api("/duplicates/dismissed", { method: "DELETE", params: { kind, group_id: group.group_id } });
+    } catch (error) {
+      this.note.textContent = `Could not undo: ${error.message}`;
+      return;
+    }
+    await this.load();
   }
 
   selected() {
