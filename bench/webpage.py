@@ -92,7 +92,8 @@ PROBE = """
       const loaded = images.map((img) => new Promise((ok, bad) => {
         if (img.complete && img.naturalWidth > 0) return ok();
         img.addEventListener("load", () => ok(), { once: true });
-        img.addEventListener("error", () => bad(new Error(`thumbnail failed: ${img.currentSrc || img.src}`)), { once: true });
+        const broken = () => bad(new Error(`thumbnail failed: ${img.currentSrc || img.src}`));
+        img.addEventListener("error", broken, { once: true });
       }).then(() => img.decode()));
       const rendered = performance.now();
       Promise.all(loaded).then(() => requestAnimationFrame((frame) => {
