@@ -22,7 +22,9 @@ MutationObserver on the results sees the new tiles, picks the first row (the
 tiles at the first tile's top), waits for each of their images to load
 (``complete && naturalWidth > 0``) and decode, then for one animation frame:
 the time of that frame is when the row is painted. Both ends are read from
-the page's own clock. Two warm-up queries are reported apart.
+the page's own clock. Two warm-up queries are reported apart. Each query runs in
+a fresh browser context with the HTTP cache off, so every thumbnail of the row
+comes from the server (``row_fetched`` in the JSON says so, query by query).
 
 Prints p50/p95/max and writes JSON (default ``bench/results/webpage-<time>.json``),
 with the load average: figures taken on a busy machine say so.
