@@ -131,3 +131,26 @@ def test_less_like_this_leaves_a_photo_out_until_its_chip_is_removed(
     page.wait_for_selector("#examples", state="hidden")
     page.wait_for_function("() => document.querySelector('#search-note').textContent.startsWith('Type to search')")
     assert len(posts) == before  # one "more like" photo alone is the photo's similar search, as before
+
+
+def test_less_like_this_refines_a_search_by_image(
+    browser: Browser, served: Served, posts: list[dict[str, Any]]
+) -> None:
+    page = go(browser, served, "search")
+    lib = served.library
+    page.set_input_files("#pick", lib.paths["newyork"])
+    page.wait_for_selector("#query-image:not([hidden])")
+    wait_for_results(page, INDEXED)
+    disliked = lib.ids["newyork_small"]
+    tile = page.locator(f"#results li.tile[data-id='{disliked}']")
+    tile.hover()
+    tile.locator(".less").click()
+    wait_for_results(page, INDEXED - 1)
+    assert disliked not in result_ids(page)
+    body = posts[-1]
+    (term,) = body["positive"]
+    assert set(term) == {"upload_id"} and len(term["upload_id"]) == 32  # the image, as the API's upload
+    assert body["negative"] == [{"photo_id": disliked}]
+    assert page.is_visible("#query-image")
+    page.click("#clear-image")
+    page.wait_for_selector("#examples", state="hidden")

@@ -59,6 +59,7 @@ export class Search {
     });
     root.querySelector("#clear-image").addEventListener("click", () => {
       this.showQueryImage(null);
+      this.examples.clear(); // they refined the image search
       this.byText();
     });
   }
