@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.browser import Browser, Served, browser, served
+from tests.e2e.browser import Browser, Served, browser, screenshot, served
 from tests.e2e.test_web_page import go, result_ids, same_origin_only, search, web_library
 from tests.integration.api.conftest import CAPTIONS, PHOTOS, api_models
 from tests.integration.conftest import decoder
@@ -117,6 +117,8 @@ def test_less_like_this_leaves_a_photo_out_until_its_chip_is_removed(
     body = posts[-1]
     assert body["positive"] == [{"photo_id": liked}] and body["negative"] == [{"photo_id": disliked}]
     assert page.input_value("#q") == ""  # "more like this" searches by the photo instead of the text
+    page.hover("#results li.tile >> nth=0")
+    screenshot(browser, "search-refine")
 
     # Removing the chips by keyboard: the disliked photo comes back.
     before = len(posts)
