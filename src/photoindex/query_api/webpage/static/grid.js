@@ -3,8 +3,9 @@
 import { apiUrl } from "./api.js";
 import { el } from "./format.js";
 
-/** One thumbnail: opens the photo; with a score, shows it on hover and focus; optionally "More like this". */
-export function thumb(photo, { score, onOpen, onMore } = {}) {
+/** One thumbnail: opens the photo; with a score (or `explain`, the score's parts), shows it on hover and focus;
+ *  optionally "More like this" and "Less like this". */
+export function thumb(photo, { score, explain, onOpen, onMore, onLess } = {}) {
   const label = photo.caption || photo.name || "photo";
   const src = photo.thumbnail_url || apiUrl(`/photos/${photo.id}/thumbnail`);
   const img = el("img", {
@@ -18,12 +19,20 @@ export function thumb(photo, { score, onOpen, onMore } = {}) {
   });
   const open = el("button", { type: "button", class: "thumb", "aria-label": `Open ${photo.name || label}`, onclick: onOpen }, img);
   const item = el("li", { class: "tile", "data-id": photo.id }, open);
-  if (score !== undefined) {
-    const text = `score ${score.toFixed(3)}`;
+  const text = explain || (score !== undefined ? `score ${score.toFixed(3)}` : null);
+  if (text) {
     open.title = `${photo.name || ""} — ${text}`;
-    item.append(el("span", { class: "score", text }));
+    const id = `score-${photo.id}-${(thumb.count = (thumb.count || 0) + 1)}`;
+    item.append(el("span", { class: "score", id, text }));
+    open.setAttribute("aria-describedby", id); // read out on focus, not only shown on hover
   }
-  if (onMore) item.append(el("button", { type: "button", class: "more", text: "More like this", onclick: onMore }));
+  if (onMore || onLess) {
+    const actions = el("div", { class: "tile-actions" });
+    const button = (cls, text, onclick) => el("button", { type: "button", class: cls, text, onclick });
+    if (onMore) actions.append(button("more", "More like this", onMore));
+    if (onLess) actions.append(button("less", "Less like this", onLess));
+    item.append(actions);
+  }
   return item;
 }
 
