@@ -47,7 +47,7 @@ class CodeFailures {
         "tr",
         { "data-id": f.id },
         el("td", {}, el("code", { text: f.path || "(unknown path)" })),
-        el("td", { text: f.message || "" }),
+        el("td", { text: reason(f) }),
         el("td", {}, f.at ? el("time", { datetime: f.at, text: when(f.at) }) : ""),
       ),
     );
@@ -88,6 +88,13 @@ class CodeFailures {
     this.offset = Math.max(0, offset);
     this.refresh();
   }
+}
+
+/** The message without the path it usually starts with: the path is in the row already. */
+function reason(failure) {
+  const message = failure.message || "";
+  const prefix = `${failure.path}: `;
+  return failure.path && message.startsWith(prefix) ? message.slice(prefix.length) : message;
 }
 
 export class FailuresByCode {

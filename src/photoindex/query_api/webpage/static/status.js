@@ -18,10 +18,11 @@ export class Status {
     this.problems = el("div");
     this.capabilities = el("dl", { class: "meta" });
     this.box.replaceChildren(
-      this.summary,
-      this.failures.node,
+      el("div", { class: "status-top" },
+        this.summary,
+        el("section", { "aria-label": "Capabilities" }, el("h2", { text: "Capabilities" }), this.capabilities)),
       this.problems,
-      el("section", { "aria-label": "Capabilities" }, el("h2", { text: "Capabilities" }), this.capabilities),
+      this.failures.node,
     );
   }
 
