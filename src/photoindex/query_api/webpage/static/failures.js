@@ -11,6 +11,7 @@ class CodeFailures {
   constructor(code) {
     this.code = code;
     this.offset = 0;
+    this.ticket = 0; // the latest refresh: an older answer arriving late (a poll racing a page turn) is dropped
     this.count = el("span", { class: "count" });
     this.body = el("div", { class: "failure-files" });
     this.node = el(
@@ -31,17 +32,20 @@ class CodeFailures {
 
   /** The current page of this code's files; a page emptied since (files fixed) steps back to the last one. */
   async refresh() {
+    const ticket = ++this.ticket;
     let page;
     try {
       page = await api("/failures", { params: { code: this.code, offset: this.offset, limit: PAGE } });
-      if (!page.failures.length && this.offset > 0) {
+      if (!page.failures.length && this.offset > 0 && ticket === this.ticket) {
         this.offset = Math.max(0, Math.floor((page.total - 1) / PAGE) * PAGE);
         page = await api("/failures", { params: { code: this.code, offset: this.offset, limit: PAGE } });
       }
     } catch (error) {
+      if (ticket !== this.ticket) return;
       this.body.replaceChildren(el("p", { class: "note", text: `Could not list the files: ${error.message}` }));
       return;
     }
+    if (ticket !== this.ticket) return;
     const rows = page.failures.map((f) =>
       el(
         "tr",

@@ -31,7 +31,7 @@ export class FolderTree {
 
   /** One folder: its toggle (unless a leaf), its name as the button that chooses it, its sub-folders below. */
   item(folder, { leaf = false } = {}) {
-    const children = el("ul", { role: "group", hidden: true });
+    const children = el("ul", { hidden: true });
     const choose = el("button", {
       type: "button",
       class: "folder-name",
