@@ -1,6 +1,8 @@
-// The timeline: every photo by taken date, grouped by month, paged through GET /photos.
+// The timeline: every photo by taken date, grouped by month, paged through GET /photos; the folder tree beside
+// it narrows the listing to one folder.
 
 import { api } from "./api.js";
+import { FolderTree } from "./foldertree.js";
 import { el, monthOf } from "./format.js";
 import { PagedGrid, thumb } from "./grid.js";
 
@@ -20,7 +22,14 @@ export class Timeline {
         if (page.computing) setTimeout(() => this.load(), 1000);
       },
     });
-    this.form.addEventListener("change", () => this.load());
+    this.tree = new FolderTree(root, (path) => {
+      this.form.elements.folder.value = path;
+      this.load();
+    });
+    this.form.addEventListener("change", () => {
+      this.tree.select(this.form.elements.folder.value.trim());
+      this.load();
+    });
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.load();
@@ -28,6 +37,7 @@ export class Timeline {
   }
 
   load() {
+    if (!this.tree.loaded) this.tree.load();
     const data = new FormData(this.form);
     const params = { limit: PAGE };
     for (const name of ["order", "folder", "taken_from", "taken_to"]) params[name] = String(data.get(name) || "").trim();
