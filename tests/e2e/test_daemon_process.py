@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import random
 import signal
 import socket
@@ -34,6 +35,53 @@ def photo(path: Path, seed: int, side: int = 24) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(pixels).save(path, "JPEG", quality=80)
     return path
+
+
+class NotifyListener:
+    """A service manager's end of ``NOTIFY_SOCKET``: a thread reads each datagram as it arrives."""
+
+    def __init__(self, path: str) -> None:
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.bind(path)
+        self._sock.settimeout(0.2)  # so the reader sees ``close``
+        self._messages: queue.Queue[bytes] = queue.Queue()
+        self._seen: list[bytes] = []
+        self._closed = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while not self._closed.is_set():
+            try:
+                self._messages.put(self._sock.recv(4096))
+            except TimeoutError:
+                continue
+
+    def next(self, timeout: float = 120) -> bytes:
+        message = self._messages.get(timeout=timeout)
+        self._seen.append(message)
+        return message
+
+    def received(self) -> list[bytes]:
+        """Every message sent so far, in order; stops the reader (call it once the sender is done)."""
+        self._stop_reading()
+        while not self._messages.empty():
+            self._seen.append(self._messages.get_nowait())
+        self._sock.setblocking(False)
+        while True:  # what arrived after the reader's last look
+            try:
+                self._seen.append(self._sock.recv(4096))
+            except BlockingIOError:
+                return self._seen
+
+    def _stop_reading(self) -> None:
+        self._closed.set()
+        self._reader.join(timeout=5)
+        assert not self._reader.is_alive()
+
+    def close(self) -> None:
+        self._stop_reading()
+        self._sock.close()
 
 
 class Daemon:
@@ -198,19 +246,13 @@ def test_a_second_daemon_is_refused_at_once_and_the_first_keeps_going(library: t
 def test_notify_socket_sigterm_while_busy_and_restart(library: tuple[Path, Path, str], tmp_path: Path) -> None:
     config, root, tag = library
     sock_path = str(tmp_path / "notify.sock")
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    listener.bind(sock_path)
-    listener.settimeout(120)
-    messages: list[tuple[float, bytes]] = []
+    manager = NotifyListener(sock_path)  # reads every message as it comes, as systemd does
     try:
         env = {"NOTIFY_SOCKET": sock_path, "WATCHDOG_USEC": "2000000"}
         daemon = Daemon(tmp_path, config, root, tag, env=env).start()
-        messages.append((time.monotonic(), listener.recv(4096)))
-        assert messages[0][1].startswith(b"READY=1")
+        assert manager.next().startswith(b"READY=1")
         assert (tmp_path / "state_dir" / "serve.lock").exists()  # ready only after the owner lock and store
-        for _ in range(2):
-            messages.append((time.monotonic(), listener.recv(4096)))
-        assert [m for _t, m in messages[1:]] == [b"WATCHDOG=1", b"WATCHDOG=1"]
+        assert [manager.next(), manager.next()] == [b"WATCHDOG=1", b"WATCHDOG=1"]
 
         for i in range(300):
             photo(root / f"p{i:03d}.jpg", seed=i)
@@ -218,16 +260,9 @@ def test_notify_socket_sigterm_while_busy_and_restart(library: tuple[Path, Path,
         took = daemon.stop(signal.SIGTERM)
         assert daemon.process is not None and daemon.process.returncode == 0
         assert took < 8, f"SIGTERM took {took:.1f} s\n{daemon.tail()}"
-        listener.settimeout(5)
-        rest = []
-        while True:
-            try:
-                rest.append(listener.recv(4096))
-            except TimeoutError:
-                break
-        assert b"STOPPING=1" in rest
+        assert b"STOPPING=1" in manager.received()  # sent before the exit the test waited for
     finally:
-        listener.close()
+        manager.close()
     again = Daemon(tmp_path, config, root, tag).start()  # whatever the stop abandoned is redone
     try:
         again.converged(300)

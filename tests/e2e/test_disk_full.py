@@ -115,12 +115,14 @@ class ApiDaemon:
 
     def converged(self, n: int) -> DaemonStatus:
         return self.wait_for(
-            lambda s: s.state == "idle"
-            and not s.read_only
-            and s.photos["indexed"] == n
-            and s.queue.settling == 0
-            and s.queue.queued == 0
-            and s.queue.rescans == 0,
+            lambda s: (
+                s.state == "idle"
+                and not s.read_only
+                and s.photos["indexed"] == n
+                and s.queue.settling == 0
+                and s.queue.queued == 0
+                and s.queue.rescans == 0
+            ),
             f"{n} photos indexed and an idle, writable daemon",
         )
 
@@ -177,7 +179,8 @@ def test_a_full_disk_makes_the_daemon_read_only_and_it_resumes_by_itself(tmp_pat
     text = config.read_text()
     for name in ("data_dir", "cache_dir", "state_dir"):
         text = text.replace(f'{name} = "{tmp_path / name}"', f'{name} = "{small_fs / name}"')
-    text += f"[watch]\nsettle_s = 0.5\nmax_delay_s = 5.0\n[store]\nmin_free_mb = {MIN_FREE_MB}\n[api]\nport = {free_port()}\n"
+    text += f"[watch]\nsettle_s = 0.5\nmax_delay_s = 5.0\n[store]\nmin_free_mb = {MIN_FREE_MB}\n"
+    text += f"[api]\nport = {free_port()}\n"
     config.write_text(text)
     root = tmp_path / "lib"  # the photos arrive from elsewhere: a camera import into another disk
     root.mkdir()

@@ -53,6 +53,9 @@ class ModelProcess:
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
         self._users: set[str] = set()  # which models are loaded in the child
+        # Set by ``kill`` (shutdown): no new child may start, so a call in flight fails instead of
+        # restarting one and waiting for it to load (the daemon's exit waited on that for minutes).
+        self._killed = False
 
     @property
     def pid(self) -> int | None:
@@ -78,7 +81,7 @@ class ModelProcess:
         try:
             return self._call_once(op, args)
         except _ChildDied as exc:
-            if op.startswith("load_"):
+            if op.startswith("load_") or self._killed:
                 raise RuntimeError(str(exc)) from exc
             log.warning("models.process_died", op=op, error=str(exc))
         try:
@@ -112,7 +115,8 @@ class ModelProcess:
             self._reap()
 
     def kill(self) -> None:
-        """Stop at once (shutdown): whatever the child was computing is abandoned."""
+        """Stop at once (shutdown): whatever the child was computing is abandoned, and no child starts again."""
+        self._killed = True
         process = self._process
         if process is not None and process.is_alive():
             process.kill()
@@ -121,6 +125,8 @@ class ModelProcess:
         if self._conn is not None and self._process is not None and self._process.is_alive():
             return self._conn
         self._reap()
+        if self._killed:
+            raise _ChildDied("the model process was stopped: the daemon is shutting down")
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
         process = context.Process(

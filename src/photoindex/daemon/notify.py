@@ -6,6 +6,11 @@ namespace) to a ``Type=notify`` service; ``READY=1`` ends start-up,
 ``STOPPING=1`` announces shutdown and ``STATUS=`` is shown by
 ``systemctl status``. Without the variable (a terminal, launchd, tests) every
 call is a no-op.
+
+A send never waits: it runs on the daemon's event loop, and a manager that
+stops reading fills the socket's queue (10 datagrams by default on Linux), on
+which a blocking send would freeze the whole daemon, signals included. A
+message that does not fit is dropped; a watchdog ping is sent again anyway.
 """
 
 from __future__ import annotations
@@ -45,8 +50,12 @@ class Notifier:
             return False
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+                sock.setblocking(False)
                 sock.connect(self._address)
-                sock.sendall("\n".join(lines).encode())
+                sock.send("\n".join(lines).encode())
+        except BlockingIOError:
+            log.debug("daemon.notify_dropped", message=lines[0], why="the service manager is not reading")
+            return False
         except OSError as exc:
             log.warning("daemon.notify_failed", error=str(exc))
             return False

@@ -157,9 +157,13 @@ def wait_for_room_to_open(
     while True:
         need = max(open_need_mb(store_dir), 1.0)
         shortage = space.shortage(need_mb=need)
-        if shortage is not None and thumbnails is not None and _same_filesystem(thumbnails.cache_dir, shortage):
-            if thumbnails.evict(int((need - shortage.free_mb) * MB) + MB).freed:
-                shortage = space.shortage(need_mb=need)
+        if (
+            shortage is not None
+            and thumbnails is not None
+            and _same_filesystem(thumbnails.cache_dir, shortage)
+            and thumbnails.evict(int((need - shortage.free_mb) * MB) + MB).freed
+        ):
+            shortage = space.shortage(need_mb=need)
         if shortage is None:
             return
         if not announced:

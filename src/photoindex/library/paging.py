@@ -93,8 +93,13 @@ def decode_cursor(text: str, query: str, *, shape: tuple[type, ...]) -> Cursor:
         raise Rejected("cursor is not one this server gave out", reason="invalid") from None
     if cursor.query != query:
         raise Rejected("cursor belongs to another query (a different text, filters or thresholds)", reason="invalid")
-    if min(cursor.rank, cursor.skip, cursor.ties) < 0 or len(cursor.key) != len(shape) or not all(
-        isinstance(value, kind) and not isinstance(value, bool) for value, kind in zip(cursor.key, shape, strict=True)
+    if (
+        min(cursor.rank, cursor.skip, cursor.ties) < 0
+        or len(cursor.key) != len(shape)
+        or not all(
+            isinstance(value, kind) and not isinstance(value, bool)
+            for value, kind in zip(cursor.key, shape, strict=True)
+        )
     ):
         raise Rejected("cursor is not one this server gave out", reason="invalid")
     return cursor

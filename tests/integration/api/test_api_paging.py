@@ -157,7 +157,7 @@ def test_pages_stay_exact_while_photos_come_and_go(client: Client, tied: Library
         removable = set(rng.choice(present, size=60, replace=False).tolist()) - {tied.ids["p1-0"]}
         stable = set(present) - removable
 
-        def churn() -> None:
+        def churn(removable: set[str] = removable) -> None:
             gone = sorted(removable)[:2]
             tied.store.delete(gone)
             removable.difference_update(gone)

@@ -66,3 +66,19 @@ def test_worker_unloads_idle_remote_models_and_a_failed_load_is_an_error(tmp_pat
     with pytest.raises((ModelError, RuntimeError)):
         RemoteEmbedder(broken)
     broken.stop()
+
+
+def test_after_a_kill_no_child_starts_again_and_calls_fail(tmp_path: Path) -> None:
+    model = ModelSettings(clip=str(tiny_clip_config(tmp_path / "tiny.json")), weights="random", captions="off")
+    host = ModelProcess(model, tmp_path / "cache")
+    embedder = RemoteEmbedder(host)
+    side = TINY_CLIP_CONFIG["vision_cfg"]["image_size"]
+    pixels = np.zeros((1, side, side, 3), dtype=np.uint8)
+    try:
+        embedder.embed_images(pixels)
+        host.kill()  # the daemon is shutting down: a batch in flight or after must not bring a child back
+        with pytest.raises(RuntimeError, match="model process"):
+            embedder.embed_images(pixels)
+        assert host.pid is None
+    finally:
+        embedder.close()

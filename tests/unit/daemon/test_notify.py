@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,14 @@ def test_without_a_manager_nothing_is_sent() -> None:
 
 def test_a_watchdog_meant_for_another_process_is_ignored() -> None:
     assert Notifier({"WATCHDOG_USEC": "1000000", "WATCHDOG_PID": "1"}).watchdog_interval_s is None
+
+
+def test_a_manager_that_stops_reading_never_blocks_the_sender(listener) -> None:  # type: ignore[no-untyped-def]
+    path, _sock = listener  # bound, never read: its queue fills after a few datagrams
+    notifier = Notifier({"NOTIFY_SOCKET": path})
+    results: list[bool] = []
+    sender = threading.Thread(target=lambda: results.extend(notifier.watchdog() for _ in range(200)), daemon=True)
+    sender.start()
+    sender.join(timeout=30)  # before the fix, a send waited forever for room in the queue
+    assert not sender.is_alive(), "a notify send blocked"
+    assert results[0] is True and results[-1] is False  # the first fitted, the rest were dropped

@@ -10,6 +10,7 @@ one at a time and spaced out so a busy library is not re-fitted continuously.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import multiprocessing
 import threading
 import time
@@ -236,7 +237,7 @@ class ProjectionService:
 def _by_id(projection: ProjectionMap) -> ProjectionMap:
     """The map with its columns in photo-id order (a map saved by an older version may not be)."""
     ids = projection.ids
-    if all(a < b for a, b in zip(ids, ids[1:], strict=False)):
+    if all(a < b for a, b in itertools.pairwise(ids)):
         return projection
     order = sorted(range(len(ids)), key=ids.__getitem__)
     return msgspec.structs.replace(

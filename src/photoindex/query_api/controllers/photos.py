@@ -50,7 +50,7 @@ class PhotosController(Controller):
         services: NamedDependency[ApiServices],
         request: Request[Any, Any, Any],
         photo_id: FromPath[str],
-        size: ThumbnailSize = THUMBNAIL_PX,
+        size: ThumbnailSize = 200,  # THUMBNAIL_PX, spelled as the Literal it must be
     ) -> File:
         point = await services.photos.get(photo_id)
         # Each size its own ETag: the same photo at another size is another picture.
