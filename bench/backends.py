@@ -44,7 +44,7 @@ for entry in (REPO, REPO / "src"):
 
 import numpy as np  # noqa: E402
 
-from photoindex.indexer.decode import decode_photo  # noqa: E402
+from photoindex.indexer.decoding.decode import decode_photo  # noqa: E402
 from photoindex.indexer.records import DecodeRequest  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "corpus" / "photos"
@@ -84,14 +84,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def load_torch(clip: str) -> Any:
-    from photoindex.indexer.embedder import load_clip
+    from photoindex.indexer.models.embedder import load_clip
 
     return load_clip(clip, None, "random", "cpu")
 
 
 def variants(torch_clip: Any, cache: Path) -> dict[str, Any]:
     """name -> embedder; every ONNX one exported from the same torch model (export timed)."""
-    from photoindex.indexer.onnx_embedder import OnnxClipEmbedder
+    from photoindex.indexer.models.onnx_embedder import OnnxClipEmbedder
 
     built: dict[str, Any] = {"torch": torch_clip}
     for name, quantize, threads in (("onnx", "none", 2), ("onnx-1thread", "none", 1), ("onnx-int8", "int8", 2)):
@@ -222,7 +222,7 @@ def rss_child(args: argparse.Namespace, name: str, cache: Path) -> None:
     torch_clip = load_torch(clip_name(args, cache.parent))
     embedder: Any = torch_clip
     if name != "torch":
-        from photoindex.indexer.onnx_embedder import OnnxClipEmbedder
+        from photoindex.indexer.models.onnx_embedder import OnnxClipEmbedder
 
         embedder = OnnxClipEmbedder.from_clip(torch_clip, cache, quantize="int8" if "int8" in name else "none")
         del torch_clip  # what the model worker keeps: the sessions only
@@ -238,7 +238,7 @@ def rss_child(args: argparse.Namespace, name: str, cache: Path) -> None:
 
 def captions(args: argparse.Namespace, work: Path, pixels: np.ndarray) -> dict[str, Any]:
     """BLIP with int8 Linear layers against fp32: seconds per image (interleaved) and word agreement."""
-    from photoindex.indexer.captioner import load_blip
+    from photoindex.indexer.models.captioner import load_blip
 
     name = caption_name(args, work)
     fp32 = load_blip(name, "random", "cpu")
@@ -324,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         embedders = variants(torch_clip, cache)
         export_s = time.perf_counter() - start
-        from photoindex.indexer.model_ids import DEFAULT_CAPTION_SIZE
+        from photoindex.indexer.models.ids import DEFAULT_CAPTION_SIZE
 
         caption_size = 32 if args.quick else DEFAULT_CAPTION_SIZE
         pixels, caption_pixels, tried = corpus_pixels(args.corpus, n_images, torch_clip.input_size, caption_size)

@@ -58,11 +58,11 @@ from PIL import Image, ImageEnhance, ImageOps  # noqa: E402
 from tests.fixtures.images import photo_image  # noqa: E402
 from tests.fixtures.models import TINY_CLIP_CONFIG, tiny_clip_embedder  # noqa: E402
 
-from photoindex.indexer.decode_pool import DecodePool  # noqa: E402
+from photoindex.indexer.decoding.fingerprint import FINGERPRINT_BYTES  # noqa: E402
+from photoindex.indexer.decoding.phash import perceptual_hash  # noqa: E402
+from photoindex.indexer.decoding.pool import DecodePool  # noqa: E402
 from photoindex.indexer.discovery import DiscoveryRules, canonical_root, iter_files  # noqa: E402
-from photoindex.indexer.fingerprint import FINGERPRINT_BYTES  # noqa: E402
-from photoindex.indexer.model_worker import ModelWorker  # noqa: E402
-from photoindex.indexer.phash import perceptual_hash  # noqa: E402
+from photoindex.indexer.models.worker import ModelWorker  # noqa: E402
 from photoindex.indexer.pipeline import IndexPipeline, PipelineOptions  # noqa: E402
 from photoindex.indexer.state import IndexState  # noqa: E402
 from photoindex.indexer.store import EdgeStore  # noqa: E402

@@ -277,7 +277,7 @@ async def decode_bound(
 
 
 async def hash_rate(files: list[Any], threads: int) -> dict[str, Any]:
-    from photoindex.indexer.hashing import hash_file
+    from photoindex.indexer.decoding.hashing import hash_file
 
     limiter = anyio.CapacityLimiter(threads)
     queue = list(files)
@@ -322,12 +322,12 @@ async def sequential(
     files: list[Any], models: Any, store: Any, options: Any, batch_size: int, cache_dir: Path
 ) -> dict[str, Any]:
     """The old shape: per batch, hash and decode each file in turn, then infer, then upsert."""
-    from photoindex.indexer.decode import decode_photo
-    from photoindex.indexer.hashing import hash_file
+    from photoindex.indexer.decoding.decode import decode_photo
+    from photoindex.indexer.decoding.hashing import hash_file
+    from photoindex.indexer.decoding.thumbnails import thumbnail_path
     from photoindex.indexer.payloads import photo_payload
     from photoindex.indexer.records import DecodeRequest
     from photoindex.indexer.store import PhotoPoint, point_id
-    from photoindex.indexer.thumbnails import thumbnail_path
 
     stage = {"hash_decode": 0.0, "embed": 0.0, "store": 0.0}
     with Timer() as timer:
@@ -485,9 +485,9 @@ async def run_phases(
     on_gpu = getattr(embedder, "device", None) is not None and embedder.device.type != "cpu"
     log(f"cold start {result['cold_start']['total_s']} s; config {result['config']}")
     try:
+        from photoindex.indexer.decoding.thumbnails import thumbnail_path
         from photoindex.indexer.discovery import DiscoveryRules, iter_files
         from photoindex.indexer.records import DecodeRequest
-        from photoindex.indexer.thumbnails import thumbnail_path
 
         library = str((inputs / "library").resolve())
         files = list(iter_files([library], DiscoveryRules()))

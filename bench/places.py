@@ -41,7 +41,7 @@ for entry in (REPO, REPO / "src"):
 
 import numpy as np  # noqa: E402
 
-from photoindex.indexer.places import GeoLookup  # noqa: E402
+from photoindex.indexer.decoding.places import GeoLookup  # noqa: E402
 from photoindex.library.captions_index import CaptionIndex  # noqa: E402
 from photoindex.library.place_index import PlaceIndex  # noqa: E402
 from photoindex.library.query_reading import read_query  # noqa: E402

@@ -51,10 +51,10 @@ from bench.store import make_points  # noqa: E402
 from tests.fixtures.images import photo_image  # noqa: E402
 
 from photoindex.config import ApiSettings, ModelSettings, PathSettings, Settings  # noqa: E402
-from photoindex.indexer.decode_pool import DecodePool  # noqa: E402
+from photoindex.indexer.decoding.pool import DecodePool  # noqa: E402
 from photoindex.indexer.discovery import DiscoveryRules, canonical_root, iter_files  # noqa: E402
-from photoindex.indexer.model_ids import ClipSpec  # noqa: E402
-from photoindex.indexer.model_worker import ModelWorker, Priority  # noqa: E402
+from photoindex.indexer.models.ids import ClipSpec  # noqa: E402
+from photoindex.indexer.models.worker import ModelWorker, Priority  # noqa: E402
 from photoindex.indexer.pipeline import IndexPipeline, PipelineOptions  # noqa: E402
 from photoindex.indexer.state import IndexState  # noqa: E402
 from photoindex.indexer.store import EdgeStore, PhotoFilter  # noqa: E402
@@ -264,7 +264,7 @@ def backlog_part(
 
 
 def run(points: list[int], *, model: str, queries: int, backlog: int, work: Path) -> dict[str, Any]:
-    from photoindex.indexer.embedder import load_clip
+    from photoindex.indexer.models.embedder import load_clip
 
     if model == "tiny":
         from tests.fixtures.models import tiny_clip_embedder

@@ -57,10 +57,10 @@ from bench.query import WORDS, Server, fill  # noqa: E402
 from tests.e2e.browser import CHROMIUM_ARGS, CHROMIUM_PATHS  # noqa: E402
 from tests.fixtures.images import photo_image  # noqa: E402
 
-from photoindex.indexer.model_ids import ClipSpec  # noqa: E402
-from photoindex.indexer.model_worker import ModelWorker  # noqa: E402
+from photoindex.indexer.decoding.thumbnails import thumbnail_path, write_thumbnail  # noqa: E402
+from photoindex.indexer.models.ids import ClipSpec  # noqa: E402
+from photoindex.indexer.models.worker import ModelWorker  # noqa: E402
 from photoindex.indexer.store import EdgeStore  # noqa: E402
-from photoindex.indexer.thumbnails import thumbnail_path, write_thumbnail  # noqa: E402
 
 WARM_UP = 2
 POOL = 512  # distinct thumbnails behind the hard links

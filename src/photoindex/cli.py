@@ -147,7 +147,7 @@ def _config(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         return EXIT_OK
     paths = AppPaths.from_settings(loaded.settings)
     if args.action == "check":
-        from photoindex.indexer.model_ids import clip_spec
+        from photoindex.indexer.models.ids import clip_spec
 
         spec = clip_spec(loaded.settings.model)
         report = {

@@ -20,7 +20,7 @@ NOT_AN_IMAGE_TYPE = {"raw/digicam_corpus/Casio/QV-11/QV-11_01.cam"}
 def test_corpus_indexes_photos_and_records_broken_files(tmp_path: Path, run_cli: RunCli) -> None:
     from photoindex.config import AppPaths, load_settings
     from photoindex.daemon.supervisor import open_index_store
-    from photoindex.indexer.model_ids import clip_spec
+    from photoindex.indexer.models.ids import clip_spec
 
     config = write_config(tmp_path)
     code, first = run_cli("--config", str(config), "index", str(CORPUS), "--json")

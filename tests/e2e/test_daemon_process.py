@@ -24,7 +24,7 @@ from PIL import Image
 from photoindex.config import AppPaths, load_settings
 from photoindex.daemon.status import DaemonStatus, read_status
 from photoindex.daemon.supervisor import open_index_store
-from photoindex.indexer.model_ids import clip_spec
+from photoindex.indexer.models.ids import clip_spec
 from tests.e2e.conftest import write_config
 
 pytestmark = pytest.mark.timeout(300)

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from photoindex.indexer.decode_pool import DECODE_WORKER_NAME
+from photoindex.indexer.decoding.pool import DECODE_WORKER_NAME
 from photoindex.indexer.priority import INDEX_THREAD_NAME, INDEXING_NICE
 from tests.e2e.conftest import write_config
 from tests.e2e.test_daemon_process import photo, tagged_processes

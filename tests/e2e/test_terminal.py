@@ -112,7 +112,7 @@ def test_verbose_log_lines_pass_above_the_bar_in_one_format(tmp_path: Path, libr
     assert run.log_lines("debug") and not run.log_lines("warning") and not run.log_lines("error")
     # The libraries speak through the same renderer, named: open_clip logs through the root logger.
     assert any("[open_clip]" in line for line in run.log_lines("info")), run.lines
-    assert any("[photoindex.indexer.torchvision_compat]" in line for line in run.log_lines("debug")) or (
+    assert any("[photoindex.indexer.models.torchvision_compat]" in line for line in run.log_lines("debug")) or (
         "torchvision.ops_unavailable" not in text  # a torchvision that matches torch has nothing to report
     )
     assert any(row.startswith("  busy time per stage: ") and "embed" in row for row in run.screen), run.screen

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from photoindex.indexer.decode_pool import DecodePool
-from photoindex.indexer.model_worker import ModelWorker
+from photoindex.indexer.decoding.pool import DecodePool
+from photoindex.indexer.models.worker import ModelWorker
 from photoindex.query_api import create_app
 from tests.e2e.browser import Browser, FakeDaemon, Served, browser
 from tests.integration.api.conftest import SPEC, Library, api_models, build_library, open_store, settings_for

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from photoindex.indexer.decode_pool import DecodePool
-from photoindex.indexer.model_worker import ModelWorker
+from photoindex.indexer.decoding.pool import DecodePool
+from photoindex.indexer.models.worker import ModelWorker
 from tests.e2e.browser import CHROMIUM_ARGS, Browser, Served, chromium_path, served
 from tests.integration.api.conftest import Library, api_models
 from tests.integration.api.test_api_display import build_corpus_library

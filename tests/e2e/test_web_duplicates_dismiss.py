@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from photoindex.indexer.decode_pool import DecodePool
-from photoindex.indexer.model_worker import ModelWorker
+from photoindex.indexer.decoding.pool import DecodePool
+from photoindex.indexer.models.worker import ModelWorker
 from tests.e2e.browser import Browser, Served, browser, served
 from tests.integration.api.conftest import Library, api_models, build_library, open_store
 from tests.integration.conftest import decoder

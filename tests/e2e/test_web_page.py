@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from photoindex.indexer.decode_pool import DecodePool
-from photoindex.indexer.model_worker import ModelWorker
+from photoindex.indexer.decoding.pool import DecodePool
+from photoindex.indexer.models.worker import ModelWorker
 from tests.e2e.browser import Browser, Served, browser, screenshot, served
 from tests.fixtures.images import make_jpeg
 from tests.fixtures.trash import trashed_names

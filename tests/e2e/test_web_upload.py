@@ -17,9 +17,9 @@ from typing import Any
 import anyio
 import pytest
 
-from photoindex.indexer.decode_pool import DecodePool
+from photoindex.indexer.decoding.pool import DecodePool
 from photoindex.indexer.discovery import DiscoveryRules, canonical_root, iter_files
-from photoindex.indexer.model_worker import ModelWorker
+from photoindex.indexer.models.worker import ModelWorker
 from tests.e2e.browser import Browser, Served, browser, screenshot, served
 from tests.fixtures.images import make_jpeg
 from tests.integration.api.conftest import Library, api_models, build_library, open_store

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photoindex.indexer.decode_pool import DecodePool
-from photoindex.indexer.model_worker import ModelWorker
+from photoindex.indexer.decoding.places import GeoLookup
+from photoindex.indexer.decoding.pool import DecodePool
+from photoindex.indexer.models.worker import ModelWorker
 from photoindex.indexer.pipeline import IndexPipeline, PipelineOptions
-from photoindex.indexer.places import GeoLookup
 from photoindex.indexer.state import IndexState
 from photoindex.indexer.store import VectorStore
 from tests.fixtures.models import TINY_CLIP_CONFIG, tiny_blip_captioner, tiny_clip_embedder

@@ -11,15 +11,15 @@ import pytest
 
 from photoindex.errors import ErrorCode, ModelError
 from photoindex.indexer.captions import caption_pending, pending_caption_count
-from photoindex.indexer.decode import decode_photo
-from photoindex.indexer.decode_pool import DecodePool
+from photoindex.indexer.decoding.decode import decode_photo
+from photoindex.indexer.decoding.pool import DecodePool
+from photoindex.indexer.decoding.thumbnails import thumbnail_path
 from photoindex.indexer.discovery import DiscoveryRules, canonical_root, iter_files
-from photoindex.indexer.model_worker import ModelWorker
+from photoindex.indexer.models.worker import ModelWorker
 from photoindex.indexer.pipeline import IndexPipeline
 from photoindex.indexer.records import DecodeRequest
 from photoindex.indexer.store import PhotoFilter, VectorStore
 from photoindex.indexer.summary import IndexSummary
-from photoindex.indexer.thumbnails import thumbnail_path
 from tests.fixtures.models import tiny_clip_embedder
 from tests.integration.conftest import TINY_SIZE, make_photo, make_pipeline, working_models
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from photoindex.indexer.decode_pool import DecodePool
+from photoindex.indexer.decoding.pool import DecodePool
 from photoindex.indexer.store import PhotoFilter, VectorStore
 from tests.fixtures.images import make_jpeg, make_png
 from tests.integration.conftest import make_pipeline, working_models

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photoindex.indexer.decode_pool import DecodePool
+from photoindex.indexer.decoding.pool import DecodePool
 from photoindex.indexer.discovery import DiscoveryRules, canonical_root, iter_files
 from photoindex.indexer.pipeline import IndexPipeline
 from photoindex.indexer.state import IndexState

@@ -116,7 +116,7 @@ def test_decode_workers_log_through_the_parent_never_on_stdout(tmp_path: Path) -
     done = run_python(
         """
         import asyncio, sys
-        from photoindex.indexer.decode_pool import DecodePool
+        from photoindex.indexer.decoding.pool import DecodePool
         from photoindex.indexer.records import DecodeRequest
         from photoindex.logs import configure_logging
 
@@ -139,5 +139,5 @@ def test_decode_workers_log_through_the_parent_never_on_stdout(tmp_path: Path) -
     assert done.stdout.startswith("decoded ") and len(done.stdout.splitlines()) == 1, done.stdout
     events = json_lines(done.stderr)
     assert [(e["event"], e["logger"], e["level"]) for e in events] == [
-        ("decode.thumbnail_failed", "photoindex.indexer.decode", "warning")
+        ("decode.thumbnail_failed", "photoindex.indexer.decoding.decode", "warning")
     ]

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 import msgspec
 
 CaptionMode = Literal["off", "inline", "deferred"]
-# Which runtime computes CLIP: "auto" = torch, or ONNX Runtime for int8 (the rule: indexer/backends.py).
+# Which runtime computes CLIP: "auto" = torch, or ONNX Runtime for int8 (the rule: indexer/models/backends.py).
 Backend = Literal["auto", "torch", "onnx"]
 # "int8": CLIP's image tower (in ONNX Runtime) and BLIP's Linear layers with int8 weights; its own collection.
 Quantize = Literal["none", "int8"]

@@ -14,8 +14,8 @@ from pathlib import Path
 import anyio
 import structlog
 
+from photoindex.indexer.decoding.thumbnail_cache import SweepResult, ThumbnailCache
 from photoindex.indexer.state import IndexState
-from photoindex.indexer.thumbnail_cache import SweepResult, ThumbnailCache
 
 log = structlog.get_logger(__name__)
 

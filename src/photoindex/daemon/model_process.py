@@ -34,6 +34,7 @@ import structlog
 
 from photoindex.config import ModelSettings
 from photoindex.errors import ErrorCode, ModelError
+from photoindex.indexer.models.openmp import prefer_passive_waits
 from photoindex.indexer.priority import INDEX_THREAD_NAME, low_priority_executor, on_low_priority_thread
 
 log = structlog.get_logger(__name__)
@@ -127,6 +128,7 @@ class ModelProcess:
         self._reap()
         if self._killed:
             raise _ChildDied("the model process was stopped: the daemon is shutting down")
+        prefer_passive_waits()  # the child inherits it before it imports torch
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
         process = context.Process(
@@ -285,14 +287,14 @@ def _serve(op: str, args: tuple[Any, ...], model: ModelSettings, cache_dir: Path
 
 def _batch_size(embedder: Any, configured: int) -> int:
     """Images per batch for the parent: configured, else probed from free memory on CUDA."""
-    from photoindex.indexer.model_worker import CPU_BATCH
+    from photoindex.indexer.models.worker import CPU_BATCH
 
     device = getattr(embedder, "device", None)
     if configured > 0:
         return configured
     if device is None or device.type != "cuda":
         return CPU_BATCH
-    from photoindex.indexer.device import probe_batch_size
+    from photoindex.indexer.models.device import probe_batch_size
 
     return probe_batch_size(device, embedder.bytes_per_image(), configured)
 

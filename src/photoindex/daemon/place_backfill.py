@@ -15,7 +15,7 @@ from itertools import islice
 import anyio
 import structlog
 
-from photoindex.indexer.places import GeoLookup
+from photoindex.indexer.decoding.places import GeoLookup
 from photoindex.indexer.store import PhotoFilter, VectorStore
 
 __all__ = ["BATCH", "TODO", "backfill_places"]

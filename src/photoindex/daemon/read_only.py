@@ -30,7 +30,7 @@ import structlog
 from photoindex.daemon.disk_space import MB, DiskSpace, Shortage, fill_holes, holes_mb, open_need_mb
 from photoindex.daemon.notify import Notifier
 from photoindex.daemon.status import DaemonStatus, ModelStatus, Problem, QueueStatus
-from photoindex.indexer.thumbnail_cache import ThumbnailCache
+from photoindex.indexer.decoding.thumbnail_cache import ThumbnailCache
 
 log = structlog.get_logger(__name__)
 

@@ -72,7 +72,7 @@ from photoindex.daemon.watcher import (
 )
 from photoindex.errors import ErrorCode, PhotoindexError
 from photoindex.indexer.discovery import DiscoveryRules, canonical_root, looks_like_image, within
-from photoindex.indexer.model_ids import clip_spec
+from photoindex.indexer.models.ids import clip_spec
 from photoindex.indexer.records import FileFacts
 from photoindex.indexer.state import IndexState
 from photoindex.indexer.store.guarded import is_disk_full

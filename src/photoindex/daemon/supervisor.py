@@ -16,24 +16,25 @@ import structlog
 from photoindex.config import AppPaths, ModelSettings, Settings
 from photoindex.daemon.disk_space import DiskSpace
 from photoindex.daemon.read_only import ReadOnlyGate
-from photoindex.indexer.decode_pool import DecodePool
+from photoindex.indexer.decoding.places import GeoLookup
+from photoindex.indexer.decoding.pool import DecodePool
+from photoindex.indexer.decoding.thumbnail_cache import ThumbnailCache
 from photoindex.indexer.identity import load_host_id
-from photoindex.indexer.model_ids import ClipSpec, clip_spec
-from photoindex.indexer.model_worker import ModelWorker
+from photoindex.indexer.models.ids import ClipSpec, clip_spec
+from photoindex.indexer.models.openmp import prefer_passive_waits
+from photoindex.indexer.models.worker import ModelWorker
 from photoindex.indexer.payloads import now_iso
 from photoindex.indexer.pipeline import IndexPipeline, PipelineOptions
-from photoindex.indexer.places import GeoLookup
 from photoindex.indexer.state import IndexState
 from photoindex.indexer.store import VectorStore, open_store
 from photoindex.indexer.store.guarded import GuardedStore
-from photoindex.indexer.thumbnail_cache import ThumbnailCache
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from photoindex.daemon.model_process import ModelProcess
-    from photoindex.indexer.captioner import Captioner
-    from photoindex.indexer.embedder import ImageEmbedder
+    from photoindex.indexer.models.captioner import Captioner
+    from photoindex.indexer.models.embedder import ImageEmbedder
 
 log = structlog.get_logger(__name__)
 
@@ -84,14 +85,16 @@ def open_index_store(settings: Settings, paths: AppPaths, spec: ClipSpec) -> Vec
 
 def load_embedder_for(model: ModelSettings, cache_dir: Path) -> ImageEmbedder:
     """Build the configured CLIP embedder in its backend (imports torch); ONNX exports go under ``cache_dir``."""
-    from photoindex.indexer.backends import load_embedder
+    prefer_passive_waits()
+    from photoindex.indexer.models.backends import load_embedder
 
     return load_embedder(model, cache_dir)
 
 
 def load_captioner_for(model: ModelSettings) -> Captioner:
     """Build the configured BLIP captioner (imports torch)."""
-    from photoindex.indexer.captioner import load_blip
+    prefer_passive_waits()
+    from photoindex.indexer.models.captioner import load_blip
 
     device = "cpu" if model.quantize == "int8" else model.device  # int8 layers are CPU kernels
     return load_blip(

@@ -15,9 +15,9 @@ import numpy as np
 import structlog
 
 from photoindex.errors import ErrorCode, FileError, ModelError, StoreError
-from photoindex.indexer.decode_pool import DecodePool
-from photoindex.indexer.model_ids import DEFAULT_CAPTION_SIZE
-from photoindex.indexer.model_worker import ModelWorker, Priority
+from photoindex.indexer.decoding.pool import DecodePool
+from photoindex.indexer.models.ids import DEFAULT_CAPTION_SIZE
+from photoindex.indexer.models.worker import ModelWorker, Priority
 from photoindex.indexer.records import DecodeRequest
 from photoindex.indexer.store import PhotoFilter, VectorStore
 

@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from photoindex.indexer.formats import IMAGE_EXTENSIONS, sniff_is_image
+from photoindex.indexer.decoding.formats import IMAGE_EXTENSIONS, sniff_is_image
 from photoindex.indexer.records import FileFacts
 
 # Names editors, browsers and copy tools give files that are not finished yet.

@@ -6,10 +6,10 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
-from photoindex.indexer.places import GPS_ZONE_SUFFIX, ZONE_FIELDS, GeoLookup, coordinates
+from photoindex.indexer.decoding.places import GPS_ZONE_SUFFIX, ZONE_FIELDS, GeoLookup, coordinates
+from photoindex.indexer.decoding.taken_date import taken_fields
 from photoindex.indexer.records import FileFacts, FileFailure, HashedFile, PhotoMetadata
 from photoindex.indexer.store import ancestor_dirs
-from photoindex.indexer.taken_date import taken_fields
 
 # Fields the indexer reads back at start-up to decide what is unchanged.
 STATE_FIELDS = ("path", "root", "size", "mtime_ns", "inode", "sha256", "status", "caption_status", "error_code")

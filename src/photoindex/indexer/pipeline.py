@@ -24,18 +24,18 @@ from anyio.abc import ObjectReceiveStream, ObjectSendStream, TaskGroup
 
 from photoindex.config.settings import CaptionMode
 from photoindex.errors import ErrorCode, FileError, ModelError
-from photoindex.indexer.decode_pool import DecodePool
-from photoindex.indexer.hashing import hash_file
-from photoindex.indexer.model_ids import DEFAULT_CAPTION_SIZE
-from photoindex.indexer.model_worker import ModelWorker, Priority
+from photoindex.indexer.decoding.hashing import hash_file
+from photoindex.indexer.decoding.places import GeoLookup
+from photoindex.indexer.decoding.pool import DecodePool
+from photoindex.indexer.decoding.thumbnails import thumbnail_path
+from photoindex.indexer.models.ids import DEFAULT_CAPTION_SIZE
+from photoindex.indexer.models.worker import ModelWorker, Priority
 from photoindex.indexer.payloads import failure_payload, moved_payload, photo_payload
-from photoindex.indexer.places import GeoLookup
 from photoindex.indexer.records import DecodedPhoto, DecodeRequest, FileFacts, FileFailure, HashedFile
 from photoindex.indexer.state import IndexState, KnownFile
 from photoindex.indexer.store import PhotoPoint, VectorStore
 from photoindex.indexer.store.guarded import is_disk_full
 from photoindex.indexer.summary import IndexSummary
-from photoindex.indexer.thumbnails import thumbnail_path
 from photoindex.indexer.write_batch import BY_PATH, StoreWrite, settle_ids
 
 log = structlog.get_logger(__name__)

@@ -23,8 +23,8 @@ import anyio
 from multipart import MultipartSegment, ParserError, ParserLimitReached, PushMultipartParser
 
 from photoindex.errors import ErrorCode
+from photoindex.indexer.decoding.formats import IMAGE_EXTENSIONS, detect_format_bytes
 from photoindex.indexer.discovery import NOT_IMAGE_EXTENSIONS
-from photoindex.indexer.formats import IMAGE_EXTENSIONS, detect_format_bytes
 from photoindex.library.errors import Rejected
 
 MAX_FILES = 500

@@ -14,12 +14,12 @@ from pathlib import Path
 import anyio
 
 from photoindex.errors import ErrorCode, FileError, StoreError
-from photoindex.indexer.decode import decode_photo
+from photoindex.indexer.decoding.decode import decode_photo
+from photoindex.indexer.decoding.thumbnail_cache import ThumbnailCache
+from photoindex.indexer.decoding.thumbnails import DISPLAY_PX, THUMBNAIL_PX, rendition_path, thumbnail_path
 from photoindex.indexer.discovery import within
 from photoindex.indexer.records import DecodeRequest
 from photoindex.indexer.store import PhotoPoint, VectorStore
-from photoindex.indexer.thumbnail_cache import ThumbnailCache
-from photoindex.indexer.thumbnails import DISPLAY_PX, THUMBNAIL_PX, rendition_path, thumbnail_path
 
 MEDIA_TYPES = {
     "JPEG": "image/jpeg",

@@ -14,8 +14,8 @@ from pathlib import Path
 import anyio
 import numpy as np
 
-from photoindex.indexer.decode import decode_image_bytes
-from photoindex.indexer.decode_pool import DecodePool
+from photoindex.indexer.decoding.decode import decode_image_bytes
+from photoindex.indexer.decoding.pool import DecodePool
 from photoindex.indexer.records import DecodeRequest
 
 

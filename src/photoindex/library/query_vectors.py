@@ -22,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 
 from photoindex.errors import ErrorCode, ModelError
-from photoindex.indexer.model_worker import ModelWorker, Priority
+from photoindex.indexer.models.worker import ModelWorker, Priority
 
 TEXT_CACHE_SIZE = 256
 # How long a query waits for a model that is loading before answering "try again". CLIP

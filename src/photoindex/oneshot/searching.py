@@ -23,8 +23,8 @@ import numpy as np
 from photoindex.config import AppPaths, Settings
 from photoindex.daemon.supervisor import open_index_store
 from photoindex.errors import ErrorCode, FileError, ModelError, PhotoindexError
-from photoindex.indexer.decode import decode_photo
-from photoindex.indexer.model_ids import clip_spec
+from photoindex.indexer.decoding.decode import decode_photo
+from photoindex.indexer.models.ids import clip_spec
 from photoindex.indexer.records import DecodeRequest
 from photoindex.library.paging import MAX_LIMIT, MAX_OFFSET  # noqa: F401 - MAX_OFFSET: the CLI reads it here
 from photoindex.library.ranked_window import vector_window
@@ -186,7 +186,7 @@ def search_in_process(
     if image is not None:
         # Same decode as indexing, so an indexed image finds itself first.
         pixels = decode_photo(image, DecodeRequest(model_size=spec.image_size)).pixels
-    from photoindex.indexer.backends import load_embedder
+    from photoindex.indexer.models.backends import load_embedder
 
     embedder = load_embedder(settings.model, AppPaths.from_settings(settings).cache_dir)
     vectors = []

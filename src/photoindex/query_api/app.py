@@ -21,11 +21,11 @@ from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
 
 from photoindex.config import AppPaths, Settings, resolve_config_path
+from photoindex.indexer.decoding.thumbnail_cache import ThumbnailCache
 from photoindex.indexer.identity import load_host_id
-from photoindex.indexer.model_ids import ClipSpec, clip_spec
-from photoindex.indexer.model_worker import ModelWorker
+from photoindex.indexer.models.ids import ClipSpec, clip_spec
+from photoindex.indexer.models.worker import ModelWorker
 from photoindex.indexer.store import VectorStore
-from photoindex.indexer.thumbnail_cache import ThumbnailCache
 from photoindex.library import (
     Browser,
     Catalog,

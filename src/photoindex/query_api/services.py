@@ -11,9 +11,9 @@ from typing import Any
 import anyio
 
 from photoindex.config import AppPaths, Settings
-from photoindex.indexer.decode_pool import DecodePool
-from photoindex.indexer.model_ids import ClipSpec
-from photoindex.indexer.model_worker import ModelWorker
+from photoindex.indexer.decoding.pool import DecodePool
+from photoindex.indexer.models.ids import ClipSpec
+from photoindex.indexer.models.worker import ModelWorker
 from photoindex.indexer.store import VectorStore
 from photoindex.library import (
     Browser,

@@ -20,10 +20,10 @@ from litestar.testing import TestClient
 from PIL import Image
 
 from photoindex.config import ApiSettings, ModelSettings, PathSettings, Settings, WatchSettings
-from photoindex.indexer.decode_pool import DecodePool
+from photoindex.indexer.decoding.pool import DecodePool
 from photoindex.indexer.discovery import DiscoveryRules, canonical_root, iter_files
-from photoindex.indexer.model_ids import ClipSpec
-from photoindex.indexer.model_worker import ModelWorker
+from photoindex.indexer.models.ids import ClipSpec
+from photoindex.indexer.models.worker import ModelWorker
 from photoindex.indexer.store import VectorStore
 from photoindex.query_api import create_app
 from tests.fixtures.images import make_jpeg, make_png

@@ -22,11 +22,11 @@ import pytest
 from litestar.testing import TestClient
 from PIL import Image
 
-from photoindex.indexer.decode_pool import DecodePool
+from photoindex.indexer.decoding.pool import DecodePool
+from photoindex.indexer.decoding.thumbnail_cache import LOW_WATER, ThumbnailCache
+from photoindex.indexer.decoding.thumbnails import rendition_path, thumbnail_path
 from photoindex.indexer.discovery import DiscoveryRules, canonical_root, iter_files
-from photoindex.indexer.model_worker import ModelWorker
-from photoindex.indexer.thumbnail_cache import LOW_WATER, ThumbnailCache
-from photoindex.indexer.thumbnails import rendition_path, thumbnail_path
+from photoindex.indexer.models.worker import ModelWorker
 from tests.integration.api.conftest import Library, client_for, open_store
 from tests.integration.conftest import HOST, make_pipeline
 

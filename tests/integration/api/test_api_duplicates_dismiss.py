@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from photoindex.indexer.decode_pool import DecodePool
-from photoindex.indexer.model_worker import ModelWorker
+from photoindex.indexer.decoding.pool import DecodePool
+from photoindex.indexer.models.worker import ModelWorker
 from photoindex.library.duplicates.dismissed import DISMISSED_FILE, members_key
 from tests.integration.api.conftest import BASE_URL, Library, build_library, client_for, open_store
 from tests.integration.api.test_api_duplicates import duplicates, stems

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 from litestar.testing import TestClient
 
-from photoindex.indexer.model_worker import ModelWorker
+from photoindex.indexer.models.worker import ModelWorker
 from tests.integration.api.conftest import Library, client_for
 
 Client = TestClient[Any]

@@ -11,7 +11,7 @@ import anyio
 import pytest
 
 from photoindex.errors import ErrorCode, ModelError
-from photoindex.indexer.model_worker import ModelWorker
+from photoindex.indexer.models.worker import ModelWorker
 from photoindex.library import ModelsLoading, QueryEncoder
 from tests.fixtures.models import tiny_clip_embedder
 from tests.fixtures.trash import trashed_names

@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from photoindex.errors import ConfigError
-from photoindex.indexer.decode_pool import DecodePool
-from photoindex.indexer.model_worker import ModelWorker
+from photoindex.indexer.decoding.pool import DecodePool
+from photoindex.indexer.models.worker import ModelWorker
 from photoindex.library.duplicates.dismissed import members_key
 from photoindex.query_api import create_app
 from tests.fixtures.images import photo_image

@@ -24,7 +24,7 @@ import uvicorn
 from litestar.testing import TestClient
 
 from photoindex.config import ApiSettings, Settings
-from photoindex.indexer.model_worker import ModelWorker, Priority
+from photoindex.indexer.models.worker import ModelWorker, Priority
 from photoindex.indexer.store import PhotoPoint, point_id
 from photoindex.library.paging import MAX_LIMIT
 from photoindex.oneshot.searching import search_via_daemon

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from photoindex.indexer.model_worker import ModelWorker
+from photoindex.indexer.decoding.thumbnails import thumbnail_path
+from photoindex.indexer.models.worker import ModelWorker
 from photoindex.indexer.store import VectorStore
-from photoindex.indexer.thumbnails import thumbnail_path
 from tests.integration.api.conftest import Library, build_library, client_for, open_store
 
 Client = TestClient[Any]

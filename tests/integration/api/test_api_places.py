@@ -17,10 +17,10 @@ import pytest
 from litestar.testing import TestClient
 
 from photoindex.daemon.place_backfill import backfill_places
-from photoindex.indexer.decode_pool import DecodePool
+from photoindex.indexer.decoding.places import GeoLookup
+from photoindex.indexer.decoding.pool import DecodePool
 from photoindex.indexer.discovery import DiscoveryRules, canonical_root, iter_files
-from photoindex.indexer.model_worker import ModelWorker
-from photoindex.indexer.places import GeoLookup
+from photoindex.indexer.models.worker import ModelWorker
 from photoindex.indexer.store import VectorStore
 from tests.fixtures.images import make_jpeg
 from tests.integration.api.conftest import Library, client_for, open_store

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from photoindex.indexer.model_worker import ModelWorker
+from photoindex.indexer.models.worker import ModelWorker
 from tests.integration.api.conftest import Library, build_library, client_for, open_store
 
 Client = TestClient[Any]

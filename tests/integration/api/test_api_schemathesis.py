@@ -23,7 +23,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
-from photoindex.indexer.model_worker import ModelWorker
+from photoindex.indexer.models.worker import ModelWorker
 from photoindex.query_api import create_app
 from tests.integration.api.conftest import SPEC, Library, build_library, open_store, settings_for
 from tests.integration.api.live import loopback_socket, serving

@@ -8,7 +8,7 @@ import pytest
 from litestar.testing import TestClient
 
 from photoindex.errors import ConfigError
-from photoindex.indexer.model_worker import ModelWorker
+from photoindex.indexer.models.worker import ModelWorker
 from photoindex.query_api import create_app
 from tests.integration.api.conftest import SPEC, Library, client_for, settings_for
 

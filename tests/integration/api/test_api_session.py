@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from photoindex.indexer.model_worker import ModelWorker
+from photoindex.indexer.models.worker import ModelWorker
 from photoindex.query_api.security import GuardPolicy
 from tests.integration.api.conftest import BASE_URL, Library, client_for, settings_for
 

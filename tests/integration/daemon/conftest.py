@@ -17,7 +17,7 @@ from photoindex.config import ModelSettings, PathSettings, Settings, WatchSettin
 from photoindex.daemon.lock import OwnerLock
 from photoindex.daemon.serve import Daemon
 from photoindex.daemon.supervisor import open_components
-from photoindex.indexer.model_worker import ModelWorker
+from photoindex.indexer.models.worker import ModelWorker
 from photoindex.indexer.store import PhotoFilter, VectorStore
 from tests.fixtures.models import tiny_blip_captioner, tiny_clip_config, tiny_clip_embedder
 

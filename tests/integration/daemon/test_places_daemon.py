@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from photoindex.indexer.places import PLACE_FIELDS, ZONE_FIELDS
+from photoindex.indexer.decoding.places import PLACE_FIELDS, ZONE_FIELDS
 from photoindex.indexer.store import PhotoPoint
 from tests.fixtures.images import make_jpeg
 from tests.integration.daemon.conftest import converged, daemon_settings, indexed, running, wait_until

@@ -15,9 +15,9 @@ import pytest
 from photoindex.daemon.disk_space import MB, DiskSpace
 from photoindex.daemon.read_only import ReadOnlyGate
 from photoindex.errors import ErrorCode, StoreError
+from photoindex.indexer.decoding.thumbnail_cache import ThumbnailCache
 from photoindex.indexer.store import EdgeStore, PhotoPoint, point_id
 from photoindex.indexer.store.guarded import GuardedStore
-from photoindex.indexer.thumbnail_cache import ThumbnailCache
 
 MIN_FREE_MB = 4
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from photoindex.indexer.thumbnail_cache import YOUNG_S
+from photoindex.indexer.decoding.thumbnail_cache import YOUNG_S
 from tests.integration.daemon.conftest import converged, daemon_settings, running, sha256, tiny_jpeg
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(240)]

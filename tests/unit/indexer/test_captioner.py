@@ -11,7 +11,7 @@ from structlog.testing import capture_logs
 from tests.fixtures.models import tiny_blip_captioner, tiny_blip_config, tiny_blip_dir
 
 from photoindex.errors import ErrorCode, ModelError
-from photoindex.indexer.captioner import (
+from photoindex.indexer.models.captioner import (
     DEFAULT_CAPTION_MODEL,
     BlipCaptioner,
     Captioner,

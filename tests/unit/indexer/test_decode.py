@@ -22,8 +22,8 @@ from tests.fixtures.images import (
 )
 
 from photoindex.errors import ErrorCode, FileError
-from photoindex.indexer.decode import decode_image_bytes, decode_photo
-from photoindex.indexer.phash import hamming, perceptual_hash
+from photoindex.indexer.decoding.decode import decode_image_bytes, decode_photo
+from photoindex.indexer.decoding.phash import hamming, perceptual_hash
 from photoindex.indexer.records import DecodedImage, DecodeRequest
 
 pytestmark = pytest.mark.timeout(60)
@@ -202,7 +202,7 @@ def test_heif_without_pillow_heif_names_the_package(tmp_path: Path) -> None:
     # A fresh interpreter in which pillow_heif cannot be imported.
     script = (
         "import sys; sys.modules['pillow_heif'] = None\n"
-        "from photoindex.indexer.decode import decode_photo\n"
+        "from photoindex.indexer.decoding.decode import decode_photo\n"
         "from photoindex.indexer.records import DecodeRequest\n"
         "from photoindex.errors import FileError\n"
         "try:\n"

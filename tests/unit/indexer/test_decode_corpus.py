@@ -15,8 +15,8 @@ import pytest
 from tests.conftest import CORPUS_DIR
 
 from photoindex.errors import ErrorCode, FileError
-from photoindex.indexer.decode import decode_photo
-from photoindex.indexer.formats import detect_format
+from photoindex.indexer.decoding.decode import decode_photo
+from photoindex.indexer.decoding.formats import detect_format
 from photoindex.indexer.records import DecodeRequest
 
 REQUEST = DecodeRequest(model_size=224)

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from photoindex.errors import ErrorCode, FileError
-from photoindex.indexer.decode_pool import DecodePool
+from photoindex.indexer.decoding.pool import DecodePool
 from photoindex.indexer.records import DecodeRequest
 
 REQUEST = DecodeRequest(model_size=32)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from photoindex.errors import ModelError
-from photoindex.indexer.device import (
+from photoindex.indexer.models.device import (
     CPU_BATCH,
     MAX_CUDA_BATCH,
     MIN_CUDA_BATCH,

@@ -13,14 +13,14 @@ from structlog.testing import capture_logs
 from tests.fixtures.models import TINY_CLIP_CONFIG, tiny_clip_config, tiny_clip_embedder, tiny_clip_model
 
 from photoindex.errors import ErrorCode, ModelError
-from photoindex.indexer.embedder import (
+from photoindex.indexer.models.embedder import (
     DEFAULT_CLIP_MODEL,
     DEFAULT_CLIP_PRETRAINED,
     ClipEmbedder,
     ImageEmbedder,
     load_clip,
 )
-from photoindex.indexer.torchvision_compat import ensure_torchvision_importable
+from photoindex.indexer.models.torchvision_compat import ensure_torchvision_importable
 
 # float32 matrix products sum in an order that depends on the batch shape and the thread count
 # (BLAS blocking): one text alone and in a batch of three differed by 4e-8. 1e-5 on unit vectors

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from tests.fixtures.images import make_dng_with_preview, make_jpeg, make_png
 
-from photoindex.indexer.formats import (
+from photoindex.indexer.decoding.formats import (
     IMAGE_EXTENSIONS,
     detect_format,
     detect_format_bytes,

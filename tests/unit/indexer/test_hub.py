@@ -12,8 +12,8 @@ import pytest
 from huggingface_hub import constants
 
 from photoindex.errors import ErrorCode, ModelError
-from photoindex.indexer.captioner import load_blip
-from photoindex.indexer.hub import hub_or_local_cache
+from photoindex.indexer.models.captioner import load_blip
+from photoindex.indexer.models.hub import hub_or_local_cache
 
 
 @pytest.fixture

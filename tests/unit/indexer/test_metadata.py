@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, TiffImagePlugin
 from tests.fixtures.images import make_dng_with_preview, make_jpeg, make_png
 
-from photoindex.indexer.metadata import exif_from_tiff, photo_metadata, read_exif
+from photoindex.indexer.decoding.metadata import exif_from_tiff, photo_metadata, read_exif
 from photoindex.indexer.records import PhotoMetadata
 
 EXIF_IFD, GPS_IFD = 0x8769, 0x8825

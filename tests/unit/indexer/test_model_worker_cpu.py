@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import anyio
 import numpy as np
 
-from photoindex.indexer.model_worker import CPU_CAPTION_BATCH, ModelWorker
+from photoindex.indexer.models.worker import CPU_CAPTION_BATCH, ModelWorker
 
 
 class _Captioner:
@@ -48,6 +48,7 @@ def test_gpu_captions_keep_the_whole_batch() -> None:
 
 
 def test_openmp_threads_wait_passively_unless_told_otherwise() -> None:
-    import photoindex.indexer  # noqa: F401 - sets the default before anything imports torch
+    from photoindex.indexer.models.openmp import prefer_passive_waits
 
+    prefer_passive_waits()
     assert os.environ.get("OMP_WAIT_POLICY")

@@ -12,10 +12,10 @@ from tests.fixtures.models import tiny_clip_config, tiny_clip_embedder
 
 from photoindex.config import ModelSettings
 from photoindex.errors import ModelError
-from photoindex.indexer.backends import choose_backend, load_embedder
-from photoindex.indexer.embedder import ClipEmbedder, ImageEmbedder
-from photoindex.indexer.model_ids import clip_spec
-from photoindex.indexer.onnx_embedder import OnnxClipEmbedder
+from photoindex.indexer.models.backends import choose_backend, load_embedder
+from photoindex.indexer.models.embedder import ClipEmbedder, ImageEmbedder
+from photoindex.indexer.models.ids import clip_spec
+from photoindex.indexer.models.onnx_embedder import OnnxClipEmbedder
 
 # ORT and torch sum the same products in different orders (fused attention, other GEMM blocking):
 # on unit vectors that moves the cosine by ~1e-7 here; 1e-4 is the brief's fidelity bar, and two

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from tests.fixtures.images import photo_image
 
-from photoindex.indexer.phash import hamming, hash_gray32, perceptual_hash
+from photoindex.indexer.decoding.phash import hamming, hash_gray32, perceptual_hash
 
 
 def reencoded(image: Image.Image, quality: int) -> Image.Image:

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from photoindex.indexer.geocoder import Geocoder
-from photoindex.indexer.local_time import TimeZones, localized_fields
-from photoindex.indexer.places import GeoLookup
+from photoindex.indexer.decoding.geocoder import Geocoder
+from photoindex.indexer.decoding.local_time import TimeZones, localized_fields
+from photoindex.indexer.decoding.places import GeoLookup
 
 # (lat, lon) of a city centre → (city, country code)
 CITIES = {

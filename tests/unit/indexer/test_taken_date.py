@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from photoindex.indexer.taken_date import date_from_mtime, date_from_name, taken_fields
+from photoindex.indexer.decoding.taken_date import date_from_mtime, date_from_name, taken_fields
 
 NOW = datetime(2026, 1, 1, 12, 0, 0)
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from PIL import Image
 from tests.fixtures.images import photo_image
 
-from photoindex.indexer.thumbnail_cache import LOW_WATER, YOUNG_S, ThumbnailCache
-from photoindex.indexer.thumbnails import rendition_path, write_thumbnail
+from photoindex.indexer.decoding.thumbnail_cache import LOW_WATER, YOUNG_S, ThumbnailCache
+from photoindex.indexer.decoding.thumbnails import rendition_path, write_thumbnail
 
 
 def sha_of(n: int) -> str:

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from tests.fixtures.images import photo_image
 
-from photoindex.indexer.thumbnails import thumbnail_path, write_thumbnail
+from photoindex.indexer.decoding.thumbnails import thumbnail_path, write_thumbnail
 
 SHA = "ab" + "0" * 62
 

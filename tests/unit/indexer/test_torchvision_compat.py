@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from photoindex.indexer.torchvision_compat import ensure_torchvision_importable
+from photoindex.indexer.models.torchvision_compat import ensure_torchvision_importable
 
 
 def run_python(code: str, *, extra_path: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -25,7 +25,7 @@ def run_python(code: str, *, extra_path: Path | None = None) -> subprocess.Compl
 def test_open_clip_imports_after_the_fix() -> None:
     done = run_python(
         """
-        from photoindex.indexer.torchvision_compat import ensure_torchvision_importable
+        from photoindex.indexer.models.torchvision_compat import ensure_torchvision_importable
         ensure_torchvision_importable()
         import open_clip, torchvision
         import transformers.models.blip.modeling_blip
@@ -61,7 +61,7 @@ def test_stands_in_for_meta_registrations_when_ops_are_missing(tmp_path: Path) -
         """
         import structlog
         from structlog.testing import capture_logs
-        from photoindex.indexer.torchvision_compat import ensure_torchvision_importable
+        from photoindex.indexer.models.torchvision_compat import ensure_torchvision_importable
         with capture_logs() as logs:
             ensure_torchvision_importable()
             ensure_torchvision_importable()
@@ -80,7 +80,7 @@ def test_other_import_errors_are_not_hidden(tmp_path: Path, error: str) -> None:
     root = fake_torchvision(tmp_path, init=f"raise {error}\n", meta="")
     done = run_python(
         """
-        from photoindex.indexer.torchvision_compat import ensure_torchvision_importable
+        from photoindex.indexer.models.torchvision_compat import ensure_torchvision_importable
         ensure_torchvision_importable()
         """,
         extra_path=root,

@@ -11,9 +11,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance
 from tests.fixtures.images import photo_image
 
-from photoindex.indexer.decode import decode_photo
-from photoindex.indexer.fingerprint import decode_fingerprint
-from photoindex.indexer.phash import hamming
+from photoindex.indexer.decoding.decode import decode_photo
+from photoindex.indexer.decoding.fingerprint import decode_fingerprint
+from photoindex.indexer.decoding.phash import hamming
 from photoindex.indexer.records import DecodedImage, DecodeRequest
 from photoindex.library.captions_index import CaptionIndex
 from photoindex.library.duplicates import near_groups

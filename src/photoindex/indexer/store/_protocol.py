@@ -36,7 +36,7 @@ KEYWORD_FIELDS = (
     "camera_model",
     "lens",
     "caption_status",
-    # Reverse-geocoded from ``location`` (indexer/places.py): what "in Lisbon" and /places filter and count on.
+    # Reverse-geocoded from ``location`` (indexer/decoding/places.py): what "in Lisbon" and /places filter and count on.
     "place_city",
     "place_region",
     "place_country",

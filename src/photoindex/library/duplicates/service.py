@@ -12,7 +12,7 @@ from typing import Literal
 import anyio
 import msgspec
 
-from photoindex.indexer.fingerprint import decode_fingerprint
+from photoindex.indexer.decoding.fingerprint import decode_fingerprint
 from photoindex.indexer.store import VectorStore
 from photoindex.library.catalog import Catalog
 from photoindex.library.duplicates.dismissed import group_members_key

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from photoindex.indexer.fingerprint import FINGERPRINT_SIDE, fingerprint_array
+from photoindex.indexer.decoding.fingerprint import FINGERPRINT_SIDE, fingerprint_array
 
 __all__ = ["MAX_CROP", "SAME_SHOT", "SAME_SHOT_CROPPED", "same_shot", "shot_similarity"]
 

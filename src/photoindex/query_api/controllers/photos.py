@@ -10,7 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import File
 
-from photoindex.indexer.thumbnails import DISPLAY_PX, THUMBNAIL_PX
+from photoindex.indexer.decoding.thumbnails import DISPLAY_PX, THUMBNAIL_PX
 from photoindex.library import Rejected, media_type, remove_photos
 from photoindex.library.photos import content_hash
 from photoindex.query_api.params import CursorParam, Limit, Offset, query_filters

@@ -25,12 +25,12 @@ import structlog
 from PIL import Image, UnidentifiedImageError, features
 
 from photoindex.errors import ErrorCode, FileError
-from photoindex.indexer.fingerprint import FINGERPRINT_SOURCE_SIDE, fingerprint
-from photoindex.indexer.formats import detect_format_stream, is_raw
-from photoindex.indexer.metadata import exif_from_tiff, orientation_of, photo_metadata, read_exif
-from photoindex.indexer.phash import perceptual_hash
+from photoindex.indexer.decoding.fingerprint import FINGERPRINT_SOURCE_SIDE, fingerprint
+from photoindex.indexer.decoding.formats import detect_format_stream, is_raw
+from photoindex.indexer.decoding.metadata import exif_from_tiff, orientation_of, photo_metadata, read_exif
+from photoindex.indexer.decoding.phash import perceptual_hash
+from photoindex.indexer.decoding.thumbnails import write_thumbnail
 from photoindex.indexer.records import DecodedImage, DecodeRequest, PhotoMetadata
-from photoindex.indexer.thumbnails import write_thumbnail
 
 __all__ = ["decode_image_bytes", "decode_photo"]
 

@@ -40,8 +40,8 @@ from photoindex.indexer.heap import trim_heap
 from photoindex.indexer.priority import INDEX_THREAD_NAME, low_priority_executor
 
 if TYPE_CHECKING:  # the model modules import torch; a process that only hosts the worker need not
-    from photoindex.indexer.captioner import Captioner
-    from photoindex.indexer.embedder import ImageEmbedder
+    from photoindex.indexer.models.captioner import Captioner
+    from photoindex.indexer.models.embedder import ImageEmbedder
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -298,7 +298,7 @@ def _probe_batch(embedder: ImageEmbedder, configured: int) -> int:
     measure = getattr(embedder, "bytes_per_image", None)
     if configured > 0 or device is None or measure is None or getattr(device, "type", "cpu") != "cuda":
         return configured or CPU_BATCH
-    from photoindex.indexer.device import probe_batch_size
+    from photoindex.indexer.models.device import probe_batch_size
 
     size = probe_batch_size(device, measure(), configured)
     log.info("models.batch_size_probed", batch_size=size)

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from photoindex.errors import ErrorCode, ModelError
 
 if TYPE_CHECKING:
-    from photoindex.indexer.embedder import ClipEmbedder
+    from photoindex.indexer.models.embedder import ClipEmbedder
 
 INT8_SUFFIX = "+int8"
 # ONNX opset 17 has LayerNormalization as one op, which ORT fuses; every ORT >= 1.14 runs it.

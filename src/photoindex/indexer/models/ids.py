@@ -71,7 +71,7 @@ def _architecture_config(name: str) -> dict[str, Any]:
     bundled = _bundled_config(name)
     if bundled is not None:
         return _read_json(bundled, "$.model.clip")
-    from photoindex.indexer.torchvision_compat import ensure_torchvision_importable
+    from photoindex.indexer.models.torchvision_compat import ensure_torchvision_importable
 
     ensure_torchvision_importable()
     import open_clip

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from photoindex.config import ModelSettings
-    from photoindex.indexer.embedder import ImageEmbedder
+    from photoindex.indexer.models.embedder import ImageEmbedder
 
 
 def choose_backend(backend: str, quantize: str) -> str:
@@ -36,11 +36,11 @@ def load_embedder(model: ModelSettings, cache_dir: Path) -> ImageEmbedder:
 
     ``cache_dir``: the app's cache folder; ONNX exports are kept under it.
     """
-    from photoindex.indexer.embedder import load_clip
+    from photoindex.indexer.models.embedder import load_clip
 
     if choose_backend(model.backend, model.quantize) == "torch":
         return load_clip(model.clip, model.pretrained, model.weights, model.device)
-    from photoindex.indexer.onnx_embedder import OnnxClipEmbedder
+    from photoindex.indexer.models.onnx_embedder import OnnxClipEmbedder
 
     clip = load_clip(model.clip, model.pretrained, model.weights, "cpu")
     return OnnxClipEmbedder.from_clip(clip, cache_dir, quantize=model.quantize, threads=model.onnx_threads or None)

@@ -20,10 +20,10 @@ import structlog
 import torch
 
 from photoindex.errors import ErrorCode, ModelError
-from photoindex.indexer.device import dtype_for, inference, resolve_device
-from photoindex.indexer.hub import HubAccess, hub_or_local_cache
-from photoindex.indexer.load_errors import load_cause
-from photoindex.indexer.torchvision_compat import ensure_torchvision_importable
+from photoindex.indexer.models.device import dtype_for, inference, resolve_device
+from photoindex.indexer.models.hub import HubAccess, hub_or_local_cache
+from photoindex.indexer.models.load_errors import load_cause
+from photoindex.indexer.models.torchvision_compat import ensure_torchvision_importable
 from photoindex.logs import adopt_library_loggers
 
 DEFAULT_CAPTION_MODEL = "Salesforce/blip-image-captioning-base"

@@ -24,7 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 import structlog
 
 from photoindex.errors import ErrorCode, FileError
-from photoindex.indexer.decode import decode_photo
+from photoindex.indexer.decoding.decode import decode_photo
 from photoindex.indexer.priority import lower_this_process
 from photoindex.indexer.records import DecodedImage, DecodeRequest
 from photoindex.lifeline import bind_to_parent

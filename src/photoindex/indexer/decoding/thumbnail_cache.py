@@ -27,7 +27,7 @@ from pathlib import Path
 
 import structlog
 
-from photoindex.indexer.thumbnails import content_of, thumbnail_path
+from photoindex.indexer.decoding.thumbnails import content_of, thumbnail_path
 
 log = structlog.get_logger(__name__)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from photoindex.indexer.geocoder import Geocoder
-from photoindex.indexer.local_time import TimeZones, localized_fields
+from photoindex.indexer.decoding.geocoder import Geocoder
+from photoindex.indexer.decoding.local_time import TimeZones, localized_fields
 
 __all__ = ["GPS_ZONE_SUFFIX", "PLACE_FIELDS", "ZONE_FIELDS", "GeoLookup", "coordinates"]
 

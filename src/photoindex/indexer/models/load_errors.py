@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from photoindex.indexer.hub import HubAccess
+    from photoindex.indexer.models.hub import HubAccess
 
 
 def offline_note() -> str:

@@ -22,10 +22,10 @@ import torch
 import torch.nn.functional as F
 
 from photoindex.errors import ErrorCode, ModelError
-from photoindex.indexer.device import dtype_for, inference, resolve_device
-from photoindex.indexer.hub import HubAccess, hub_or_local_cache
-from photoindex.indexer.load_errors import first_line, load_cause
-from photoindex.indexer.torchvision_compat import ensure_torchvision_importable
+from photoindex.indexer.models.device import dtype_for, inference, resolve_device
+from photoindex.indexer.models.hub import HubAccess, hub_or_local_cache
+from photoindex.indexer.models.load_errors import first_line, load_cause
+from photoindex.indexer.models.torchvision_compat import ensure_torchvision_importable
 from photoindex.logs import adopt_library_loggers, expected_library_message
 
 DEFAULT_CLIP_MODEL = "ViT-B-32"

@@ -1,0 +1,1 @@
+"""The models: CLIP (torch, ONNX Runtime), the BLIP captioner, the worker that owns the device, their ids."""
