@@ -25,5 +25,5 @@ want=$(cat pyproject.toml constraints/cpu.txt | sha256sum | cut -c1-16)-$choice
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check "${constraints[@]}" -e '.[test]'
+.venv/bin/python -m pip install --quiet --disable-pip-version-check "${constraints[@]}" -e '.[test,dev]'
 echo "$want" > "$stamp"
