@@ -206,7 +206,8 @@ def _search(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     if not args.query and not args.image:
         _emit_error(ErrorCode.CONFIG_INVALID, "give a text query or --image FILE", as_json=args.json)
         return EXIT_USAGE
-    from photoindex.oneshot.searching import MAX_OFFSET, MAX_RESULTS, search
+    from photoindex.library.paging import MAX_OFFSET
+    from photoindex.oneshot.searching import MAX_RESULTS, search
 
     if not 1 <= args.limit <= MAX_RESULTS or not 0 <= args.offset <= MAX_OFFSET:
         message = f"--limit must be 1-{MAX_RESULTS} and --offset 0-{MAX_OFFSET}"

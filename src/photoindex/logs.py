@@ -234,10 +234,10 @@ class _LineHandler(logging.Handler):
     child_queue: Any = None
     demoted: tuple[str, ...] = ()  # message prefixes that are debug lines for now
 
-    def filter(self, record: logging.LogRecord) -> bool | logging.LogRecord:
+    def filter(self, record: logging.LogRecord) -> bool:
         if self.demoted and record.levelno > logging.DEBUG and str(record.msg).startswith(self.demoted):
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
-        return super().filter(record)
+        return bool(super().filter(record))
 
 
 class _TerminalHandler(_LineHandler):

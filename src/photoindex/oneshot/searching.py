@@ -26,7 +26,7 @@ from photoindex.errors import ErrorCode, FileError, ModelError, PhotoindexError
 from photoindex.indexer.decoding.decode import decode_photo
 from photoindex.indexer.models.ids import clip_spec
 from photoindex.indexer.records import DecodeRequest
-from photoindex.library.paging import MAX_LIMIT, MAX_OFFSET  # noqa: F401 - MAX_OFFSET: the CLI reads it here
+from photoindex.library.paging import MAX_LIMIT
 from photoindex.library.ranked_window import vector_window
 
 NO_DAEMON_ENV = "PHOTOINDEX_NO_DAEMON"

@@ -295,12 +295,12 @@ def _no_loading_bar(local: bool) -> Iterator[None]:
 
     shown = transformers_logging.is_progress_bar_enabled()
     if local and shown:
-        transformers_logging.disable_progress_bar()
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     try:
         yield
     finally:
         if local and shown:
-            transformers_logging.enable_progress_bar()
+            transformers_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
 
 
 def _random_config(blip_config: Any, source: str, is_dir: bool) -> Any:

@@ -60,7 +60,7 @@ def hub_or_local_cache() -> Iterator[HubAccess]:
 
 def _probe(endpoint: str) -> str | None:
     """None when ``endpoint`` answers anything at all; else the first line of why not."""
-    from huggingface_hub.utils import get_session
+    from huggingface_hub import get_session
 
     try:
         # The library's own client: the same proxies, certificates and headers as its downloads.

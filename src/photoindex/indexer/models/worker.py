@@ -21,6 +21,7 @@ that was offline is tried again later.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import itertools
 import queue
@@ -199,7 +200,7 @@ class ModelWorker:
         captions: list[str] = []
         for start in range(0, len(pixels), max(1, step)):
             part = pixels[start : start + step]
-            captions += await self._submit(lambda part=part: run(part), priority)
+            captions += await self._submit(functools.partial(run, part), priority)
         return captions
 
     async def _submit(self, run: Callable[[], T], priority: Priority, *, low: bool | None = None) -> T:

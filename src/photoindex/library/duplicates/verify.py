@@ -54,7 +54,8 @@ def _normalised(x: np.ndarray) -> np.ndarray:
     """Zero mean, unit norm over the last two axes (a flat image stays zero)."""
     centred = x - x.mean(axis=(-2, -1), keepdims=True)
     norm = np.sqrt((centred * centred).sum(axis=(-2, -1), keepdims=True))
-    return np.divide(centred, norm, out=np.zeros_like(centred), where=norm > 1e-9)
+    out: np.ndarray = np.divide(centred, norm, out=np.zeros_like(centred), where=norm > 1e-9)
+    return out
 
 
 def shot_similarity(a: bytes, b: bytes) -> tuple[float, float]:
