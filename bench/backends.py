@@ -38,9 +38,6 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-for entry in (REPO, REPO / "src"):
-    if str(entry) not in sys.path:
-        sys.path.insert(0, str(entry))
 
 import numpy as np  # noqa: E402
 
@@ -269,7 +266,7 @@ def captions(args: argparse.Namespace, work: Path, pixels: np.ndarray) -> dict[s
 def clip_name(args: argparse.Namespace, work: Path) -> str:
     if not args.quick:
         return args.clip or "ViT-B-32"
-    from tests.fixtures.models import tiny_clip_config
+    from tiny_models import tiny_clip_config
 
     return args.clip or str(tiny_clip_config(work / "models"))
 
@@ -277,7 +274,7 @@ def clip_name(args: argparse.Namespace, work: Path) -> str:
 def caption_name(args: argparse.Namespace, work: Path) -> str:
     if not args.quick:
         return "Salesforce/blip-image-captioning-base"
-    from tests.fixtures.models import tiny_blip_dir
+    from tiny_models import tiny_blip_dir
 
     return str(tiny_blip_dir(work / "models" / "tiny-blip"))
 

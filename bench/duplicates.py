@@ -48,15 +48,10 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-for entry in (REPO, REPO / "src"):
-    if str(entry) not in sys.path:
-        sys.path.insert(0, str(entry))
 
 import anyio  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image, ImageEnhance, ImageOps  # noqa: E402
-from tests.fixtures.images import photo_image  # noqa: E402
-from tests.fixtures.models import TINY_CLIP_CONFIG, tiny_clip_embedder  # noqa: E402
 
 from photoindex.indexer.decoding.fingerprint import FINGERPRINT_BYTES  # noqa: E402
 from photoindex.indexer.decoding.phash import perceptual_hash  # noqa: E402
@@ -72,6 +67,8 @@ from photoindex.library.duplicates.near import DEFAULT_DISTANCE, MAX_SET_BITS, M
 from photoindex.library.duplicates.verify import same_shot  # noqa: E402
 from photoindex.library.snapshot import Snapshot, take_snapshot  # noqa: E402
 from photoindex.library.version import LibraryVersion, read_version  # noqa: E402
+from sample_photos import photo_image  # noqa: E402
+from tiny_models import TINY_CLIP_CONFIG, tiny_clip_embedder  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "corpus"
 SOURCE_FORMATS = {"JPEG", "PNG", "WEBP", "HEIF", "TIFF", "MPO", "AVIF"}

@@ -56,18 +56,15 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-for entry in (REPO, REPO / "src"):
-    if str(entry) not in sys.path:
-        sys.path.insert(0, str(entry))
 
 import anyio  # noqa: E402
 import numpy as np  # noqa: E402
-from bench._rss import MB, RssSampler, system_busy_seconds, tree_cpu_seconds  # noqa: E402
 
-from bench import _inputs  # noqa: E402
+import ingest_inputs  # noqa: E402
 from photoindex.config import Settings  # noqa: E402
 from photoindex.config.paths import AppPaths  # noqa: E402
 from photoindex.config.settings import ModelSettings, PathSettings  # noqa: E402
+from rss_sampler import MB, RssSampler, system_busy_seconds, tree_cpu_seconds  # noqa: E402
 
 OLD_SYSTEM = {
     "files": 25,
@@ -378,11 +375,11 @@ async def sequential(
 
 async def index_run(parts: Any, roots: list[str], *, captions: bool) -> tuple[dict[str, Any], Timer, dict[str, float]]:
     """``photoindex index`` on ``roots`` with ``parts`` (models already loaded)."""
-    from photoindex.oneshot.indexing import _index
+    from photoindex.oneshot.indexing import index_with_components
 
     busy0 = parts.models.busy_s
     with timed_pipeline_runs(parts.pipeline) as marks, Timer() as timer:
-        summary = await _index(parts, roots, False, captions)
+        summary = await index_with_components(parts, roots, False, captions)
     marks["model_busy_s"] = parts.models.busy_s - busy0
     return summary, timer, marks
 
@@ -689,7 +686,7 @@ async def old_system(
 def model_names(args: argparse.Namespace, work: Path) -> tuple[str, str]:
     if not args.quick:
         return args.clip or "ViT-B-32", args.caption_model or "Salesforce/blip-image-captioning-base"
-    from tests.fixtures.models import tiny_blip_dir, tiny_clip_config
+    from tiny_models import tiny_blip_dir, tiny_clip_config
 
     clip = args.clip or str(tiny_clip_config(work / "models"))
     caption = args.caption_model or str(tiny_blip_dir(work / "models" / "tiny-blip"))
@@ -699,7 +696,7 @@ def model_names(args: argparse.Namespace, work: Path) -> tuple[str, str]:
 def make_inputs(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     """Generate the inputs under ``root`` (or reuse them when ``root`` holds this very set)."""
     counts = counts_for(args)
-    sizes = _inputs.QUICK_KINDS if args.quick else _inputs.KINDS
+    sizes = ingest_inputs.QUICK_KINDS if args.quick else ingest_inputs.KINDS
     old_n = args.old_dngs if args.old_dngs is not None else (3 if args.quick else 25)
     n_dups = args.duplicates if args.duplicates is not None else (200 if args.quick else 5000)
     manifest = {
@@ -709,7 +706,7 @@ def make_inputs(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         "sizes": {k: list(sizes[k]) for k in counts},
         "old_system_dngs": old_n,
         "duplicates": n_dups,
-        "grain": _inputs.GRAIN_SIGMA,
+        "grain": ingest_inputs.GRAIN_SIGMA,
     }
     manifest_path = root / "manifest.json"
     with contextlib.suppress(OSError, ValueError):
@@ -721,11 +718,11 @@ def make_inputs(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     for sub in ("library", "old_system", "duplicates"):
         shutil.rmtree(root / sub, ignore_errors=True)
     with Timer() as timer:
-        jobs = _inputs.plan(root / "library", counts, sizes, args.seed)
+        jobs = ingest_inputs.plan(root / "library", counts, sizes, args.seed)
         # The old system's DNGs: camera DNGs with full-size previews; the library's are linked, the rest made.
         linked = [j for j in jobs if j.kind == "dng_preview"][:old_n]
-        extra = _inputs.plan(root / "old_system", {"dng_preview": old_n - len(linked)}, sizes, args.seed + 1)
-        totals = _inputs.generate(jobs + extra, os.cpu_count() or 1)
+        extra = ingest_inputs.plan(root / "old_system", {"dng_preview": old_n - len(linked)}, sizes, args.seed + 1)
+        totals = ingest_inputs.generate(jobs + extra, os.cpu_count() or 1)
         old_root = root / "old_system"
         old_root.mkdir(exist_ok=True)
         for job in linked:
@@ -734,7 +731,7 @@ def make_inputs(args: argparse.Namespace, root: Path) -> dict[str, Any]:
                 os.link(job.path, target)
             except OSError:
                 shutil.copyfile(job.path, target)
-        _inputs.duplicates(root / "duplicates", n_dups, min(20, n_dups), args.seed)
+        ingest_inputs.duplicates(root / "duplicates", n_dups, min(20, n_dups), args.seed)
     info = {
         "kinds": {
             kind: {

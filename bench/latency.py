@@ -47,9 +47,6 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-for entry in (REPO, REPO / "src"):
-    if str(entry) not in sys.path:
-        sys.path.insert(0, str(entry))
 
 import anyio  # noqa: E402
 import msgspec  # noqa: E402
@@ -94,8 +91,7 @@ def photo_bytes(seed: int, size: tuple[int, int]) -> bytes:
 def model_settings(quick: bool, work: Path) -> dict[str, Any]:
     if not quick:
         return {"clip": "ViT-B-32", "weights": "random", "captions": "deferred"}
-    sys.path.insert(0, str(REPO))
-    from tests.fixtures.models import tiny_blip_dir, tiny_clip_config
+    from tiny_models import tiny_blip_dir, tiny_clip_config
 
     return {
         "clip": str(tiny_clip_config(work / "models" / "tiny-clip.json")),

@@ -26,7 +26,6 @@ import argparse
 import gc
 import json
 import statistics
-import sys
 import time
 import tracemalloc
 import uuid
@@ -35,9 +34,6 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-for entry in (REPO, REPO / "src"):
-    if str(entry) not in sys.path:
-        sys.path.insert(0, str(entry))
 
 import numpy as np  # noqa: E402
 

@@ -41,14 +41,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-for entry in (REPO, REPO / "src"):
-    if str(entry) not in sys.path:
-        sys.path.insert(0, str(entry))
 
 import anyio  # noqa: E402
 import numpy as np  # noqa: E402
-from bench.store import make_points  # noqa: E402
-from tests.fixtures.images import photo_image  # noqa: E402
 
 from photoindex.config import ApiSettings, ModelSettings, PathSettings, Settings  # noqa: E402
 from photoindex.indexer.decoding.pool import DecodePool  # noqa: E402
@@ -59,6 +54,8 @@ from photoindex.indexer.pipeline import IndexPipeline, PipelineOptions  # noqa: 
 from photoindex.indexer.state import IndexState  # noqa: E402
 from photoindex.indexer.store import EdgeStore, PhotoFilter  # noqa: E402
 from photoindex.query_api import create_app  # noqa: E402
+from sample_photos import photo_image  # noqa: E402
+from store import make_points  # noqa: E402
 
 FILTER = PhotoFilter(
     camera_makes=("Canon", "Sony"), has_gps=True, taken_from_ts=946_684_800.0, taken_to_ts=1_500_000_000.0
@@ -267,7 +264,7 @@ def run(points: list[int], *, model: str, queries: int, backlog: int, work: Path
     from photoindex.indexer.models.embedder import load_clip
 
     if model == "tiny":
-        from tests.fixtures.models import tiny_clip_embedder
+        from tiny_models import tiny_clip_embedder
 
         loader: Callable[[], Any] = tiny_clip_embedder
     else:

@@ -47,9 +47,6 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-for entry in (REPO, REPO / "src"):
-    if str(entry) not in sys.path:
-        sys.path.insert(0, str(entry))
 
 from photoindex.service_units import render_systemd_unit, serve_command  # noqa: E402
 
@@ -154,7 +151,7 @@ def _free_port() -> int:
 def _model(quick: bool, work: Path) -> dict[str, str]:
     if not quick:
         return {"clip": "ViT-B-32", "weights": "random", "captions": "off"}
-    from tests.fixtures.models import tiny_clip_config
+    from tiny_models import tiny_clip_config
 
     return {"clip": str(tiny_clip_config(work / "models" / "tiny-clip.json")), "weights": "random", "captions": "off"}
 
@@ -174,7 +171,6 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")
     priority = unit_priority() if args.as_unit else {}
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PHOTOINDEX_", "NOTIFY_SOCKET", "WATCHDOG_"))}
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), env.get("PYTHONPATH", "")])
     argv = [sys.executable, "-m", "photoindex", "--config", str(config), "serve", str(lib)]
     log = open(work / "daemon.log", "wb")  # noqa: SIM115 - closed below, after the process ends
     process = subprocess.Popen(

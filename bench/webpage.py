@@ -48,19 +48,16 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-for entry in (REPO, REPO / "src"):
-    if str(entry) not in sys.path:
-        sys.path.insert(0, str(entry))
 
 import anyio  # noqa: E402
-from bench.query import WORDS, Server, fill  # noqa: E402
-from tests.e2e.browser import CHROMIUM_ARGS, CHROMIUM_PATHS  # noqa: E402
-from tests.fixtures.images import photo_image  # noqa: E402
 
+from chromium import CHROMIUM_ARGS, find_chromium  # noqa: E402
 from photoindex.indexer.decoding.thumbnails import thumbnail_path, write_thumbnail  # noqa: E402
 from photoindex.indexer.models.ids import ClipSpec  # noqa: E402
 from photoindex.indexer.models.worker import ModelWorker  # noqa: E402
 from photoindex.indexer.store import EdgeStore  # noqa: E402
+from query import WORDS, Server, fill  # noqa: E402
+from sample_photos import photo_image  # noqa: E402
 
 WARM_UP = 2
 POOL = 512  # distinct thumbnails behind the hard links
@@ -121,7 +118,7 @@ PROBE = """
 
 
 def chromium() -> str:
-    found = next((p for p in CHROMIUM_PATHS if os.access(p, os.X_OK)), None) or shutil.which("chromium")
+    found = find_chromium()
     if found is None:
         raise SystemExit("no Chromium at /usr/bin/chromium (apt-get install chromium)")
     return found
@@ -226,7 +223,7 @@ def measure(url: str, queries: list[str]) -> list[dict[str, Any]]:
 
 
 def run(photos: int, n_queries: int, work: Path) -> dict[str, Any]:
-    from tests.fixtures.models import tiny_clip_embedder
+    from tiny_models import tiny_clip_embedder
 
     models = ModelWorker(tiny_clip_embedder)
     try:

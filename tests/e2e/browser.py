@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,28 +18,17 @@ from typing import Any
 
 import pytest
 import uvicorn
+from bench.chromium import CHROMIUM_ARGS, find_chromium
 
 from photoindex.daemon.status import DaemonStatus, ModelStatus, QueueStatus
 from photoindex.query_api import create_app
 from tests.integration.api.conftest import SPEC, Library, settings_for
 from tests.integration.api.test_api_paging import free_port
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
-
 
 def chromium_path() -> str:
     """The system Chromium; skips (fails under CI) when there is none or Playwright is missing."""
-    found = next((p for p in CHROMIUM_PATHS if os.access(p, os.X_OK)), None) or shutil.which("chromium")
+    found = find_chromium()
     missing = None
     if found is None:
         missing = "no Chromium at /usr/bin/chromium (apt-get install chromium)"

@@ -24,10 +24,11 @@ def index_folders(
 ) -> dict[str, Any]:
     """Index ``roots`` (canonical folders) completely; returns the summary as a dict."""
     with open_components(settings) as parts:
-        return anyio.run(_index, parts, roots, progress, captions)
+        return anyio.run(index_with_components, parts, roots, progress, captions)
 
 
-async def _index(parts: Components, roots: list[str], progress: bool, captions: bool) -> dict[str, Any]:
+async def index_with_components(parts: Components, roots: list[str], progress: bool, captions: bool) -> dict[str, Any]:
+    """Index ``roots`` with components already open (models loaded, as in a running daemon); the summary."""
     started = time.perf_counter()
     summary = IndexSummary()
     rules = DiscoveryRules(
@@ -78,4 +79,4 @@ def _bar(enabled: bool, total: int, label: str) -> Any:
     return tqdm(total=total, desc=label, unit="file", dynamic_ncols=True, leave=True)
 
 
-__all__: list[str] = ["index_folders"]
+__all__: list[str] = ["index_folders", "index_with_components"]

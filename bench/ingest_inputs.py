@@ -1,6 +1,6 @@
 """Seeded benchmark inputs: camera-sized JPEGs with EXIF, PNGs, DNGs with and without a preview.
 
-The writers are the test fixtures' (``tests/fixtures/images.py``); this module
+The writers are the test fixtures' (``bench/sample_photos.py``); this module
 only adds what makes the files cost what real ones cost to read. The fixtures'
 pictures are smooth, so a 12 MP JPEG of one is ~0.3 MB where a camera writes
 3-5 MB, and JPEG decoding time follows the compressed size (entropy decoding
@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from tests.fixtures import images as fixtures
+
+import sample_photos
 
 # name → (width, height) as stored (the sensor's reading for raws).
 KINDS: dict[str, tuple[int, int]] = {
@@ -55,7 +56,7 @@ class Job:
 
 def textured(size: tuple[int, int], seed: int) -> Image.Image:
     """The fixtures' photo-like picture with a seeded sensor-like grain (luma plus a little chroma)."""
-    picture = np.asarray(fixtures.photo_image(size, seed), dtype=np.int16)
+    picture = np.asarray(sample_photos.photo_image(size, seed), dtype=np.int16)
     rng = np.random.default_rng(seed + 7919)
     luma = rng.normal(0.0, GRAIN_SIGMA, (_TILE, _TILE, 1))
     tile = (luma + rng.normal(0.0, GRAIN_SIGMA / 3, (_TILE, _TILE, 3))).round().astype(np.int16)
@@ -70,7 +71,7 @@ def write(job: Job) -> int:
     taken = f"20{10 + job.seed % 15:02d}:{1 + job.seed % 12:02d}:{1 + job.seed % 28:02d} 1{job.seed % 10}:30:00"
     if job.kind in ("jpeg12", "jpeg24"):
         gps = (48.0 + (job.seed % 50) / 10, 2.0 + (job.seed % 30) / 10, 35.0) if job.seed % 2 else None
-        fixtures.make_jpeg(
+        sample_photos.make_jpeg(
             job.path,
             job.size,
             image=textured(job.size, job.seed),
@@ -88,11 +89,11 @@ def write(job: Job) -> int:
         picture = textured(job.size, job.seed)
         buffer = io.BytesIO()
         picture.save(buffer, "JPEG", quality=90)  # a full-size preview, as cameras embed them
-        fixtures._write_dng(
+        sample_photos.write_dng(
             job.path, picture, buffer.getvalue(), job.size, make=make, model=model, orientation=1, taken_at=taken
         )
     elif job.kind == "dng_raw":
-        fixtures._write_dng(
+        sample_photos.write_dng(
             job.path, textured(job.size, job.seed), None, None, make=make, model=model, orientation=1, taken_at=taken
         )
     else:
@@ -135,7 +136,7 @@ def duplicates(root: Path, count: int, distinct: int, seed: int) -> None:
     sources = []
     for n in range(distinct):
         path = root / f"src_{n:03d}.jpg"
-        fixtures.make_jpeg(path, (320, 240), seed=seed * 7 + n)
+        sample_photos.make_jpeg(path, (320, 240), seed=seed * 7 + n)
         sources.append(path)
     for n in range(count - distinct):
         source = sources[n % distinct]
