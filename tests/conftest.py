@@ -1,4 +1,4 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures: the session's trash, the corpus, the tiny random-weight models, an offline hub."""
 
 from __future__ import annotations
 
@@ -7,8 +7,13 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:  # torch loads only when a test asks for a model
+    from photoindex.indexer.models.captioner import BlipCaptioner
+    from photoindex.indexer.models.embedder import ClipEmbedder
 
 # The shared corpus of real-world (and deliberately broken) files sits beside the repository.
 CORPUS_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
@@ -33,6 +38,31 @@ def corpus_dir() -> Path:
     if not (CORPUS_DIR / "MANIFEST.tsv").is_file():
         pytest.skip(f"no corpus at {CORPUS_DIR}")
     return CORPUS_DIR
+
+
+@pytest.fixture(scope="module")
+def embedder() -> ClipEmbedder:
+    """The tiny CLIP with random weights on the CPU (dim 32, 32 px input); one per test module."""
+    from tests.fixtures.models import tiny_clip_embedder
+
+    return tiny_clip_embedder()
+
+
+@pytest.fixture(scope="module")
+def captioner() -> BlipCaptioner:
+    """The tiny BLIP captioner with random weights on the CPU (32 px input); one per test module."""
+    from tests.fixtures.models import tiny_blip_captioner
+
+    return tiny_blip_captioner()
+
+
+@pytest.fixture
+def offline_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No network and an empty hub cache, whatever the environment says."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub-cache"))
 
 
 @pytest.fixture(autouse=True)

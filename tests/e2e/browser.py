@@ -21,8 +21,10 @@ import uvicorn
 from bench.chromium import CHROMIUM_ARGS, find_chromium
 
 from photoindex.daemon.status import DaemonStatus, ModelStatus, QueueStatus
+from photoindex.indexer.decoding.pool import DecodePool
+from photoindex.indexer.models.worker import ModelWorker
 from photoindex.query_api import create_app
-from tests.integration.api.conftest import SPEC, Library, settings_for
+from tests.integration.api.conftest import SPEC, Library, build_library, open_store, settings_for
 from tests.integration.api.test_api_paging import free_port
 
 
@@ -75,6 +77,21 @@ class FakeDaemon:
             watchers=[],
             collection="photoindex_test",
         )
+
+
+@pytest.fixture(scope="module")
+def web_library(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    decoder: DecodePool,
+    api_models: ModelWorker,
+) -> Iterator[Library]:
+    """The API tests' library, one per test module: pages trash files, dismiss pairs and change the watched folders."""
+    module = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_web_")
+    base = tmp_path_factory.mktemp(f"web-{module}")
+    store = open_store("edge", base)
+    yield build_library(store, decoder, api_models, base)
+    store.close()
 
 
 @dataclass
@@ -160,4 +177,4 @@ def screenshot(browser: Browser, name: str) -> None:
     page.emulate_media(color_scheme="light")
 
 
-__all__ = ["Browser", "FakeDaemon", "Served", "browser", "chromium_path", "screenshot", "served"]
+__all__ = ["Browser", "FakeDaemon", "Served", "browser", "chromium_path", "screenshot", "served", "web_library"]

@@ -8,19 +8,16 @@ translucent), in every view, in the light and the dark scheme.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from photoindex.indexer.decoding.pool import DecodePool
-from photoindex.indexer.models.worker import ModelWorker
-from tests.e2e.browser import Browser, Served, browser, served
+from tests.e2e.browser import Browser, Served, browser, served, web_library
 from tests.e2e.test_web_page import go, search
-from tests.integration.api.conftest import Library, api_models, build_library, open_store
+from tests.integration.api.conftest import api_models
 from tests.integration.conftest import decoder
 
-__all__ = ["api_models", "browser", "decoder", "served"]  # fixtures, imported to be shared, not copied
+__all__ = ["api_models", "browser", "decoder", "served", "web_library"]  # fixtures, imported to be shared, not copied
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -66,16 +63,6 @@ CONTRAST = """() => {
   }
   return found;
 }"""
-
-
-@pytest.fixture(scope="module")
-def web_library(
-    tmp_path_factory: pytest.TempPathFactory, decoder: DecodePool, api_models: ModelWorker
-) -> Iterator[Library]:
-    base = tmp_path_factory.mktemp("web-budgets")
-    store = open_store("edge", base)
-    yield build_library(store, decoder, api_models, base)
-    store.close()
 
 
 def test_the_first_load_transfers_under_150_kb(browser: Browser, served: Served) -> None:

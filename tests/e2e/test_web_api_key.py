@@ -14,28 +14,17 @@ from typing import Any
 
 import pytest
 
-from photoindex.indexer.decoding.pool import DecodePool
 from photoindex.indexer.models.worker import ModelWorker
 from photoindex.query_api import create_app
-from tests.e2e.browser import Browser, FakeDaemon, Served, browser
-from tests.integration.api.conftest import SPEC, Library, api_models, build_library, open_store, settings_for
+from tests.e2e.browser import Browser, FakeDaemon, Served, browser, web_library
+from tests.integration.api.conftest import SPEC, Library, api_models, settings_for
 from tests.integration.api.live import loopback_socket, serving
 from tests.integration.conftest import decoder
 
-__all__ = ["api_models", "browser", "decoder"]  # fixtures, imported to be shared, not copied
+__all__ = ["api_models", "browser", "decoder", "web_library"]  # fixtures, imported to be shared, not copied
 
 pytestmark = pytest.mark.timeout(120)
 KEY = "web-page-key-" + "x" * 30
-
-
-@pytest.fixture(scope="module")
-def web_library(
-    tmp_path_factory: pytest.TempPathFactory, decoder: DecodePool, api_models: ModelWorker
-) -> Iterator[Library]:
-    base = tmp_path_factory.mktemp("web-key")
-    store = open_store("edge", base)
-    yield build_library(store, decoder, api_models, base)
-    store.close()
 
 
 @pytest.fixture(scope="module")

@@ -5,30 +5,17 @@ A library and server of its own: the dismissal is written to that library's stat
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from photoindex.indexer.decoding.pool import DecodePool
-from photoindex.indexer.models.worker import ModelWorker
-from tests.e2e.browser import Browser, Served, browser, served
-from tests.integration.api.conftest import Library, api_models, build_library, open_store
+from tests.e2e.browser import Browser, Served, browser, served, web_library
+from tests.integration.api.conftest import api_models
 from tests.integration.conftest import decoder
 
-__all__ = ["api_models", "browser", "decoder", "served"]  # fixtures, imported to be shared, not copied
+__all__ = ["api_models", "browser", "decoder", "served", "web_library"]  # fixtures, imported to be shared, not copied
 
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture(scope="module")
-def web_library(
-    tmp_path_factory: pytest.TempPathFactory, decoder: DecodePool, api_models: ModelWorker
-) -> Iterator[Library]:
-    base = tmp_path_factory.mktemp("web-dismiss")
-    store = open_store("edge", base)
-    yield build_library(store, decoder, api_models, base)
-    store.close()
 
 
 def open_duplicates(browser: Browser, served: Served) -> Any:

@@ -15,15 +15,14 @@ import httpx
 import pytest
 import uvicorn
 
-from photoindex.indexer.decoding.pool import DecodePool
 from photoindex.indexer.models.worker import ModelWorker
 from photoindex.query_api import create_app
-from tests.e2e.browser import Browser, Served, browser, screenshot, served
-from tests.integration.api.conftest import SPEC, Library, api_models, build_library, open_store, settings_for
+from tests.e2e.browser import Browser, Served, browser, screenshot, served, web_library
+from tests.integration.api.conftest import SPEC, api_models, settings_for
 from tests.integration.api.test_api_paging import free_port
 from tests.integration.conftest import decoder
 
-__all__ = ["api_models", "browser", "decoder", "served"]  # fixtures, imported to be shared, not copied
+__all__ = ["api_models", "browser", "decoder", "served", "web_library"]  # fixtures, imported to be shared, not copied
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -40,17 +39,6 @@ PAINTED = """canvas => {
   }
   return {count, first};
 }"""
-
-
-@pytest.fixture(scope="module")
-def web_library(
-    tmp_path_factory: pytest.TempPathFactory, decoder: DecodePool, api_models: ModelWorker
-) -> Iterator[Library]:
-    """The API tests' library, of its own."""
-    base = tmp_path_factory.mktemp("web-map")
-    store = open_store("edge", base)
-    yield build_library(store, decoder, api_models, base)
-    store.close()
 
 
 @pytest.fixture(scope="module")

@@ -15,28 +15,15 @@ from typing import Any
 
 import pytest
 
-from photoindex.indexer.decoding.pool import DecodePool
-from photoindex.indexer.models.worker import ModelWorker
-from tests.e2e.browser import Browser, Served, browser, screenshot, served
+from tests.e2e.browser import Browser, Served, browser, screenshot, served, web_library
 from tests.fixtures.images import make_jpeg
 from tests.fixtures.trash import trashed_names
-from tests.integration.api.conftest import Library, api_models, build_library, open_store
+from tests.integration.api.conftest import api_models
 from tests.integration.conftest import decoder
 
-__all__ = ["api_models", "browser", "decoder", "served"]  # fixtures, imported to be shared, not copied
+__all__ = ["api_models", "browser", "decoder", "served", "web_library"]  # fixtures, imported to be shared, not copied
 
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture(scope="module")
-def web_library(
-    tmp_path_factory: pytest.TempPathFactory, decoder: DecodePool, api_models: ModelWorker
-) -> Iterator[Library]:
-    """The API tests' library, of its own: the page trashes a file and changes the watched folders."""
-    base = tmp_path_factory.mktemp("web")
-    store = open_store("edge", base)
-    yield build_library(store, decoder, api_models, base)
-    store.close()
 
 
 @pytest.fixture(autouse=True)

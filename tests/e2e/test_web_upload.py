@@ -9,7 +9,6 @@ daemon's watcher would, and then searches through the page like a user.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -20,25 +19,15 @@ import pytest
 from photoindex.indexer.decoding.pool import DecodePool
 from photoindex.indexer.discovery import DiscoveryRules, canonical_root, iter_files
 from photoindex.indexer.models.worker import ModelWorker
-from tests.e2e.browser import Browser, Served, browser, screenshot, served
+from tests.e2e.browser import Browser, Served, browser, screenshot, served, web_library
 from tests.fixtures.images import make_jpeg
-from tests.integration.api.conftest import Library, api_models, build_library, open_store
+from tests.integration.api.conftest import api_models
 from tests.integration.conftest import decoder, make_pipeline
 
-__all__ = ["api_models", "browser", "decoder", "served"]  # fixtures, imported to be shared, not copied
+__all__ = ["api_models", "browser", "decoder", "served", "web_library"]  # fixtures, imported to be shared, not copied
 
 pytestmark = pytest.mark.timeout(120)
 API_SETTINGS = {"max_upload_mb": 1}  # the served app's upload limit: a larger file is refused before it is sent
-
-
-@pytest.fixture(scope="module")
-def web_library(
-    tmp_path_factory: pytest.TempPathFactory, decoder: DecodePool, api_models: ModelWorker
-) -> Iterator[Library]:
-    base = tmp_path_factory.mktemp("web-upload")
-    store = open_store("edge", base)
-    yield build_library(store, decoder, api_models, base)
-    store.close()
 
 
 def open_folders(browser: Browser, served: Served) -> Any:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from structlog.testing import capture_logs
 from tests.fixtures.models import tiny_blip_captioner, tiny_blip_config, tiny_blip_dir
+from tests.fixtures.pixels import random_pixels
 
 from photoindex.errors import ErrorCode, ModelError
 from photoindex.indexer.models.captioner import (
@@ -18,24 +18,6 @@ from photoindex.indexer.models.captioner import (
     load_blip,
     synthetic_tokenizer,
 )
-
-
-@pytest.fixture(scope="module")
-def captioner() -> BlipCaptioner:
-    return tiny_blip_captioner()
-
-
-@pytest.fixture
-def offline_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No network and an empty hub cache, whatever the environment says."""
-    from huggingface_hub import constants
-
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub-cache"))
-
-
-def images(n: int, size: int = 32, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, (n, size, size, 3), dtype=np.uint8)
 
 
 def warnings_named(logs: list[dict[str, object]], event: str) -> list[dict[str, object]]:
@@ -48,16 +30,16 @@ def test_implements_the_protocol(captioner: BlipCaptioner) -> None:
 
 
 def test_one_caption_per_image_deterministically(captioner: BlipCaptioner) -> None:
-    captions = captioner.caption(images(3))
+    captions = captioner.caption(random_pixels(3))
     assert len(captions) == 3
     assert all(isinstance(c, str) and c and c == c.strip() for c in captions)
-    assert captioner.caption(images(3)) == captions
-    assert captioner.caption(images(0)) == []
+    assert captioner.caption(random_pixels(3)) == captions
+    assert captioner.caption(random_pixels(0)) == []
 
 
 def test_rejects_pixels_of_the_wrong_size(captioner: BlipCaptioner) -> None:
     with pytest.raises(ValueError, match="expected uint8 pixels"):
-        captioner.caption(images(1, size=48))
+        captioner.caption(random_pixels(1, size=48))
 
 
 def test_synthetic_tokenizer_matches_the_config_special_ids() -> None:
@@ -80,7 +62,7 @@ def test_load_blip_random_from_a_folder_with_config_and_tokenizer(tmp_path: Path
     # Said at info: opening the index warns once for the whole command (models.random_weights_index).
     assert [e["log_level"] for e in logs if e["event"] == "model.random_weights"] == ["info"]
     assert not warnings_named(logs, "model.synthetic_tokenizer")
-    assert len(loaded.caption(images(2))) == 2
+    assert len(loaded.caption(random_pixels(2))) == 2
 
 
 def test_int8_captioner_captions_like_fp32(tmp_path: Path) -> None:
@@ -95,7 +77,7 @@ def test_int8_captioner_captions_like_fp32(tmp_path: Path) -> None:
         assert any(isinstance(m, DynamicInt8Linear) for m in part.modules())
         assert not any(type(m) is torch.nn.Linear for m in part.modules())
     assert any(type(m) is torch.nn.Linear for m in fp32._model.modules())  # the fp32 one is left alone
-    pixels = images(3)
+    pixels = random_pixels(3)
     # Greedy decoding of a tiny random model: its top token wins by a wide margin, so int8 rounding
     # of the weights does not change the words.
     assert int8.caption(pixels) == fp32.caption(pixels)
@@ -106,14 +88,14 @@ def test_load_blip_random_from_a_bare_config_makes_up_a_tokenizer(tmp_path: Path
     with capture_logs() as logs:
         loaded = load_blip(str(tmp_path), "random", "cpu")
     assert warnings_named(logs, "model.synthetic_tokenizer")
-    assert len(loaded.caption(images(1))) == 1
+    assert len(loaded.caption(random_pixels(1))) == 1
 
 
 def test_load_blip_trained_weights_from_a_folder(tmp_path: Path) -> None:
     folder = tiny_blip_dir(tmp_path / "saved", with_weights=True)
     loaded = load_blip(str(folder), None, "cpu", max_new_tokens=8)
     assert (loaded.model_id, loaded.random_weights) == ("local-dir:saved", False)
-    assert loaded.caption(images(2)) == tiny_blip_captioner().caption(images(2))
+    assert loaded.caption(random_pixels(2)) == tiny_blip_captioner().caption(random_pixels(2))
 
 
 @pytest.mark.usefixtures("offline_hub")
@@ -144,4 +126,4 @@ def test_weights_other_than_random_are_refused() -> None:
 def test_blip_base_architecture_with_random_weights_offline() -> None:
     loaded = load_blip(DEFAULT_CAPTION_MODEL, "random", "cpu", max_new_tokens=5)
     assert (loaded.model_id, loaded.input_size) == (f"{DEFAULT_CAPTION_MODEL}/random", 384)
-    assert len(loaded.caption(images(1, size=384))) == 1
+    assert len(loaded.caption(random_pixels(1, size=384))) == 1

@@ -11,6 +11,7 @@ import pytest
 import torch
 from structlog.testing import capture_logs
 from tests.fixtures.models import TINY_CLIP_CONFIG, tiny_clip_config, tiny_clip_embedder, tiny_clip_model
+from tests.fixtures.pixels import random_pixels
 
 from photoindex.errors import ErrorCode, ModelError
 from photoindex.indexer.models.embedder import (
@@ -28,24 +29,6 @@ from photoindex.indexer.models.torchvision_compat import ensure_torchvision_impo
 BLAS_ATOL = 1e-5
 
 
-@pytest.fixture(scope="module")
-def embedder() -> ClipEmbedder:
-    return tiny_clip_embedder()
-
-
-@pytest.fixture
-def offline_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No network and an empty hub cache, whatever the environment says."""
-    from huggingface_hub import constants
-
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub-cache"))
-
-
-def images(n: int, size: int = 32, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, (n, size, size, 3), dtype=np.uint8)
-
-
 def assert_unit_rows(vectors: np.ndarray, n: int, dim: int) -> None:
     assert vectors.shape == (n, dim)
     assert vectors.dtype == np.float32
@@ -58,18 +41,18 @@ def test_implements_the_protocol(embedder: ClipEmbedder) -> None:
 
 
 def test_image_vectors_are_float32_unit_rows(embedder: ClipEmbedder) -> None:
-    assert_unit_rows(embedder.embed_images(images(3)), 3, embedder.dim)
+    assert_unit_rows(embedder.embed_images(random_pixels(3)), 3, embedder.dim)
 
 
 def test_same_image_same_vector_and_different_images_differ(embedder: ClipEmbedder) -> None:
-    batch = images(2)
+    batch = random_pixels(2)
     first, again = embedder.embed_images(batch), embedder.embed_images(batch)
     np.testing.assert_allclose(first, again, atol=BLAS_ATOL)
     assert float(first[0] @ first[1]) < 0.9999
 
 
 def test_a_batch_gives_the_same_vectors_as_one_by_one(embedder: ClipEmbedder) -> None:
-    batch = images(5, seed=1)
+    batch = random_pixels(5, seed=1)
     together = embedder.embed_images(batch)
     alone = np.concatenate([embedder.embed_images(batch[i : i + 1]) for i in range(len(batch))])
     np.testing.assert_allclose(together, alone, atol=BLAS_ATOL)
@@ -78,7 +61,7 @@ def test_a_batch_gives_the_same_vectors_as_one_by_one(embedder: ClipEmbedder) ->
 def test_pixels_are_normalised_like_open_clip_does(embedder: ClipEmbedder) -> None:
     from open_clip import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 
-    batch = images(2, seed=2)
+    batch = random_pixels(2, seed=2)
     scaled = (batch.astype(np.float32) / 255 - OPENAI_DATASET_MEAN) / OPENAI_DATASET_STD
     model = tiny_clip_model()
     with torch.inference_mode():
@@ -119,7 +102,9 @@ def test_load_clip_random_weights_from_a_config_file(tmp_path: Path) -> None:
     # Seeded: a restart gives the same vectors under the same model id.
     again = load_clip(str(config), None, "random", "cpu")
     assert again.model_id == loaded.model_id
-    np.testing.assert_allclose(loaded.embed_images(images(2)), again.embed_images(images(2)), atol=BLAS_ATOL)
+    np.testing.assert_allclose(
+        loaded.embed_images(random_pixels(2)), again.embed_images(random_pixels(2)), atol=BLAS_ATOL
+    )
 
 
 @pytest.mark.parametrize("suffix", [".safetensors", ".pt"])
@@ -136,8 +121,8 @@ def test_load_clip_weights_from_a_file(tmp_path: Path, suffix: str) -> None:
     loaded = load_clip(str(tiny_clip_config(tmp_path)), DEFAULT_CLIP_PRETRAINED, str(weights), "cpu")
     assert not loaded.random_weights
     assert "/file:" in loaded.model_id
-    expected = tiny_clip_embedder(seed=7).embed_images(images(2))
-    np.testing.assert_allclose(loaded.embed_images(images(2)), expected, atol=1e-6)
+    expected = tiny_clip_embedder(seed=7).embed_images(random_pixels(2))
+    np.testing.assert_allclose(loaded.embed_images(random_pixels(2)), expected, atol=1e-6)
 
 
 def test_load_clip_from_a_local_dir(tmp_path: Path) -> None:
@@ -153,7 +138,7 @@ def test_load_clip_from_a_local_dir(tmp_path: Path) -> None:
     loaded = load_clip(f"local-dir:{folder}", DEFAULT_CLIP_PRETRAINED, None, "cpu")
     assert loaded.model_id == "local-dir:my-clip"
     np.testing.assert_allclose(
-        loaded.embed_images(images(2)), tiny_clip_embedder(seed=3).embed_images(images(2)), atol=1e-6
+        loaded.embed_images(random_pixels(2)), tiny_clip_embedder(seed=3).embed_images(random_pixels(2)), atol=1e-6
     )
 
 
@@ -221,5 +206,5 @@ def test_weights_of_another_architecture_are_refused(tmp_path: Path) -> None:
 def test_real_vit_b_32_with_random_weights_embeds_224px_images() -> None:
     loaded = load_clip(DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED, "random", "cpu")
     assert (loaded.model_id, loaded.dim, loaded.input_size) == ("ViT-B-32/random", 512, 224)
-    assert_unit_rows(loaded.embed_images(images(2, size=224)), 2, 512)
+    assert_unit_rows(loaded.embed_images(random_pixels(2, size=224)), 2, 512)
     assert_unit_rows(loaded.embed_texts(["a red kite over a beach"]), 1, 512)

@@ -9,6 +9,7 @@ import pytest
 import torch
 from structlog.testing import capture_logs
 from tests.fixtures.models import tiny_clip_config, tiny_clip_embedder
+from tests.fixtures.pixels import random_pixels
 
 from photoindex.config import ModelSettings
 from photoindex.errors import ModelError
@@ -23,47 +24,36 @@ from photoindex.indexer.models.onnx_embedder import OnnxClipEmbedder
 FIDELITY = 0.9999
 
 
-def images(n: int, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
-
-
 TEXTS = ["a red kite over a beach", "a dog in the snow", ""]
 
 
 @pytest.fixture(scope="module")
-def torch_clip() -> ClipEmbedder:
-    return tiny_clip_embedder()
-
-
-@pytest.fixture(scope="module")
-def onnx_clip(torch_clip: ClipEmbedder, tmp_path_factory: pytest.TempPathFactory) -> OnnxClipEmbedder:
-    return OnnxClipEmbedder.from_clip(torch_clip, tmp_path_factory.mktemp("cache"))
+def onnx_clip(embedder: ClipEmbedder, tmp_path_factory: pytest.TempPathFactory) -> OnnxClipEmbedder:
+    return OnnxClipEmbedder.from_clip(embedder, tmp_path_factory.mktemp("cache"))
 
 
 def exports(cache: Path) -> list[str]:
     return sorted(p.name for p in (cache / "onnx").iterdir())
 
 
-def test_implements_the_protocol_with_the_torch_models_id(
-    onnx_clip: OnnxClipEmbedder, torch_clip: ClipEmbedder
-) -> None:
+def test_implements_the_protocol_with_the_torch_models_id(onnx_clip: OnnxClipEmbedder, embedder: ClipEmbedder) -> None:
     assert isinstance(onnx_clip, ImageEmbedder)
     assert (onnx_clip.model_id, onnx_clip.dim, onnx_clip.input_size, onnx_clip.random_weights) == (
-        torch_clip.model_id,
-        torch_clip.dim,
-        torch_clip.input_size,
+        embedder.model_id,
+        embedder.dim,
+        embedder.input_size,
         True,
     )
 
 
-def test_vectors_match_torch(onnx_clip: OnnxClipEmbedder, torch_clip: ClipEmbedder) -> None:
-    pixels = images(5)
-    ours, theirs = onnx_clip.embed_images(pixels), torch_clip.embed_images(pixels)
+def test_vectors_match_torch(onnx_clip: OnnxClipEmbedder, embedder: ClipEmbedder) -> None:
+    pixels = random_pixels(5)
+    ours, theirs = onnx_clip.embed_images(pixels), embedder.embed_images(pixels)
     assert ours.dtype == np.float32 and ours.shape == (5, 32)
     np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
     assert np.sum(ours * theirs, axis=1).min() >= FIDELITY
     assert (ours[0] @ ours[1]) < FIDELITY  # the bar tells images apart: it is not met trivially
-    text_ours, text_theirs = onnx_clip.embed_texts(TEXTS), torch_clip.embed_texts(TEXTS)
+    text_ours, text_theirs = onnx_clip.embed_texts(TEXTS), embedder.embed_texts(TEXTS)
     assert np.sum(text_ours * text_theirs, axis=1).min() >= FIDELITY
     # One image alone and in a batch: the batch axis is dynamic in the exported graph.
     assert float(onnx_clip.embed_images(pixels[2:3])[0] @ ours[2]) >= FIDELITY
@@ -95,22 +85,22 @@ def test_the_export_is_reused_and_redone_when_the_weights_change(tmp_path: Path)
         other = OnnxClipEmbedder.from_clip(changed, tmp_path)
     assert len([e for e in logs if e["event"] == "model.onnx_exported"]) == 2
     assert len(exports(tmp_path)) == 2 and set(exports(tmp_path)).isdisjoint(files)
-    pixels = images(3)
+    pixels = random_pixels(3)
     assert np.sum(other.embed_images(pixels) * changed.embed_images(pixels), axis=1).min() >= FIDELITY
     assert np.sum(other.embed_images(pixels) * again.embed_images(pixels), axis=1).max() < FIDELITY
 
 
-def test_a_damaged_cache_file_is_exported_again(tmp_path: Path, torch_clip: ClipEmbedder) -> None:
-    OnnxClipEmbedder.from_clip(torch_clip, tmp_path)
+def test_a_damaged_cache_file_is_exported_again(tmp_path: Path, embedder: ClipEmbedder) -> None:
+    OnnxClipEmbedder.from_clip(embedder, tmp_path)
     image_file = next((tmp_path / "onnx").glob("*-image.onnx"))
     image_file.write_bytes(image_file.read_bytes()[:1000])  # as a full disk or an old bug might leave it
-    repaired = OnnxClipEmbedder.from_clip(torch_clip, tmp_path)
-    pixels = images(2)
-    assert np.sum(repaired.embed_images(pixels) * torch_clip.embed_images(pixels), axis=1).min() >= FIDELITY
+    repaired = OnnxClipEmbedder.from_clip(embedder, tmp_path)
+    pixels = random_pixels(2)
+    assert np.sum(repaired.embed_images(pixels) * embedder.embed_images(pixels), axis=1).min() >= FIDELITY
 
 
 def test_an_interrupted_export_leaves_no_cache_file(
-    tmp_path: Path, torch_clip: ClipEmbedder, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, embedder: ClipEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def half_written(model: object, args: object, f: str, **kwargs: object) -> None:
         Path(f).write_bytes(b"\x08\x07partial")
@@ -118,7 +108,7 @@ def test_an_interrupted_export_leaves_no_cache_file(
 
     monkeypatch.setattr(torch.onnx, "export", half_written)
     with pytest.raises(KeyboardInterrupt):
-        OnnxClipEmbedder.from_clip(torch_clip, tmp_path)
+        OnnxClipEmbedder.from_clip(embedder, tmp_path)
     assert exports(tmp_path) == []  # neither a truncated .onnx nor the temporary file
 
     def failing(model: object, args: object, f: str, **kwargs: object) -> None:
@@ -126,14 +116,14 @@ def test_an_interrupted_export_leaves_no_cache_file(
 
     monkeypatch.setattr(torch.onnx, "export", failing)
     with pytest.raises(ModelError, match="could not export CLIP to ONNX"):
-        OnnxClipEmbedder.from_clip(torch_clip, tmp_path)
+        OnnxClipEmbedder.from_clip(embedder, tmp_path)
 
 
-def test_int8_is_close_but_another_model(tmp_path: Path, torch_clip: ClipEmbedder) -> None:
-    int8 = OnnxClipEmbedder.from_clip(torch_clip, tmp_path, quantize="int8")
-    assert int8.model_id == torch_clip.model_id + "+int8"
-    pixels = images(4)
-    cos = np.sum(int8.embed_images(pixels) * torch_clip.embed_images(pixels), axis=1)
+def test_int8_is_close_but_another_model(tmp_path: Path, embedder: ClipEmbedder) -> None:
+    int8 = OnnxClipEmbedder.from_clip(embedder, tmp_path, quantize="int8")
+    assert int8.model_id == embedder.model_id + "+int8"
+    pixels = random_pixels(4)
+    cos = np.sum(int8.embed_images(pixels) * embedder.embed_images(pixels), axis=1)
     assert cos.min() > 0.99  # tiny random model: close, yet not the same vectors
     assert any(name.endswith("-image-int8.onnx") for name in exports(tmp_path))
 
