@@ -87,14 +87,16 @@ def test_the_cache_yields_first_then_writes_are_refused_then_they_resume(small_f
         assert cache.refusal() is not None  # and no thumbnail is rebuilt into the short disk
 
         waiting = anyio.Event()
+        read_only_when_through: list[bool] = []
 
         async def writer() -> None:
             await gate.wait_writable()
+            read_only_when_through.append(gate.read_only)
             waiting.set()
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(writer)
-            await anyio.sleep(0)
+            await anyio.wait_all_tasks_blocked()  # the writer has gone as far as it can: it waits on the gate
             assert not waiting.is_set()
             filler.unlink()
             more.unlink()
@@ -102,6 +104,7 @@ def test_the_cache_yields_first_then_writes_are_refused_then_they_resume(small_f
                 while gate.read_only:
                     await gate.check()
                 await waiting.wait()
+        assert read_only_when_through == [False]  # it went through once the space was back, whenever that was
         assert resumed == [True]
         store.upsert([point])
 
