@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import anyio
@@ -14,6 +16,7 @@ import pytest
 from PIL import Image
 
 from photoindex.daemon.status import read_status
+from photoindex.indexer.store import PhotoPoint
 from tests.integration.conftest import make_photo
 from tests.integration.daemon.conftest import (
     all_points,
@@ -102,16 +105,29 @@ def big_jpeg(side: int = 3000) -> bytes:
 
 
 @pytest.mark.slow
-async def test_a_slow_writer_is_indexed_once_and_complete(tmp_path: Path) -> None:
+async def test_a_slow_writer_is_indexed_once_and_complete(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     lib = tmp_path / "lib"
     lib.mkdir()
     data = big_jpeg()
     settings = daemon_settings(tmp_path)
     target = lib / "slow.jpg"
     async with running(settings, [lib]) as daemon:
-        decoded, seen_partial = daemon.summary.decoded_images, []
+        decoded = daemon.summary.decoded_images
+        # Every point the daemon writes goes through the store's upsert: the ones for the file while it is still
+        # being written are recorded, so "never indexed early" holds for every write, not just for samples.
+        complete = threading.Event()
+        written_early: list[object] = []
+        store = daemon.parts.store
+        upsert = store.upsert
 
-        def write_slowly() -> None:
+        def recording_upsert(points: Sequence[PhotoPoint]) -> None:
+            if not complete.is_set():
+                written_early.extend(p.payload.get("size") for p in points if p.payload["path"] == resolved(target))
+            upsert(points)
+
+        monkeypatch.setattr(store, "upsert", recording_upsert)
+
+        def write_slowly() -> float:
             # ~3.5 MB/s in 64 KiB writes on one open handle, like a camera upload or a slow share.
             chunk, started = 64 << 10, time.monotonic()
             with open(target, "wb") as handle:
@@ -119,19 +135,11 @@ async def test_a_slow_writer_is_indexed_once_and_complete(tmp_path: Path) -> Non
                     handle.write(data[offset : offset + chunk])
                     handle.flush()
                     time.sleep(max(0.0, started + (offset + chunk) / 3.5e6 - time.monotonic()))
+            complete.set()
+            return time.monotonic() - started
 
-        writing = anyio.Event()
-
-        async def writer() -> None:
-            await anyio.to_thread.run_sync(write_slowly)
-            writing.set()
-
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(writer)
-            while not writing.is_set():
-                seen_partial.append(resolved(target) in all_points(daemon.parts.store))
-                await anyio.sleep(0.2)
-        assert len(seen_partial) >= 5 and not any(seen_partial)  # several seconds of writing, never indexed early
+        writing_s = await anyio.to_thread.run_sync(write_slowly)
+        assert writing_s >= 1.0 and written_early == []  # several settle windows of writing, never indexed early
         await wait_until(lambda: resolved(target) in indexed(daemon.parts.store), what="the slow file")
         await wait_until(lambda: not daemon.busy())
         payload = indexed(daemon.parts.store)[resolved(target)]
