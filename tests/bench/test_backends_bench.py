@@ -2,37 +2,22 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tests.fixtures.benchmarks import REPO, run_quick
 
-REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "bench" / "backends.py"
 CORPUS = REPO.parent / "shared" / "corpus" / "photos"
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared image corpus is not here")
 def test_quick_benchmark_reports_every_figure(tmp_path: Path) -> None:
-    out = tmp_path / "backends.json"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--out", str(out)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=170,
-    )
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    done = run_quick("backends.py", tmp_path / "backends.json", timeout=170)
     for line in ("torch ", "onnx ", "onnx-1thread ", "onnx-int8 ", "BLIP int8 vs fp32", "export:"):
         assert line in done.stdout, line
 
-    result = json.loads(out.read_text(encoding="utf-8"))
+    result = done.result
     assert result["images"] == 24 and result["texts"] == 10
     for name in ("onnx", "onnx-1thread", "onnx-int8"):
         assert 0.9 < result["fidelity"][name]["cos_min"] <= 1.0 + 1e-6

@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "bench" / "ingest.py"
+from tests.fixtures.benchmarks import run_quick
 
 
 @pytest.mark.slow
 def test_quick_benchmark_reports_every_figure(tmp_path: Path) -> None:
-    out = tmp_path / "ingest.json"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--out", str(out), "--tmp", str(tmp_path)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=170,
-    )
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    done = run_quick("ingest.py", tmp_path / "ingest.json", "--tmp", str(tmp_path), timeout=170)
     for line in (
         "model bound",
         "decode bound",
@@ -40,7 +24,7 @@ def test_quick_benchmark_reports_every_figure(tmp_path: Path) -> None:
     ):
         assert line in done.stdout, line
 
-    result = json.loads(out.read_text(encoding="utf-8"))
+    result = done.result
     files = sum(kind["count"] for kind in result["inputs"]["kinds"].values())
     assert set(result["inputs"]["kinds"]) == {"jpeg12", "jpeg24", "png", "dng_preview", "dng_raw"}
 

@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "bench" / "places.py"
+from tests.fixtures.benchmarks import run_quick
 
 
 @pytest.mark.slow
 def test_quick_places_benchmark(tmp_path: Path) -> None:
-    out = tmp_path / "places.json"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--out", str(out)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    done = run_quick("places.py", tmp_path / "places.json", timeout=120)
     assert "index time (place+zone)" in done.stdout and "query reading" in done.stdout
-    result = json.loads(out.read_text(encoding="utf-8"))
+    result = done.result
     # Goals with a wide margin for a shared 2-core machine: 1 ms a photo, 5 ms a query at p95.
     assert result["per_photo"]["mean_ms"] < 1.0
     assert result["query"]["p95_ms"] < 5.0

@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
+from tests.fixtures.benchmarks import run_quick
+
 pytestmark = pytest.mark.slow
 
 
 def run(script: str, tmp_path: Path, *extra: str) -> dict[str, object]:
-    out = tmp_path / "result.json"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    done = subprocess.run(
-        [sys.executable, str(REPO / "bench" / script), "--quick", "--out", str(out), "--tmp", str(tmp_path), *extra],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=280,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    result: dict[str, object] = json.loads(out.read_text(encoding="utf-8"))
-    return result
+    return run_quick(script, tmp_path / "result.json", "--tmp", str(tmp_path), *extra, timeout=280).result
 
 
 def test_duplicates_on_corpus_copies(tmp_path: Path, corpus_dir: Path) -> None:
