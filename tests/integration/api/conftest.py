@@ -128,6 +128,14 @@ def api_models() -> Iterator[ModelWorker]:
     models.close()
 
 
+@pytest.fixture
+def own_library(tmp_path: Path, decoder: DecodePool, api_models: ModelWorker) -> Iterator[Library]:
+    """A fresh indexed library on the embedded store, the test's own: for tests that change it."""
+    store = open_store("edge", tmp_path)
+    yield build_library(store, decoder, api_models, tmp_path)
+    store.close()
+
+
 @pytest.fixture(scope="session", params=["edge", "server"])
 def library(
     request: pytest.FixtureRequest,

@@ -8,24 +8,16 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PIL import Image
 
 from photoindex.indexer.models.worker import ModelWorker
-from tests.integration.api.conftest import Library, build_library, client_for, open_store, settings_for
+from tests.integration.api.conftest import Library, client_for, settings_for
 
 
 def jpeg(color: tuple[int, int, int] = (10, 200, 30)) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (80, 60), color).save(out, "JPEG")
     return out.getvalue()
-
-
-@pytest.fixture
-def own_library(tmp_path: Path, decoder: Any, api_models: ModelWorker) -> Any:
-    store = open_store("edge", tmp_path)
-    yield build_library(store, decoder, api_models, tmp_path)
-    store.close()
 
 
 def test_upload_lands_in_the_inbox_under_safe_names(own_library: Library, api_models: ModelWorker) -> None:

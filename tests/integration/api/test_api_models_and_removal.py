@@ -15,7 +15,7 @@ from photoindex.indexer.models.worker import ModelWorker
 from photoindex.library import ModelsLoading, QueryEncoder
 from tests.fixtures.models import tiny_clip_embedder
 from tests.fixtures.trash import trashed_names
-from tests.integration.api.conftest import Library, build_library, client_for, open_store
+from tests.integration.api.conftest import Library, client_for
 
 
 def test_a_query_waits_for_a_model_load_longer_than_it_used_to_allow(library: Library) -> None:
@@ -87,13 +87,6 @@ def test_failed_model_is_a_503_without_retry(library: Library) -> None:
             assert client.get("/api/v1/status").json()["models"]["embedder"] == "failed"
     finally:
         models.close()
-
-
-@pytest.fixture
-def own_library(tmp_path: Path, decoder: Any, api_models: ModelWorker) -> Any:
-    store = open_store("edge", tmp_path)
-    yield build_library(store, decoder, api_models, tmp_path)
-    store.close()
 
 
 def test_remove_from_index_keeps_the_file(own_library: Library, api_models: ModelWorker) -> None:

@@ -12,8 +12,7 @@ from litestar.testing import TestClient
 
 from photoindex.indexer.decoding.thumbnails import thumbnail_path
 from photoindex.indexer.models.worker import ModelWorker
-from photoindex.indexer.store import VectorStore
-from tests.integration.api.conftest import Library, build_library, client_for, open_store
+from tests.integration.api.conftest import Library, client_for
 
 Client = TestClient[Any]
 
@@ -65,13 +64,6 @@ def test_original_streams_with_its_content_type(client: Client, library: Library
         assert response.status_code == 200
         assert response.headers["content-type"] == media
         assert response.content == Path(library.paths[name]).read_bytes()
-
-
-@pytest.fixture
-def own_library(tmp_path: Path, decoder: Any, api_models: ModelWorker) -> Any:
-    store: VectorStore = open_store("edge", tmp_path)
-    yield build_library(store, decoder, api_models, tmp_path)
-    store.close()
 
 
 def test_thumbnail_rebuilt_when_the_cache_lost_it(own_library: Library, api_models: ModelWorker) -> None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
 
 from photoindex.indexer.models.worker import ModelWorker
-from tests.integration.api.conftest import Library, build_library, client_for, open_store
+from tests.integration.api.conftest import Library, client_for
 
 Client = TestClient[Any]
 
@@ -23,13 +22,6 @@ def settled(client: Client, timeout: float = 120.0) -> dict[str, Any]:
             return page
         assert time.monotonic() < deadline, page
         time.sleep(0.1)
-
-
-@pytest.fixture
-def own_library(tmp_path: Path, decoder: Any, api_models: ModelWorker) -> Any:
-    store = open_store("edge", tmp_path)
-    yield build_library(store, decoder, api_models, tmp_path)
-    store.close()
 
 
 def test_map_is_never_waited_for_then_covers_every_indexed_photo(own_library: Library, api_models: ModelWorker) -> None:
