@@ -1,7 +1,7 @@
 """Seeded benchmark inputs: camera-sized JPEGs with EXIF, PNGs, DNGs with and without a preview.
 
-The writers are the test fixtures' (``bench/sample_photos.py``); this module
-only adds what makes the files cost what real ones cost to read. The fixtures'
+The writers are ``sample_photos``' (the tests use them too); this module
+only adds what makes the files cost what real ones cost to read. Their
 pictures are smooth, so a 12 MP JPEG of one is ~0.3 MB where a camera writes
 3-5 MB, and JPEG decoding time follows the compressed size (entropy decoding
 is most of the work, in draft mode too). Here a seeded grain is laid over the
@@ -55,7 +55,7 @@ class Job:
 
 
 def textured(size: tuple[int, int], seed: int) -> Image.Image:
-    """The fixtures' photo-like picture with a seeded sensor-like grain (luma plus a little chroma)."""
+    """``sample_photos``' photo-like picture with a seeded sensor-like grain (luma plus a little chroma)."""
     picture = np.asarray(sample_photos.photo_image(size, seed), dtype=np.int16)
     rng = np.random.default_rng(seed + 7919)
     luma = rng.normal(0.0, GRAIN_SIGMA, (_TILE, _TILE, 1))
