@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from photoindex.indexer.status import PhotoStatus
 from photoindex.indexer.store import GeoBox, PhotoFilter
 
 EARTH_RADIUS_KM = 6371.0088
@@ -69,7 +70,7 @@ class SearchFilters(msgspec.Struct, frozen=True, omit_defaults=True):
     place_region: str | None = None
     place_country_code: str | None = None
 
-    def store_filter(self, *, statuses: tuple[str, ...] | None = ("indexed",)) -> PhotoFilter:
+    def store_filter(self, *, statuses: tuple[str, ...] | None = (PhotoStatus.INDEXED,)) -> PhotoFilter:
         """The store's filter; vector searches pass ``statuses=None`` (only indexed points have vectors)."""
         # With both a box and a circle the store takes the box and ``accepts`` the circle: both hold.
         box = self.geo_box if self.geo_box is not None or self.near is None else self.near.box()

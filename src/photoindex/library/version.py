@@ -14,10 +14,11 @@ from typing import Any
 
 import msgspec
 
+from photoindex.indexer.status import CaptionStatus, PhotoStatus
 from photoindex.indexer.store import PhotoFilter, VectorStore
 
-_INDEXED = PhotoFilter(statuses=("indexed",))
-_CAPTIONED = PhotoFilter(caption_status="done")
+_INDEXED = PhotoFilter(statuses=(PhotoStatus.INDEXED,))
+_CAPTIONED = PhotoFilter(caption_status=CaptionStatus.DONE)
 # Totals in the daemon's record that grow without the index changing (a rescan finding nothing new).
 _NO_CHANGE = frozenset({"unchanged"})
 

@@ -39,7 +39,7 @@ from photoindex.indexer.store._protocol import (
     PhotoPoint,
     SearchHit,
 )
-from photoindex.indexer.store.points import META_KIND, META_POINT_ID, merged_payload, photo_payload
+from photoindex.indexer.store.points import META_KIND, META_POINT_ID, merged_payload, with_derived_fields
 
 log = structlog.get_logger(__name__)
 
@@ -114,7 +114,7 @@ class EdgeStore:
     def upsert(self, points: Sequence[PhotoPoint]) -> None:
         if not points:
             return
-        edge_points = [qe.Point(p.id, self._vectors(p.vector), photo_payload(p.payload)) for p in points]
+        edge_points = [qe.Point(p.id, self._vectors(p.vector), with_derived_fields(p.payload)) for p in points]
         with self._call("upsert") as shard:
             shard.update(qe.UpdateOperation.upsert_points(edge_points))
 

@@ -66,7 +66,7 @@ def normalize_dir(folder: str) -> str | None:
     return dirs[-1] if dirs else None
 
 
-def photo_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+def with_derived_fields(payload: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``payload`` with ``kind`` and ``dirs`` filled in when missing."""
     out = dict(payload)
     out.setdefault("kind", PHOTO_KIND)

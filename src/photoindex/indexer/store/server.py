@@ -35,7 +35,7 @@ from photoindex.indexer.store._protocol import (
     PhotoPoint,
     SearchHit,
 )
-from photoindex.indexer.store.points import META_KIND, META_POINT_ID, merged_payload, photo_payload
+from photoindex.indexer.store.points import META_KIND, META_POINT_ID, merged_payload, with_derived_fields
 
 log = structlog.get_logger(__name__)
 
@@ -128,7 +128,8 @@ class ServerStore:
         if not points:
             return
         structs = [
-            qm.PointStruct(id=p.id, vector=self._vectors(p.vector), payload=photo_payload(p.payload)) for p in points
+            qm.PointStruct(id=p.id, vector=self._vectors(p.vector), payload=with_derived_fields(p.payload))
+            for p in points
         ]
         with self._call("upsert") as client:
             client.upsert(self._collection, points=structs, wait=True)

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from photoindex.indexer.status import PhotoStatus
 from photoindex.query_api.schemas.common import API_PREFIX
 
 # "+gps": the offset of a camera's wall-clock time came from the time zone at the photo's GPS position.
@@ -107,7 +108,7 @@ def photo_info(point_id: str, payload: dict[str, Any]) -> PhotoInfo:
     if isinstance(location, dict) and isinstance(location.get("lat"), int | float):
         gps = Gps(float(location["lat"]), float(location["lon"]), _get(payload, "gps_alt", (int, float)))
     error = None
-    if payload.get("status") == "failed":
+    if payload.get("status") == PhotoStatus.FAILED:
         error = Failure(str(payload.get("error_code", "ERR_DECODE")), _get(payload, "error_message", str))
     num = (int, float)
     return PhotoInfo(
