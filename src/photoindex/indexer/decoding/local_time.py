@@ -14,8 +14,8 @@ was taken, on either side of the date line.
 from __future__ import annotations
 
 import threading
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = ["TimeZones", "localized_fields"]
