@@ -44,7 +44,7 @@ class GuardedStore:
             self._check()
         self.inner.upsert(points)
 
-    def set_payload(self, point_id: str, payload: Mapping[str, Any]) -> None:
+    def set_payload(self, point_id: str, payload: Mapping[str, object]) -> None:
         self._check()
         self.inner.set_payload(point_id, payload)
 
@@ -53,7 +53,7 @@ class GuardedStore:
             self._check()
         self.inner.delete(ids)
 
-    def set_meta(self, meta: Mapping[str, Any]) -> None:
+    def set_meta(self, meta: Mapping[str, object]) -> None:
         self._check()
         self.inner.set_meta(meta)
 
@@ -88,7 +88,7 @@ class GuardedStore:
     def count(self, flt: PhotoFilter | None = None) -> int:
         return self.inner.count(flt)
 
-    def get_meta(self) -> dict[str, Any]:
+    def get_meta(self) -> dict[str, object]:
         return self.inner.get_meta()
 
     def close(self) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, get
@@ -128,7 +128,7 @@ class LibraryController(Controller):
 async def _collection(services: ApiServices) -> Collection:
     store = services.store
 
-    def read() -> tuple[dict[str, Any], dict[str, int], list[PhotoPoint]]:
+    def read() -> tuple[dict[str, object], dict[str, int], list[PhotoPoint]]:
         meta = store.get_meta()
         counts: dict[str, int] = {s: store.count(PhotoFilter(statuses=(s,))) for s in PhotoStatus}
         samples = []
