@@ -10,7 +10,6 @@ writes. Two equal versions mean "nothing worth recomputing happened".
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import msgspec
 
@@ -55,7 +54,7 @@ def read_version(store: VectorStore, *, activity: int = 0, generation: int = 0, 
     )
 
 
-def daemon_activity(status: Callable[[], Any] | None) -> int:
+def daemon_activity(status: Callable[[], object] | None) -> int:
     """The daemon's running total of work done (0 without a daemon or when it reports none)."""
     if status is None:
         return 0
