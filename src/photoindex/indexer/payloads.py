@@ -20,7 +20,7 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def file_payload(facts: FileFacts, *, host_id: str) -> dict[str, Any]:
+def file_payload(facts: FileFacts, *, host_id: str) -> dict[str, object]:
     """Where the file is and what stat said; the part that changes on a rename."""
     return {
         "kind": "photo",
@@ -70,7 +70,7 @@ def decoded_photo_payload(
     return payload
 
 
-def _add_geo(payload: dict[str, Any], geo: GeoLookup | None) -> None:
+def _add_geo(payload: dict[str, object], geo: GeoLookup | None) -> None:
     position = coordinates(payload) if geo is not None else None
     if geo is not None and position is not None:
         payload.update(geo.fields(*position, payload))
@@ -95,7 +95,7 @@ def moved_payload(
     return moved
 
 
-def metadata_fields(metadata: PhotoMetadata) -> dict[str, Any]:
+def metadata_fields(metadata: PhotoMetadata) -> dict[str, object]:
     """Metadata as payload fields, plus the location filters use (the date is ``taken_fields``')."""
     fields = {
         name: getattr(metadata, name)
@@ -107,7 +107,7 @@ def metadata_fields(metadata: PhotoMetadata) -> dict[str, Any]:
     return fields
 
 
-def failure_payload(failure: FileFailure, *, host_id: str, model_id: str) -> dict[str, Any]:
+def failure_payload(failure: FileFailure, *, host_id: str, model_id: str) -> dict[str, object]:
     """A failed file: durable, shown in summaries, retried when its size or mtime changes."""
     payload = file_payload(failure.facts, host_id=host_id)
     payload.update(

@@ -48,7 +48,7 @@ def check_pixels(size: tuple[int, int], max_pixels: int, label: str) -> None:
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
-    """Any Pillow mode as 8-bit RGB; transparency is composited onto white."""
+    """A Pillow image of whatever mode as 8-bit RGB; transparency is composited onto white."""
     mode = image.mode
     if mode == "RGB":
         return image

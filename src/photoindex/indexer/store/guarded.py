@@ -11,7 +11,6 @@ disk.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
 
 import numpy as np
 
@@ -94,7 +93,7 @@ class GuardedStore:
     def close(self) -> None:
         self.inner.close()
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> object:
         # Adapter extras (``path``, ``optimize``) of the wrapped store; writes among them are not used live.
         return getattr(self.inner, name)
 
