@@ -322,8 +322,9 @@ async def sequential(
     from photoindex.indexer.decoding.decode import decode_photo
     from photoindex.indexer.decoding.hashing import hash_file
     from photoindex.indexer.decoding.thumbnails import thumbnail_path
-    from photoindex.indexer.payloads import photo_payload
+    from photoindex.indexer.payloads import decoded_photo_payload
     from photoindex.indexer.records import DecodeRequest
+    from photoindex.indexer.status import CaptionStatus, PhotoStatus
     from photoindex.indexer.store import PhotoPoint, point_id
 
     stage = {"hash_decode": 0.0, "embed": 0.0, "store": 0.0}
@@ -343,15 +344,15 @@ async def sequential(
             points = [
                 PhotoPoint(
                     id=point_id(options.host_id, hashed.facts.path),
-                    payload=photo_payload(
+                    payload=decoded_photo_payload(
                         hashed,
                         image.metadata,
                         image.phash,
                         host_id=options.host_id,
                         model_id=options.model_id,
-                        status="indexed",
+                        status=PhotoStatus.INDEXED,
                         caption=None,
-                        caption_status="pending",
+                        caption_status=CaptionStatus.PENDING,
                     ),
                     vector=vector,
                 )

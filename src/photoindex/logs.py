@@ -28,10 +28,14 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing.queues import Queue
 from pathlib import Path
-from typing import Any
+from typing import TypeAlias
 
 import structlog
+
+# The records spawned workers send their parent, each holding one rendered line.
+LineQueue: TypeAlias = "Queue[logging.LogRecord]"  # a string: Queue takes no subscript at run time
 
 # Libraries whose loggers install a handler of their own (and transformers' stops propagating):
 # both would print each line a second time, in another format. See ``adopt_library_loggers``.
@@ -46,7 +50,7 @@ class ChildLogging:
     level: int
     library_level: int
     json: bool
-    queue: Any  # a multiprocessing queue of rendered lines, read by the parent's listener
+    queue: LineQueue  # rendered lines, read by the parent's listener
 
 
 def level_number(level: str) -> int:
@@ -158,7 +162,7 @@ def _formatter(use_json: bool) -> logging.Formatter:
     )
 
 
-def _library_name(_logger: Any, _method: str, event: structlog.types.EventDict) -> structlog.types.EventDict:
+def _library_name(_logger: object, _method: str, event: structlog.types.EventDict) -> structlog.types.EventDict:
     """The record's logger name; for the root logger, the package that logged (open_clip logs through it)."""
     record: logging.LogRecord | None = event.get("_record")
     name = record.name if record is not None else "root"
@@ -172,7 +176,7 @@ def _library_name(_logger: Any, _method: str, event: structlog.types.EventDict) 
     return event
 
 
-def _one_line(_logger: Any, _method: str, event: structlog.types.EventDict) -> structlog.types.EventDict:
+def _one_line(_logger: object, _method: str, event: structlog.types.EventDict) -> structlog.types.EventDict:
     """A library's message on one line (transformers logs whole JSON configs): one record, one line."""
     message = event.get("event")
     if isinstance(message, str) and "\n" in message:
@@ -231,7 +235,7 @@ class _LineHandler(logging.Handler):
     level_number: int = logging.INFO
     library_level: int = LIBRARY_LEVEL
     use_json: bool = False
-    child_queue: Any = None
+    child_queue: LineQueue | None = None
     demoted: tuple[str, ...] = ()  # message prefixes that are debug lines for now
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -58,7 +58,7 @@ def load_settings(
     """Read the config file (if any), apply env overrides, validate everything."""
     env = os.environ if env is None else env
     path = resolve_config_path(explicit, env)
-    raw: dict[str, Any] = {}
+    raw: dict[str, object] = {}
     exists = path.is_file()
     if explicit and not exists:
         raise ConfigError([f"config file {path} does not exist"], source=str(path))
@@ -77,7 +77,7 @@ def load_settings(
     return LoadedSettings(settings, path, exists, tuple(overrides))
 
 
-def _apply_env(raw: dict[str, Any], env: Mapping[str, str], problems: list[str]) -> list[str]:
+def _apply_env(raw: dict[str, object], env: Mapping[str, str], problems: list[str]) -> list[str]:
     applied = []
     for name in sorted(env):
         if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
@@ -89,11 +89,12 @@ def _apply_env(raw: dict[str, Any], env: Mapping[str, str], problems: list[str])
         if section not in SECTIONS:
             problems.append(f"{name}: unknown section {section!r}")
             continue
-        value: Any = env[name]
-        if value.lstrip().startswith(("[", "{")):
+        text = env[name]
+        value: object = text
+        if text.lstrip().startswith(("[", "{")):
             # Lists and tables come as JSON: PHOTOINDEX_WATCH__FOLDERS='["/a","/b"]'.
             try:
-                value = json.loads(value)
+                value = json.loads(text)
             except json.JSONDecodeError as exc:
                 problems.append(f"{name}: not valid JSON ({exc.msg})")
                 continue
@@ -106,8 +107,8 @@ def _apply_env(raw: dict[str, Any], env: Mapping[str, str], problems: list[str])
     return applied
 
 
-def _validate(raw: dict[str, Any], problems: list[str]) -> Settings | None:
-    sections: dict[str, Any] = {}
+def _validate(raw: dict[str, object], problems: list[str]) -> Settings | None:
+    sections: dict[str, Any] = {}  # each section's struct, keyword arguments of Settings
     for section, value in raw.items():
         cls = SECTIONS.get(section)
         if cls is None:

@@ -17,6 +17,9 @@ Backend = Literal["auto", "torch", "onnx"]
 # "int8": CLIP's image tower (in ONNX Runtime) and BLIP's Linear layers with int8 weights; its own collection.
 Quantize = Literal["none", "int8"]
 
+# Images with more pixels are rejected as decompression bombs (model.max_pixels; the decoder's default too).
+DEFAULT_MAX_PIXELS = 250_000_000
+
 
 class WatchSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """Which folders hold the library and which files in them count."""
@@ -46,7 +49,7 @@ class ModelSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     max_wait_ms: int = 50  # a partial batch waits at most this long for company
     decode_workers: int = 0  # 0 = one per CPU core
     decode_timeout_s: float = 60.0  # a decode running longer is killed and its worker replaced
-    max_pixels: int = 250_000_000  # larger images are rejected as decompression bombs
+    max_pixels: int = DEFAULT_MAX_PIXELS
     idle_unload_s: float = 300.0  # the daemon unloads the models after this long without work; 0 = never
     backend: Backend = "auto"  # the runtime CLIP runs in; fp32 ONNX and torch share a collection
     quantize: Quantize = "none"  # int8 weights: faster on a CPU, not the same vectors (another collection)

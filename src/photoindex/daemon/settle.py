@@ -193,7 +193,7 @@ class Settler:
         if not stat_module.S_ISREG(st.st_mode):
             del self._entries[path]
             return
-        facts = FileFacts(path=path, root=entry.root, size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino)
+        facts = FileFacts.from_stat(path, st, root=entry.root)
         at_ceiling = now >= self._ceiling(entry)
         still = (st.st_size, st.st_mtime_ns) == entry.looked
         old_enough = self._wall() - st.st_mtime_ns / 1e9 >= self.settle_s

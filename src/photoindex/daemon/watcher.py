@@ -18,6 +18,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Any, NamedTuple
 
 import structlog
@@ -26,17 +27,31 @@ from watchdog.observers.api import BaseObserver
 
 log = structlog.get_logger(__name__)
 
+
+class FsKind(StrEnum):
+    """What happened to a path (the values are what the event log and tests see)."""
+
+    CREATED = "created"
+    WRITTEN = "written"
+    CLOSED = "closed"
+    DELETED = "deleted"
+    MOVED = "moved"
+    DIR_CREATED = "dir_created"
+    DIR_DELETED = "dir_deleted"
+    DIR_MOVED = "dir_moved"
+
+
 # (watchdog event type, is a directory) → our kind; anything else is noise.
 _KINDS = {
-    ("created", False): "created",
-    ("modified", False): "written",
-    ("attrib", False): "written",
-    ("closed", False): "closed",
-    ("deleted", False): "deleted",
-    ("moved", False): "moved",
-    ("created", True): "dir_created",
-    ("deleted", True): "dir_deleted",
-    ("moved", True): "dir_moved",
+    ("created", False): FsKind.CREATED,
+    ("modified", False): FsKind.WRITTEN,
+    ("attrib", False): FsKind.WRITTEN,
+    ("closed", False): FsKind.CLOSED,
+    ("deleted", False): FsKind.DELETED,
+    ("moved", False): FsKind.MOVED,
+    ("created", True): FsKind.DIR_CREATED,
+    ("deleted", True): FsKind.DIR_DELETED,
+    ("moved", True): FsKind.DIR_MOVED,
 }
 
 # What to tell a user whose watcher cannot start or keep up.
@@ -51,9 +66,9 @@ FIX_INSTANCES = (
 
 
 class FsEvent(NamedTuple):
-    """One change below a root: ``kind`` is one of the values of ``_KINDS``."""
+    """One change below a root."""
 
-    kind: str
+    kind: FsKind
     path: str
     root: str
     dest: str = ""

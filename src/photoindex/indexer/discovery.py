@@ -127,7 +127,7 @@ def iter_paths(paths: Iterable[tuple[str, str]], rules: DiscoveryRules) -> Itera
                 st = os.stat(path, follow_symlinks=False)
             except OSError:
                 continue
-            yield FileFacts(path=path, root=root, size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino)
+            yield FileFacts.from_stat(path, st, root=root)
 
 
 def _walk(
@@ -164,7 +164,7 @@ def _walk(
             st = entry.stat(follow_symlinks=rules.follow_symlinks)
         except OSError:
             continue  # vanished between listing and stat: the watcher or next scan sees it
-        yield FileFacts(path=entry.path, root=root, size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino)
+        yield FileFacts.from_stat(entry.path, st, root=root)
     for entry in subdirs:
         try:
             st = entry.stat(follow_symlinks=rules.follow_symlinks)

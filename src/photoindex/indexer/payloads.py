@@ -9,6 +9,7 @@ from typing import Any
 from photoindex.indexer.decoding.places import GPS_ZONE_SUFFIX, ZONE_FIELDS, GeoLookup, coordinates
 from photoindex.indexer.decoding.taken_date import taken_fields
 from photoindex.indexer.records import FileFacts, FileFailure, HashedFile, PhotoMetadata
+from photoindex.indexer.status import CaptionStatus, PhotoStatus
 from photoindex.indexer.store import ancestor_dirs
 
 # Fields the indexer reads back at start-up to decide what is unchanged.
@@ -19,7 +20,7 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def file_payload(facts: FileFacts, *, host_id: str) -> dict[str, Any]:
+def file_payload(facts: FileFacts, *, host_id: str) -> dict[str, object]:
     """Where the file is and what stat said; the part that changes on a rename."""
     return {
         "kind": "photo",
@@ -34,16 +35,16 @@ def file_payload(facts: FileFacts, *, host_id: str) -> dict[str, Any]:
     }
 
 
-def photo_payload(
+def decoded_photo_payload(
     file: HashedFile,
     metadata: PhotoMetadata,
     phash: str,
     *,
     host_id: str,
     model_id: str,
-    status: str,
+    status: PhotoStatus,
     caption: str | None,
-    caption_status: str,
+    caption_status: CaptionStatus,
     fingerprint: str | None = None,
     geo: GeoLookup | None = None,
 ) -> dict[str, Any]:
@@ -53,10 +54,10 @@ def photo_payload(
     payload.update(
         sha256=file.sha256,
         phash=phash,
-        status=status,
+        status=status.value,
         model_id=model_id,
         indexed_at=now_iso(),
-        caption_status=caption_status,
+        caption_status=caption_status.value,
     )
     if caption is not None:
         payload["caption"] = caption
@@ -69,7 +70,7 @@ def photo_payload(
     return payload
 
 
-def _add_geo(payload: dict[str, Any], geo: GeoLookup | None) -> None:
+def _add_geo(payload: dict[str, object], geo: GeoLookup | None) -> None:
     position = coordinates(payload) if geo is not None else None
     if geo is not None and position is not None:
         payload.update(geo.fields(*position, payload))
@@ -94,7 +95,7 @@ def moved_payload(
     return moved
 
 
-def metadata_fields(metadata: PhotoMetadata) -> dict[str, Any]:
+def metadata_fields(metadata: PhotoMetadata) -> dict[str, object]:
     """Metadata as payload fields, plus the location filters use (the date is ``taken_fields``')."""
     fields = {
         name: getattr(metadata, name)
@@ -106,11 +107,11 @@ def metadata_fields(metadata: PhotoMetadata) -> dict[str, Any]:
     return fields
 
 
-def failure_payload(failure: FileFailure, *, host_id: str, model_id: str) -> dict[str, Any]:
+def failure_payload(failure: FileFailure, *, host_id: str, model_id: str) -> dict[str, object]:
     """A failed file: durable, shown in summaries, retried when its size or mtime changes."""
     payload = file_payload(failure.facts, host_id=host_id)
     payload.update(
-        status="failed",
+        status=PhotoStatus.FAILED.value,
         error_code=str(failure.code),
         error_message=failure.message,
         model_id=model_id,

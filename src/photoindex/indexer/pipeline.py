@@ -22,7 +22,7 @@ import numpy as np
 import structlog
 from anyio.abc import ObjectReceiveStream, ObjectSendStream, TaskGroup
 
-from photoindex.config.settings import CaptionMode
+from photoindex.config.settings import DEFAULT_MAX_PIXELS, CaptionMode
 from photoindex.errors import ErrorCode, FileError, ModelError
 from photoindex.indexer.decoding.hashing import hash_file
 from photoindex.indexer.decoding.places import GeoLookup
@@ -30,9 +30,10 @@ from photoindex.indexer.decoding.pool import DecodePool
 from photoindex.indexer.decoding.thumbnails import thumbnail_path
 from photoindex.indexer.models.ids import DEFAULT_CAPTION_SIZE
 from photoindex.indexer.models.worker import ModelWorker, Priority
-from photoindex.indexer.payloads import failure_payload, moved_payload, photo_payload
+from photoindex.indexer.payloads import decoded_photo_payload, failure_payload, moved_payload
 from photoindex.indexer.records import DecodedPhoto, DecodeRequest, FileFacts, FileFailure, HashedFile
 from photoindex.indexer.state import IndexState, KnownFile
+from photoindex.indexer.status import CaptionStatus, PhotoStatus
 from photoindex.indexer.store import PhotoPoint, VectorStore
 from photoindex.indexer.store.guarded import is_disk_full
 from photoindex.indexer.summary import IndexSummary
@@ -61,7 +62,7 @@ class PipelineOptions:
     hash_workers: int = 2
     decode_concurrency: int = 4
     thumbs_dir: Path | None = None
-    max_pixels: int = 250_000_000
+    max_pixels: int = DEFAULT_MAX_PIXELS
     geo: GeoLookup | None = None  # place names and local times for photos with GPS (None: not derived)
 
 
@@ -281,8 +282,8 @@ class IndexPipeline:
                 continue
             vector = vectors[index] if vectors is not None else None
             caption = captions[index] if captions is not None else None
-            status = "indexed" if vector is not None else "pending"
-            payload = photo_payload(
+            status = PhotoStatus.INDEXED if vector is not None else PhotoStatus.PENDING
+            payload = decoded_photo_payload(
                 photo.file,
                 photo.image.metadata,
                 photo.image.phash,
@@ -367,12 +368,12 @@ class IndexPipeline:
         summary.stage_s["caption"] += time.perf_counter() - started
         return captions
 
-    def _caption_status(self, caption: str | None, status: str) -> str:
+    def _caption_status(self, caption: str | None, status: PhotoStatus) -> CaptionStatus:
         if caption is not None:
-            return "done"
-        if self.options.captions == "off" or status != "indexed":
-            return "none"
-        return "pending"  # deferred, or an inline caption that failed: the caption pass retries
+            return CaptionStatus.DONE
+        if self.options.captions == "off" or status != PhotoStatus.INDEXED:
+            return CaptionStatus.NONE
+        return CaptionStatus.PENDING  # deferred, or an inline caption that failed: the caption pass retries
 
     async def _write_stage(self, receive: ObjectReceiveStream[StoreWrite], summary: IndexSummary) -> None:
         async with receive:

@@ -1,28 +1,21 @@
 """Immutable records passed between pipeline stages.
 
-A file moves through the stages as: ``FileWork`` (a path to look at) →
-``FileFacts`` (stat) → ``HashedFile`` (+ content hash) → ``DecodedPhoto``
-(+ metadata, model pixels, thumbnail, perceptual hash) → ``EmbeddedPhoto``
-(+ vector) → a stored point. A file that cannot go on becomes a
-``FileFailure`` carrying a stable error code instead.
+A file moves through the stages as: ``FileFacts`` (stat) → ``HashedFile``
+(+ content hash) → ``DecodedPhoto`` (+ metadata, model pixels, thumbnail,
+perceptual hash) → a stored point (+ vector). A file that cannot go on becomes
+a ``FileFailure`` carrying a stable error code instead.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import msgspec
 import numpy as np
 
+from photoindex.config.settings import DEFAULT_MAX_PIXELS
 from photoindex.errors import ErrorCode
-
-
-class FileWork(msgspec.Struct, frozen=True):
-    """A path someone asked us to look at, and why (scan, created, moved...)."""
-
-    path: str
-    root: str
-    reason: str = "scan"
 
 
 class FileFacts(msgspec.Struct, frozen=True):
@@ -33,6 +26,11 @@ class FileFacts(msgspec.Struct, frozen=True):
     size: int
     mtime_ns: int
     inode: int
+
+    @classmethod
+    def from_stat(cls, path: str, st: os.stat_result, *, root: str) -> FileFacts:
+        """The facts of ``path`` (below ``root``) from its ``os.stat``/``lstat`` result."""
+        return cls(path=path, root=root, size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino)
 
 
 class HashedFile(msgspec.Struct, frozen=True):
@@ -69,17 +67,19 @@ class DecodeRequest(msgspec.Struct, frozen=True):
     caption_size: int | None = None  # square side of the captioner's input, None = no caption pixels
     thumbnail_path: str | None = None  # where the JPEG (thumbnail or display rendition) goes; None = none
     thumbnail_px: int = 200  # that JPEG's longest side
-    max_pixels: int = 250_000_000  # larger images are decompression bombs
+    max_pixels: int = DEFAULT_MAX_PIXELS  # larger images are decompression bombs
 
 
 class DecodedImage(msgspec.Struct, frozen=True):
     """The decoder's answer for one file (crosses the process-pool boundary)."""
 
     metadata: PhotoMetadata
-    pixels: Any  # np.ndarray uint8 (model_size, model_size, 3): shortest side resized, centre-cropped
+    pixels: np.ndarray  # uint8 (model_size, model_size, 3): shortest side resized, centre-cropped
     phash: str  # 64-bit DCT perceptual hash as 16 hex digits
     source: str  # "full", "draft", "raw-preview" or "raw-demosaic": which pixels we used
-    caption_pixels: Any = None  # np.ndarray uint8 (caption_size, caption_size, 3) or None
+    # np.ndarray uint8 (caption_size, caption_size, 3); None when no caption size was asked for. Typed
+    # loosely because inline captioning stacks it unchecked (a request with caption_size always sets it).
+    caption_pixels: Any = None
     fingerprint: str | None = None  # 32×32 gray as displayed, base64 (indexer.fingerprint)
 
 
@@ -88,16 +88,6 @@ class DecodedPhoto(msgspec.Struct, frozen=True):
 
     file: HashedFile
     image: DecodedImage
-
-
-class EmbeddedPhoto(msgspec.Struct, frozen=True):
-    """A decoded photo with its embedding (and caption, when captions are inline)."""
-
-    file: HashedFile
-    metadata: PhotoMetadata
-    phash: str
-    vector: np.ndarray | None  # None: models unavailable, the photo is stored as pending
-    caption: str | None = None
 
 
 class FileFailure(msgspec.Struct, frozen=True):
@@ -113,10 +103,8 @@ __all__ = [
     "DecodeRequest",
     "DecodedImage",
     "DecodedPhoto",
-    "EmbeddedPhoto",
     "FileFacts",
     "FileFailure",
-    "FileWork",
     "HashedFile",
     "PhotoMetadata",
 ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
 import anyio
 import structlog
@@ -33,7 +32,7 @@ class Catalog:
         store: VectorStore,
         jobs: Jobs,
         *,
-        status: Callable[[], Any] | None = None,
+        status: Callable[[], object] | None = None,
         limiter: anyio.CapacityLimiter | None = None,
         version_check_s: float = VERSION_CHECK_S,
         max_age_s: float = MAX_SNAPSHOT_AGE_S,

@@ -16,7 +16,6 @@ import re
 import tempfile
 import tomllib
 from pathlib import Path
-from typing import Any
 
 import structlog
 import tomli_w
@@ -96,7 +95,7 @@ def _value_end(lines: list[str], start: int) -> int | None:
     return None
 
 
-def _parses_to(text: str, expected: dict[str, Any]) -> bool:
+def _parses_to(text: str, expected: dict[str, object]) -> bool:
     try:
         return tomllib.loads(text) == expected
     except tomllib.TOMLDecodeError:

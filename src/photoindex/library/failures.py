@@ -6,9 +6,10 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from photoindex.indexer.status import PhotoStatus
 from photoindex.indexer.store import PhotoFilter, VectorStore
 
-_FAILED = PhotoFilter(statuses=("failed",))
+_FAILED = PhotoFilter(statuses=(PhotoStatus.FAILED,))
 _FIELDS = ("path", "root", "size", "error_code", "error_message", "indexed_at")
 
 

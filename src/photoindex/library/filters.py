@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import math
 import posixpath
-from typing import Any
+from collections.abc import Mapping
 
 import msgspec
 
+from photoindex.indexer.status import PhotoStatus
 from photoindex.indexer.store import GeoBox, PhotoFilter
 
 EARTH_RADIUS_KM = 6371.0088
@@ -38,7 +39,7 @@ class GeoCircle(msgspec.Struct, frozen=True):
             return GeoBox(min_lat=min_lat, max_lat=max_lat, min_lon=-180.0, max_lon=180.0)
         return GeoBox(min_lat=min_lat, max_lat=max_lat, min_lon=_wrap(self.lon - dlon), max_lon=_wrap(self.lon + dlon))
 
-    def contains(self, location: Any) -> bool:
+    def contains(self, location: object) -> bool:
         """True when a payload ``location`` ({"lat", "lon"}) lies within the circle."""
         if not isinstance(location, dict):
             return False
@@ -69,7 +70,7 @@ class SearchFilters(msgspec.Struct, frozen=True, omit_defaults=True):
     place_region: str | None = None
     place_country_code: str | None = None
 
-    def store_filter(self, *, statuses: tuple[str, ...] | None = ("indexed",)) -> PhotoFilter:
+    def store_filter(self, *, statuses: tuple[str, ...] | None = (PhotoStatus.INDEXED,)) -> PhotoFilter:
         """The store's filter; vector searches pass ``statuses=None`` (only indexed points have vectors)."""
         # With both a box and a circle the store takes the box and ``accepts`` the circle: both hold.
         box = self.geo_box if self.geo_box is not None or self.near is None else self.near.box()
@@ -92,7 +93,7 @@ class SearchFilters(msgspec.Struct, frozen=True, omit_defaults=True):
             place_country_codes=_one(self.place_country_code),
         )
 
-    def accepts(self, payload: dict[str, Any]) -> bool:
+    def accepts(self, payload: Mapping[str, object]) -> bool:
         """The conditions the store could not apply (the radius); everything else is already true."""
         return self.near is None or self.near.contains(payload.get("location"))
 

@@ -21,11 +21,12 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import msgspec
 import numpy as np
 
+from photoindex.library.captions_index import CaptionMatch
 from photoindex.library.errors import Rejected
 
 MAX_LIMIT = 200  # results per page, for every ranked list the API serves
@@ -74,7 +75,7 @@ class Cursor(msgspec.Struct, array_like=True, frozen=True):
     ties: int = 0
 
 
-def fingerprint(*parts: Any) -> str:
+def fingerprint(*parts: object) -> str:
     """A short digest of everything that decides a ranking (query, filters, thresholds)."""
     return hashlib.sha256(msgspec.json.encode(parts)).hexdigest()[:24]
 
@@ -118,7 +119,7 @@ class PinnedQuery:
 
     vector: np.ndarray
     upload_id: str | None = None  # an image query's upload, reusable in a combined search
-    caption_matches: Mapping[str, Any] | None = None
+    caption_matches: Mapping[str, CaptionMatch] | None = None
 
 
 class Pinned(Generic[T]):

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import anyio
 
+from photoindex.config.settings import DEFAULT_MAX_PIXELS
 from photoindex.errors import ErrorCode, FileError, StoreError
 from photoindex.indexer.decoding.decode import decode_photo
 from photoindex.indexer.decoding.thumbnail_cache import ThumbnailCache
 from photoindex.indexer.decoding.thumbnails import DISPLAY_PX, THUMBNAIL_PX, rendition_path, thumbnail_path
 from photoindex.indexer.discovery import within
 from photoindex.indexer.records import DecodeRequest
+from photoindex.indexer.status import PhotoStatus
 from photoindex.indexer.store import PhotoPoint, VectorStore
 
 MEDIA_TYPES = {
@@ -65,7 +67,7 @@ class PhotoFiles:
         store: VectorStore,
         cache_dir: Path,
         *,
-        max_pixels: int = 250_000_000,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
         limiter: anyio.CapacityLimiter | None = None,
         thumbnails: ThumbnailCache | None = None,
     ) -> None:
@@ -145,7 +147,7 @@ class PhotoFiles:
 def content_hash(point: PhotoPoint, what: str) -> str:
     """The photo's content hash, which names its cached renditions; ``NOT_FOUND`` for a file never indexed."""
     sha = point.payload.get("sha256")
-    if not isinstance(sha, str) or point.payload.get("status") == "failed":
+    if not isinstance(sha, str) or point.payload.get("status") == PhotoStatus.FAILED:
         raise FileError(f"this file could not be indexed, so it has no {what}", code=ErrorCode.NOT_FOUND)
     return sha
 

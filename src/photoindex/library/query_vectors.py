@@ -17,12 +17,15 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from photoindex.errors import ErrorCode, ModelError
 from photoindex.indexer.models.worker import ModelWorker, Priority
+
+if TYPE_CHECKING:  # the model modules import torch, which answering from the cache never needs
+    from photoindex.indexer.models.embedder import ImageEmbedder
 
 TEXT_CACHE_SIZE = 256
 # How long a query waits for a model that is loading before answering "try again". CLIP
@@ -58,7 +61,7 @@ class QueryEncoder:
         self._cache_size = cache_size
         self._load_wait_s = load_wait_s
         self._retry_after_s = retry_after_s
-        self._loading: asyncio.Future[Any] | None = None
+        self._loading: asyncio.Future[ImageEmbedder] | None = None
         self.cache_hits = 0
 
     def state(self) -> ModelState:

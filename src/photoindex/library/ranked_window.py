@@ -18,9 +18,8 @@ hit before it does too, so each was served already. When that check fails
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -60,7 +59,7 @@ def vector_window(
     skip: int = 0,
     ties: int = 0,
     drop: Collection[str] = (),
-    accepts: Callable[[dict[str, Any]], bool] | None = None,
+    accepts: Callable[[Mapping[str, object]], bool] | None = None,
     fields: Sequence[str] | None = None,
 ) -> Window:
     """The first ``want`` hits after ``after`` (all of them when None) in rank order, scores rounded.

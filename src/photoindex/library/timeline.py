@@ -20,10 +20,11 @@ from typing import Literal
 
 import numpy as np
 
+from photoindex.indexer.status import PhotoStatus
 from photoindex.library.snapshot import STATUS_CODES, Snapshot
 
 Order = Literal["desc", "asc"]
-_INDEXED = STATUS_CODES["indexed"]
+_INDEXED = STATUS_CODES[PhotoStatus.INDEXED]
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,14 @@ writes. Two equal versions mean "nothing worth recomputing happened".
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import msgspec
 
+from photoindex.indexer.status import CaptionStatus, PhotoStatus
 from photoindex.indexer.store import PhotoFilter, VectorStore
 
-_INDEXED = PhotoFilter(statuses=("indexed",))
-_CAPTIONED = PhotoFilter(caption_status="done")
+_INDEXED = PhotoFilter(statuses=(PhotoStatus.INDEXED,))
+_CAPTIONED = PhotoFilter(caption_status=CaptionStatus.DONE)
 # Totals in the daemon's record that grow without the index changing (a rescan finding nothing new).
 _NO_CHANGE = frozenset({"unchanged"})
 
@@ -54,7 +54,7 @@ def read_version(store: VectorStore, *, activity: int = 0, generation: int = 0, 
     )
 
 
-def daemon_activity(status: Callable[[], Any] | None) -> int:
+def daemon_activity(status: Callable[[], object] | None) -> int:
     """The daemon's running total of work done (0 without a daemon or when it reports none)."""
     if status is None:
         return 0

@@ -23,8 +23,10 @@ from typing import Any
 
 import msgspec
 from litestar import Litestar, Request
+from litestar.datastructures import State
 from litestar.routes import HTTPRoute
 
+from photoindex.json_types import JsonValue
 from photoindex.library import Rejected
 from photoindex.library.photos import MEDIA_TYPES
 from photoindex.query_api import limits
@@ -38,7 +40,7 @@ REQUEST_STRUCTS = (CombinedSearch, RemoveRequest, ScanRequest, FolderRequest, Se
 _REF = "#/components/schemas/{name}"
 
 
-async def strict_json_body(request: Request[Any, Any, Any]) -> None:
+async def strict_json_body(request: Request[object, object, State]) -> None:
     """Refuse a JSON body that only a lenient conversion would fit to the route's struct."""
     field = request.route_handler.parsed_data_field
     target = getattr(field, "annotation", None)
@@ -54,7 +56,7 @@ async def strict_json_body(request: Request[Any, Any, Any]) -> None:
         raise Rejected(f"invalid body: {exc}", reason="invalid") from None
 
 
-def _integral(value: Any) -> Any:
+def _integral(value: JsonValue) -> JsonValue:
     """JSON Schema counts ``10.0`` as an integer; msgspec's strict mode does not. Integral floats
     become ints (a float field takes an int as well), nothing else changes."""
     if isinstance(value, float) and value.is_integer():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from litestar.params import QueryParameter
@@ -54,7 +54,7 @@ async def query_filters(
     min_height: _Dimension = None,
 ) -> FilterSpec:
     """The filters of a GET search, validated like a JSON ``filters`` object."""
-    raw: dict[str, Any] = {
+    raw: dict[str, object] = {
         "folder": folder,
         "root": root,
         "taken_from": taken_from,

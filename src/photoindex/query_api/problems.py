@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 import structlog
 from litestar import Request, Response
+from litestar.datastructures import State
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
@@ -140,7 +141,7 @@ def for_exception(exc: Exception) -> tuple[Problem, dict[str, str]]:
     return problem(500, ApiCode.INTERNAL, "internal error; the server log has the details"), {}
 
 
-def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+def handle_exception(request: Request[object, object, State], exc: Exception) -> Response[bytes]:
     """Litestar exception handler for every exception type."""
     body, headers = for_exception(exc)
     if body.status >= 500 and body.code == ApiCode.INTERNAL:

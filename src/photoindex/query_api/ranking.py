@@ -10,7 +10,6 @@ carries the name, so a cursor given to another query is refused.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import msgspec
 import numpy as np
@@ -31,7 +30,7 @@ async def ranked_page(
     make_vector: VectorMaker,
     spec: FilterSpec,
     *,
-    query: tuple[Any, ...],
+    query: tuple[object, ...],
     limit: int,
     offset: int,
     cursor: str | None = None,

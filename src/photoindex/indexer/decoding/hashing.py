@@ -22,7 +22,7 @@ def stat_facts(path: str, root: str) -> FileFacts:
         st = os.stat(path, follow_symlinks=False)
     except OSError as exc:
         raise _file_error(exc, path) from None
-    return FileFacts(path=path, root=root, size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino)
+    return FileFacts.from_stat(path, st, root=root)
 
 
 def hash_file(facts: FileFacts) -> tuple[HashedFile, bool]:

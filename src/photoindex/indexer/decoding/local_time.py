@@ -14,8 +14,8 @@ was taken, on either side of the date line.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = ["TimeZones", "localized_fields"]
@@ -25,7 +25,7 @@ class TimeZones:
     """IANA zone names by position; the polygon data loads at first use (thread-safe)."""
 
     def __init__(self) -> None:
-        self._get_tz: Any = None
+        self._get_tz: Callable[[float, float], str] | None = None
         self._lock = threading.Lock()
 
     @property
@@ -34,6 +34,17 @@ class TimeZones:
 
     def load(self) -> None:
         """Load the zone polygons (blocking, ~0.1 s): call it from a worker thread before the first lookup."""
+        self._lookup()
+
+    def zone_at(self, lat: float, lon: float) -> str | None:
+        """The zone name at a position (``Etc/GMT±n`` at sea); None for an impossible coordinate."""
+        if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+            return None
+        name = self._lookup()(lon, lat)
+        return str(name) if name else None
+
+    def _lookup(self) -> Callable[[float, float], str]:
+        """tzfpy's ``get_tz(lon, lat)``, imported (which loads the polygons) by the first caller."""
         if self._get_tz is None:
             with self._lock:
                 if self._get_tz is None:
@@ -41,17 +52,10 @@ class TimeZones:
 
                     get_tz(0.0, 51.5)
                     self._get_tz = get_tz
-
-    def zone_at(self, lat: float, lon: float) -> str | None:
-        """The zone name at a position (``Etc/GMT±n`` at sea); None for an impossible coordinate."""
-        if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
-            return None
-        self.load()
-        name = self._get_tz(lon, lat)
-        return str(name) if name else None
+        return self._get_tz
 
 
-def localized_fields(taken_at: str, zone: str) -> dict[str, Any] | None:
+def localized_fields(taken_at: str, zone: str) -> dict[str, str | float] | None:
     """``taken_at`` with the zone's offset at that moment, the zone and the UTC instant; None when not a naive time.
 
     A time that already carries an offset (EXIF ``OffsetTimeOriginal``) is the camera's word and is kept.

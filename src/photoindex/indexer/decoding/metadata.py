@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, Any, SupportsFloat, SupportsIndex
 
 from PIL import Image
 
@@ -45,6 +45,7 @@ _TIFF_LIKE_READ = 4 << 20  # their IFD0 and Exif IFD sit in the first few hundre
 # Orientations 5–8 turn the stored image by 90°, so the displayed width is the stored height.
 _SWAPS_AXES = frozenset({5, 6, 7, 8})
 
+# Keyword arguments for PhotoMetadata: each value has its own field's type, which no dict type can say.
 Fields = dict[str, Any]
 
 
@@ -119,10 +120,10 @@ def photo_metadata(
 
 
 def _fields(exif: Image.Exif) -> Fields:
-    ifd0: Mapping[int, Any] = exif
+    ifd0: Mapping[int, object] = exif
     exif_ifd = _sub_ifd(exif, EXIF_IFD)
     gps = _sub_ifd(exif, GPS_IFD)
-    readers: dict[str, Callable[[], Any]] = {
+    readers: dict[str, Callable[[], str | int | float | None]] = {
         "orientation": lambda: _orientation(ifd0.get(_ORIENTATION)),
         "taken_at": lambda: _taken_at(ifd0, exif_ifd),
         "camera_make": lambda: _text(ifd0.get(_MAKE)),
@@ -153,14 +154,14 @@ def _fields(exif: Image.Exif) -> Fields:
     return fields
 
 
-def _sub_ifd(exif: Image.Exif, tag: int) -> Mapping[int, Any]:
+def _sub_ifd(exif: Image.Exif, tag: int) -> Mapping[int, object]:
     try:
         return exif.get_ifd(tag)
     except Exception:  # a broken sub-IFD pointer means the IFD is missing
         return {}
 
 
-def _text(value: Any) -> str | None:
+def _text(value: object) -> str | None:
     if isinstance(value, bytes):
         value = value.decode("utf-8", errors="replace")
     if not isinstance(value, str):
@@ -171,13 +172,13 @@ def _text(value: Any) -> str | None:
     return text
 
 
-def _number(value: Any) -> float | None:
+def _number(value: object) -> float | None:
     if isinstance(value, tuple | list):
         if not value:
             return None
         value = value[0]
-    if isinstance(value, bool) or value is None:
-        return None
+    if isinstance(value, bool) or not isinstance(value, SupportsFloat | SupportsIndex | str | bytes):
+        return None  # what float() would reject (an IFDRational is a SupportsFloat)
     try:
         number = float(value)
     except (TypeError, ValueError, ZeroDivisionError, OverflowError):
@@ -185,21 +186,21 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _positive(value: Any, *, limit: float) -> float | None:
+def _positive(value: object, *, limit: float) -> float | None:
     number = _number(value)
     if number is None or not 0 < number <= limit:
         return None
     return round(number, 6)
 
 
-def _orientation(value: Any) -> int | None:
+def _orientation(value: object) -> int | None:
     number = _number(value)
     if number is None or number != int(number) or not 1 <= number <= 8:
         return None
     return int(number)
 
 
-def _f_number(exif_ifd: Mapping[int, Any]) -> float | None:
+def _f_number(exif_ifd: Mapping[int, object]) -> float | None:
     direct = _positive(exif_ifd.get(_F_NUMBER), limit=1024)
     if direct is not None:
         return direct
@@ -209,7 +210,7 @@ def _f_number(exif_ifd: Mapping[int, Any]) -> float | None:
     return round(2 ** (apex / 2), 2)
 
 
-def _exposure_time(exif_ifd: Mapping[int, Any]) -> float | None:
+def _exposure_time(exif_ifd: Mapping[int, object]) -> float | None:
     direct = _positive(exif_ifd.get(_EXPOSURE_TIME), limit=100_000)
     if direct is not None:
         return direct
@@ -219,14 +220,14 @@ def _exposure_time(exif_ifd: Mapping[int, Any]) -> float | None:
     return round(float(2.0**-apex), 8)
 
 
-def _iso(value: Any) -> int | None:
+def _iso(value: object) -> int | None:
     number = _number(value)
     if number is None or not 0 < number <= 10_000_000:
         return None
     return int(number)
 
 
-def _lens(exif_ifd: Mapping[int, Any]) -> str | None:
+def _lens(exif_ifd: Mapping[int, object]) -> str | None:
     model = _text(exif_ifd.get(_LENS_MODEL))
     if model is not None:
         return model
@@ -236,7 +237,7 @@ def _lens(exif_ifd: Mapping[int, Any]) -> str | None:
     return " ".join(parts) or None
 
 
-def _lens_specification(value: Any) -> str | None:
+def _lens_specification(value: object) -> str | None:
     if not isinstance(value, tuple | list) or len(value) != 4:
         return None
     numbers = [_number(v) for v in value]
@@ -253,7 +254,7 @@ def _lens_specification(value: Any) -> str | None:
     return text
 
 
-def _taken_at(ifd0: Mapping[int, Any], exif_ifd: Mapping[int, Any]) -> str | None:
+def _taken_at(ifd0: Mapping[int, object], exif_ifd: Mapping[int, object]) -> str | None:
     for date_tag, offset_tags in (
         (_DATETIME_ORIGINAL, (_OFFSET_TIME_ORIGINAL, _OFFSET_TIME)),
         (_DATETIME_DIGITIZED, (_OFFSET_TIME_DIGITIZED, _OFFSET_TIME)),
@@ -267,7 +268,7 @@ def _taken_at(ifd0: Mapping[int, Any], exif_ifd: Mapping[int, Any]) -> str | Non
     return None
 
 
-def _date(value: Any) -> str | None:
+def _date(value: object) -> str | None:
     text = _text(value)
     if text is None:
         return None
@@ -284,7 +285,7 @@ def _date(value: Any) -> str | None:
     return when.isoformat()
 
 
-def _first_offset(exif_ifd: Mapping[int, Any], tags: Iterable[int]) -> str:
+def _first_offset(exif_ifd: Mapping[int, object], tags: Iterable[int]) -> str:
     for tag in tags:
         text = _text(exif_ifd.get(tag))
         match = _OFFSET.fullmatch(text) if text else None
@@ -296,7 +297,7 @@ def _first_offset(exif_ifd: Mapping[int, Any], tags: Iterable[int]) -> str:
     return ""
 
 
-def _coordinate(value: Any, ref: Any, negative_ref: str, limit: float) -> float | None:
+def _coordinate(value: object, ref: object, negative_ref: str, limit: float) -> float | None:
     if not isinstance(value, tuple | list) or not 1 <= len(value) <= 3:
         return None
     parts = [_number(v) for v in value]
@@ -311,7 +312,7 @@ def _coordinate(value: Any, ref: Any, negative_ref: str, limit: float) -> float 
     return round(degrees, 7)
 
 
-def _altitude(gps: Mapping[int, Any]) -> float | None:
+def _altitude(gps: Mapping[int, object]) -> float | None:
     altitude = _number(gps.get(_GPS_ALT))
     if altitude is None or not -12_000 <= altitude <= 100_000:
         return None

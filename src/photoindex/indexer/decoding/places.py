@@ -9,7 +9,6 @@ its first lookup, so the event loop never waits on the data files.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from photoindex.indexer.decoding.geocoder import Geocoder
 from photoindex.indexer.decoding.local_time import TimeZones, localized_fields
@@ -43,16 +42,16 @@ class GeoLookup:
         """Let the geocoder's data go while the daemon idles (the zone polygons live in their module)."""
         self.geocoder.release()
 
-    def fields(self, lat: float, lon: float, taken: Mapping[str, Any]) -> dict[str, Any]:
+    def fields(self, lat: float, lon: float, taken: Mapping[str, object]) -> dict[str, str | float]:
         """The ``place_*`` fields, and ``taken`` (``taken_fields``' answer) localized when it is a naive time."""
-        out: dict[str, Any] = {}
+        out: dict[str, str | float] = {}
         place = self.geocoder.lookup(lat, lon)
         if place is not None:
             out.update(place.fields())
         out.update(self.zoned(lat, lon, taken))
         return out
 
-    def zoned(self, lat: float, lon: float, taken: Mapping[str, Any]) -> dict[str, Any]:
+    def zoned(self, lat: float, lon: float, taken: Mapping[str, object]) -> dict[str, str | float]:
         """The time fields to change: offset, zone and UTC instant, for an EXIF or file-name time without offset."""
         source, taken_at = taken.get("taken_at_source"), taken.get("taken_at")
         if source not in ("exif", "filename") or not isinstance(taken_at, str):
@@ -63,7 +62,7 @@ class GeoLookup:
             return {}
         return {**localized, "taken_at_source": f"{source}{GPS_ZONE_SUFFIX}"}
 
-    def backfill(self, payload: Mapping[str, Any]) -> dict[str, Any] | None:
+    def backfill(self, payload: Mapping[str, object]) -> dict[str, str | float] | None:
         """What a photo indexed before places existed lacks (None: nothing, it has no usable position)."""
         position = coordinates(payload)
         if position is None:
@@ -71,7 +70,7 @@ class GeoLookup:
         return self.fields(*position, payload)
 
 
-def coordinates(payload: Mapping[str, Any]) -> tuple[float, float] | None:
+def coordinates(payload: Mapping[str, object]) -> tuple[float, float] | None:
     """``location`` as ``(lat, lon)``; None when absent or malformed."""
     location = payload.get("location")
     if not isinstance(location, Mapping):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 __all__ = ["MIN_YEAR", "TakenSource", "date_from_mtime", "date_from_name", "taken_fields"]
 
@@ -72,7 +72,7 @@ def date_from_mtime(mtime_ns: int, *, now: datetime | None = None) -> str | None
     return when.isoformat(timespec="seconds")
 
 
-def taken_fields(exif_taken_at: str | None, path: str, mtime_ns: int) -> dict[str, Any]:
+def taken_fields(exif_taken_at: str | None, path: str, mtime_ns: int) -> dict[str, str | float]:
     """``taken_at``, ``taken_at_source`` and the filterable ``taken_at_ts`` for one file (empty: no date)."""
     source: TakenSource
     if exif_taken_at:
@@ -83,7 +83,7 @@ def taken_fields(exif_taken_at: str | None, path: str, mtime_ns: int) -> dict[st
         taken, source = modified, "mtime"
     else:
         return {}
-    fields: dict[str, Any] = {"taken_at": taken, "taken_at_source": source}
+    fields: dict[str, str | float] = {"taken_at": taken, "taken_at_source": source}
     ts = taken_at_timestamp(taken)
     if ts is not None:
         fields["taken_at_ts"] = ts

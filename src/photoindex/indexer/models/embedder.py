@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -279,7 +280,7 @@ def load_clip(
     return embedder
 
 
-def _resolve_name(open_clip: Any, model_name: str) -> tuple[str, str]:
+def _resolve_name(open_clip: ModuleType, model_name: str) -> tuple[str, str]:
     """(name open_clip knows, stable name for the model id)."""
     if model_name.startswith("local-dir:"):
         folder = Path(model_name.removeprefix("local-dir:")).expanduser()
@@ -301,7 +302,7 @@ def _resolve_name(open_clip: Any, model_name: str) -> tuple[str, str]:
     return model_name, model_name
 
 
-def _register_config(open_clip: Any, path: Path) -> tuple[str, str]:
+def _register_config(open_clip: ModuleType, path: Path) -> tuple[str, str]:
     try:
         text = path.read_text(encoding="utf-8")
         config = json.loads(text)
@@ -316,7 +317,7 @@ def _register_config(open_clip: Any, path: Path) -> tuple[str, str]:
     return path.stem, f"{path.stem}@{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
-def _check_tag(open_clip: Any, name: str, pretrained: str | None) -> None:
+def _check_tag(open_clip: ModuleType, name: str, pretrained: str | None) -> None:
     tags = open_clip.list_pretrained_tags_by_model(name)
     if pretrained is None or pretrained not in tags:
         raise ModelError(
@@ -333,7 +334,7 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _square_side(size: Any) -> int:
+def _square_side(size: int | tuple[int, int]) -> int:
     if isinstance(size, int):
         return size
     height, width = size

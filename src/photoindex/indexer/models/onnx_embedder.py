@@ -22,9 +22,9 @@ import hashlib
 import logging
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import structlog
@@ -34,6 +34,8 @@ import torch.nn.functional as F
 from photoindex.errors import ErrorCode, ModelError
 
 if TYPE_CHECKING:
+    from onnxruntime import InferenceSession, SessionOptions
+
     from photoindex.indexer.models.embedder import ClipEmbedder
 
 INT8_SUFFIX = "+int8"
@@ -83,9 +85,9 @@ class OnnxClipEmbedder:
 
     def __init__(
         self,
-        image_session: Any,
-        text_session: Any,
-        tokenizer: Any,
+        image_session: InferenceSession,
+        text_session: InferenceSession,
+        tokenizer: Callable[[list[str]], torch.Tensor],
         *,
         model_id: str,
         dim: int,
@@ -165,7 +167,7 @@ class OnnxClipEmbedder:
         tokens = self._tokenizer(list(texts)).numpy().astype(np.int64, copy=False)
         return self._run(self._text, {"tokens": tokens}, "embed_texts", len(texts))
 
-    def _run(self, session: Any, feeds: dict[str, np.ndarray], what: str, n: int) -> np.ndarray:
+    def _run(self, session: InferenceSession, feeds: dict[str, np.ndarray], what: str, n: int) -> np.ndarray:
         try:
             (out,) = session.run(None, feeds)
         except Exception as exc:  # onnxruntime raises its own exception types, not exported stably
@@ -173,7 +175,7 @@ class OnnxClipEmbedder:
         return np.asarray(out, dtype=np.float32)
 
 
-def session_options(threads: int | None) -> Any:
+def session_options(threads: int | None) -> SessionOptions:
     """ORT options for a model worker that shares the cores with decode processes.
 
     ``threads``: intra-op threads; None = one per core (measured against one
@@ -202,7 +204,7 @@ def weights_digest(model: torch.nn.Module) -> str:
     return digest.hexdigest()
 
 
-def _cached(path: Path, build: Callable[[Path], None], options: Any) -> tuple[Path, Any]:
+def _cached(path: Path, build: Callable[[Path], None], options: SessionOptions) -> tuple[Path, InferenceSession]:
     """An ORT session on ``path``, built first when missing or unreadable (damaged, or from an older ORT)."""
     if path.is_file():
         try:
@@ -257,7 +259,7 @@ def _quantize(fp32: Path, path: Path) -> None:
     log.info("model.onnx_quantized", file=path.name, mb=round(path.stat().st_size / 1e6, 1))
 
 
-def _open_session(path: Path, options: Any) -> Any:
+def _open_session(path: Path, options: SessionOptions) -> InferenceSession:
     import onnxruntime as ort
 
     return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
@@ -274,7 +276,7 @@ def _remove_stale(folder: Path, model_slug: str, stem: str) -> None:
 
 
 @contextlib.contextmanager
-def _quiet_exporter() -> Any:
+def _quiet_exporter() -> Iterator[None]:
     """Export with plain attention ops, quietly.
 
     nn.MultiheadAttention's inference fast path is one fused aten op that

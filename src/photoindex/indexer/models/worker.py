@@ -232,7 +232,7 @@ class ModelWorker:
                 self.busy_s += time.perf_counter() - started
                 self._last_used = time.monotonic()
 
-    def _run(self, job: _Job) -> Any:
+    def _run(self, job: _Job) -> object:
         """A query or a load runs here, at normal priority; indexing on the low-priority thread, waited for."""
         if not job.low:
             return job.run()
@@ -256,7 +256,7 @@ class ModelWorker:
         log.info("models.unloaded", models=kinds, idle_s=round(self.idle_s, 1))
 
     def _release_models(self) -> None:
-        models: list[Any] = [self._embedder, self._captioner]
+        models: list[object] = [self._embedder, self._captioner]
         self._embedder = self._captioner = None
         for model in models:
             close = getattr(model, "close", None)

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from photoindex.indexer.store._factory import open_store
 from photoindex.indexer.store._protocol import (
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from photoindex.indexer.store.server import ServerStore
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> type[ServerStore]:
     # ServerStore on first use: qdrant-client takes ~0.5 s to import.
     if name == "ServerStore":
         from photoindex.indexer.store.server import ServerStore

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TypedDict, Unpack
 
 from photoindex.errors import ConfigError
 from photoindex.indexer.store._protocol import VectorStore
+
+
+class ServerOptions(TypedDict, total=False):
+    """How a server creates a new collection (``ServerStore.connect``'s keywords)."""
+
+    shard_number: int | None
+    replication_factor: int | None
+    on_disk: bool
+    quantization: str | None
 
 
 def open_store(
@@ -16,7 +25,7 @@ def open_store(
     api_key: str | None,
     collection: str,
     dim: int,
-    **server_options: Any,
+    **server_options: Unpack[ServerOptions],
 ) -> VectorStore:
     """A ``ServerStore`` when ``url`` is set (it wins over ``path``), else an ``EdgeStore`` under ``path``.
 

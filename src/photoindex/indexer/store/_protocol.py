@@ -117,7 +117,7 @@ class VectorStore(Protocol):
     def upsert(self, points: Sequence[PhotoPoint]) -> None:
         """Insert or replace points by id, in one batch; idempotent."""
 
-    def set_payload(self, point_id: str, payload: Mapping[str, Any]) -> None:
+    def set_payload(self, point_id: str, payload: Mapping[str, object]) -> None:
         """Merge ``payload`` into one point's payload, keeping its vector.
 
         Raises ``StoreError`` with code ``NOT_FOUND`` when the point does not exist.
@@ -161,10 +161,10 @@ class VectorStore(Protocol):
     def count(self, flt: PhotoFilter | None = None) -> int:
         """How many photo points match ``flt`` (exact)."""
 
-    def get_meta(self) -> dict[str, Any]:
+    def get_meta(self) -> dict[str, object]:
         """The collection's metadata (model id, weights, ...); empty when new."""
 
-    def set_meta(self, meta: Mapping[str, Any]) -> None:
+    def set_meta(self, meta: Mapping[str, object]) -> None:
         """Replace the collection's metadata."""
 
     def flush(self) -> None:

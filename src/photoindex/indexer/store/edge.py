@@ -21,7 +21,6 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import qdrant_edge as qe
@@ -39,7 +38,7 @@ from photoindex.indexer.store._protocol import (
     PhotoPoint,
     SearchHit,
 )
-from photoindex.indexer.store.points import META_KIND, META_POINT_ID, merged_payload, photo_payload
+from photoindex.indexer.store.points import META_KIND, META_POINT_ID, merged_payload, with_derived_fields
 
 log = structlog.get_logger(__name__)
 
@@ -114,11 +113,11 @@ class EdgeStore:
     def upsert(self, points: Sequence[PhotoPoint]) -> None:
         if not points:
             return
-        edge_points = [qe.Point(p.id, self._vectors(p.vector), photo_payload(p.payload)) for p in points]
+        edge_points = [qe.Point(p.id, self._vectors(p.vector), with_derived_fields(p.payload)) for p in points]
         with self._call("upsert") as shard:
             shard.update(qe.UpdateOperation.upsert_points(edge_points))
 
-    def set_payload(self, point_id: str, payload: Mapping[str, Any]) -> None:
+    def set_payload(self, point_id: str, payload: Mapping[str, object]) -> None:
         with self._call("set_payload") as shard:
             try:
                 shard.update(qe.UpdateOperation.set_payload([point_id], merged_payload(payload)))
@@ -133,7 +132,7 @@ class EdgeStore:
         with self._call("delete") as shard:
             shard.update(qe.UpdateOperation.delete_points(list(ids)))
 
-    def set_meta(self, meta: Mapping[str, Any]) -> None:
+    def set_meta(self, meta: Mapping[str, object]) -> None:
         point = qe.Point(META_POINT_ID, {}, {"kind": META_KIND, "meta": dict(meta)})
         with self._call("set_meta") as shard:
             shard.update(qe.UpdateOperation.upsert_points([point]))
@@ -213,7 +212,7 @@ class EdgeStore:
         edge_filter = _render(conditions)
         payload = _payload_selector(fields)
         vectors: bool | list[str] = [VECTOR_NAME] if with_vectors else False
-        offset: Any = None
+        offset: qe.PointId | None = None
         while True:
             request = qe.ScrollRequest(
                 offset=offset, limit=page_size, filter=edge_filter, with_payload=payload, with_vector=vectors
@@ -232,7 +231,7 @@ class EdgeStore:
         with self._call("count") as shard:
             return int(shard.count(qe.CountRequest(exact=True, filter=_render(conditions))))
 
-    def get_meta(self) -> dict[str, Any]:
+    def get_meta(self) -> dict[str, object]:
         with self._call("get_meta") as shard:
             records = shard.retrieve([META_POINT_ID], True, False)
         if not records:
@@ -268,7 +267,7 @@ class EdgeStore:
         values: list[float] = arr.tolist()
         return values
 
-    def _vectors(self, vector: np.ndarray | None) -> dict[str, Any]:
+    def _vectors(self, vector: np.ndarray | None) -> dict[str, qe.NamedVector]:
         return {} if vector is None else {VECTOR_NAME: self._vector_list(vector)}
 
 
@@ -297,9 +296,9 @@ def _open_error(exc: Exception, path: Path, collection: str, dim: int) -> StoreE
     return StoreError(f"cannot open the store at {path}: {text}")
 
 
-def _point(record: Any, with_vectors: bool) -> PhotoPoint:
+def _point(record: qe.Record, with_vectors: bool) -> PhotoPoint:
     vector = None
-    if with_vectors and record.vector:
+    if with_vectors and isinstance(record.vector, dict):  # the named vectors asked for; empty: none stored
         values = record.vector.get(VECTOR_NAME)
         if values is not None:
             vector = np.asarray(values, dtype=np.float32)
@@ -319,7 +318,7 @@ def _render(conditions: f.Plan) -> qe.Filter:
     )
 
 
-def _condition(c: f.Condition) -> Any:
+def _condition(c: f.Condition) -> qe.ConditionType:
     if isinstance(c, f.AnyOf):
         match = qe.MatchValue(c.values[0]) if len(c.values) == 1 else qe.MatchAny(list(c.values))
         return qe.FieldCondition(c.key, match=match)
@@ -327,7 +326,7 @@ def _condition(c: f.Condition) -> Any:
         return qe.FieldCondition(c.key, range=qe.RangeFloat(gte=c.gte, lt=c.lt))
     if isinstance(c, f.Empty):
         return qe.IsEmptyCondition(c.key)
-    boxes: list[Any] = [
+    boxes: list[qe.ConditionType] = [
         qe.FieldCondition(
             c.key,
             geo_bounding_box=qe.GeoBoundingBox(

@@ -11,7 +11,6 @@ disk.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
 
 import numpy as np
 
@@ -44,7 +43,7 @@ class GuardedStore:
             self._check()
         self.inner.upsert(points)
 
-    def set_payload(self, point_id: str, payload: Mapping[str, Any]) -> None:
+    def set_payload(self, point_id: str, payload: Mapping[str, object]) -> None:
         self._check()
         self.inner.set_payload(point_id, payload)
 
@@ -53,7 +52,7 @@ class GuardedStore:
             self._check()
         self.inner.delete(ids)
 
-    def set_meta(self, meta: Mapping[str, Any]) -> None:
+    def set_meta(self, meta: Mapping[str, object]) -> None:
         self._check()
         self.inner.set_meta(meta)
 
@@ -88,13 +87,13 @@ class GuardedStore:
     def count(self, flt: PhotoFilter | None = None) -> int:
         return self.inner.count(flt)
 
-    def get_meta(self) -> dict[str, Any]:
+    def get_meta(self) -> dict[str, object]:
         return self.inner.get_meta()
 
     def close(self) -> None:
         self.inner.close()
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> object:
         # Adapter extras (``path``, ``optimize``) of the wrapped store; writes among them are not used live.
         return getattr(self.inner, name)
 

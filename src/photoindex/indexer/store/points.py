@@ -14,7 +14,6 @@ from __future__ import annotations
 import posixpath
 import uuid
 from collections.abc import Mapping
-from typing import Any
 
 # Fixed forever: changing it would give every stored photo a new id.
 _NAMESPACE = uuid.UUID("0024c36b-57d7-4bf6-8ba9-76402dda1f7c")
@@ -66,7 +65,7 @@ def normalize_dir(folder: str) -> str | None:
     return dirs[-1] if dirs else None
 
 
-def photo_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+def with_derived_fields(payload: Mapping[str, object]) -> dict[str, object]:
     """A copy of ``payload`` with ``kind`` and ``dirs`` filled in when missing."""
     out = dict(payload)
     out.setdefault("kind", PHOTO_KIND)
@@ -76,7 +75,7 @@ def photo_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def merged_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+def merged_payload(payload: Mapping[str, object]) -> dict[str, object]:
     """A copy of a partial payload; a new ``path`` brings its new ``dirs``."""
     out = dict(payload)
     path = out.get("path")

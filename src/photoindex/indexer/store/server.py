@@ -15,7 +15,6 @@ import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
 
 import numpy as np
 import structlog
@@ -35,7 +34,7 @@ from photoindex.indexer.store._protocol import (
     PhotoPoint,
     SearchHit,
 )
-from photoindex.indexer.store.points import META_KIND, META_POINT_ID, merged_payload, photo_payload
+from photoindex.indexer.store.points import META_KIND, META_POINT_ID, merged_payload, with_derived_fields
 
 log = structlog.get_logger(__name__)
 
@@ -128,12 +127,13 @@ class ServerStore:
         if not points:
             return
         structs = [
-            qm.PointStruct(id=p.id, vector=self._vectors(p.vector), payload=photo_payload(p.payload)) for p in points
+            qm.PointStruct(id=p.id, vector=self._vectors(p.vector), payload=with_derived_fields(p.payload))
+            for p in points
         ]
         with self._call("upsert") as client:
             client.upsert(self._collection, points=structs, wait=True)
 
-    def set_payload(self, point_id: str, payload: Mapping[str, Any]) -> None:
+    def set_payload(self, point_id: str, payload: Mapping[str, object]) -> None:
         with self._call("set_payload") as client:
             try:
                 client.set_payload(self._collection, merged_payload(payload), points=[point_id], wait=True)
@@ -148,7 +148,7 @@ class ServerStore:
         with self._call("delete") as client:
             client.delete(self._collection, points_selector=qm.PointIdsList(points=list(ids)), wait=True)
 
-    def set_meta(self, meta: Mapping[str, Any]) -> None:
+    def set_meta(self, meta: Mapping[str, object]) -> None:
         point = qm.PointStruct(id=META_POINT_ID, vector={}, payload={"kind": META_KIND, "meta": dict(meta)})
         with self._call("set_meta") as client:
             client.upsert(self._collection, points=[point], wait=True)
@@ -212,7 +212,7 @@ class ServerStore:
         scroll_filter = _render(conditions)
         payload: bool | list[str] = True if fields is None else list(fields)
         vectors: bool | list[str] = [VECTOR_NAME] if with_vectors else False
-        offset: Any = None
+        offset: qm.ExtendedPointId | None = None
         while True:
             with self._call("scroll") as client:
                 records, offset = client.scroll(
@@ -235,7 +235,7 @@ class ServerStore:
         with self._call("count") as client:
             return client.count(self._collection, count_filter=_render(conditions), exact=True).count
 
-    def get_meta(self) -> dict[str, Any]:
+    def get_meta(self) -> dict[str, object]:
         with self._call("get_meta") as client:
             records = client.retrieve(self._collection, [META_POINT_ID], with_payload=True)
         if not records:
@@ -294,7 +294,7 @@ class ServerStore:
                     client.create_payload_index(self._collection, field, field_schema=_SCHEMAS[field], wait=True)
         return created
 
-    def _check_vector(self, vectors: Any) -> None:
+    def _check_vector(self, vectors: qm.VectorsConfig | None) -> None:
         params = vectors.get(VECTOR_NAME) if isinstance(vectors, Mapping) else None
         if params is None:
             raise StoreError(
@@ -315,7 +315,7 @@ class ServerStore:
         values: list[float] = arr.tolist()
         return values
 
-    def _vectors(self, vector: np.ndarray | None) -> dict[str, Any]:
+    def _vectors(self, vector: np.ndarray | None) -> dict[str, qm.Vector]:
         return {} if vector is None else {VECTOR_NAME: self._vector_list(vector)}
 
 
@@ -326,7 +326,7 @@ def _quantization(name: str | None) -> qm.ScalarQuantization | None:
     return qm.ScalarQuantization(scalar=qm.ScalarQuantizationConfig(type=qm.ScalarType.INT8, always_ram=True))
 
 
-def _point(record: Any, with_vectors: bool) -> PhotoPoint:
+def _point(record: qm.Record, with_vectors: bool) -> PhotoPoint:
     vector = None
     if with_vectors and isinstance(record.vector, dict):
         values = record.vector.get(VECTOR_NAME)
@@ -342,15 +342,15 @@ def _render(conditions: f.Plan) -> qm.Filter:
     )
 
 
-def _condition(c: f.Condition) -> Any:
+def _condition(c: f.Condition) -> qm.Condition:
     if isinstance(c, f.AnyOf):
-        match: Any = qm.MatchValue(value=c.values[0]) if len(c.values) == 1 else qm.MatchAny(any=list(c.values))
+        match: qm.Match = qm.MatchValue(value=c.values[0]) if len(c.values) == 1 else qm.MatchAny(any=list(c.values))
         return qm.FieldCondition(key=c.key, match=match)
     if isinstance(c, f.Between):
         return qm.FieldCondition(key=c.key, range=qm.Range(gte=c.gte, lt=c.lt))
     if isinstance(c, f.Empty):
         return qm.IsEmptyCondition(is_empty=qm.PayloadField(key=c.key))
-    boxes: list[Any] = [
+    boxes: list[qm.Condition] = [
         qm.FieldCondition(
             key=c.key,
             geo_bounding_box=qm.GeoBoundingBox(

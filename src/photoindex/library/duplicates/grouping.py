@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from photoindex.indexer.status import PhotoStatus
 from photoindex.library.snapshot import STATUS_CODES, Snapshot
 
 
@@ -55,7 +56,7 @@ class DuplicateGroup:
     reclaimable_bytes: int  # what deleting every copy but the keeper frees
 
 
-_INDEXED = STATUS_CODES["indexed"]
+_INDEXED = STATUS_CODES[PhotoStatus.INDEXED]
 
 
 def keeper_order(snapshot: Snapshot, rows: list[int]) -> list[int]:

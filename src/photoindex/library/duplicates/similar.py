@@ -12,13 +12,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+from photoindex.indexer.status import PhotoStatus
 from photoindex.indexer.store import PhotoFilter, VectorStore
 from photoindex.library.duplicates.grouping import DuplicateGroup, UnionFind, make_group, one_content, ranked
 from photoindex.library.snapshot import Snapshot
 
 DEFAULT_MIN_SCORE = 0.92  # cosine; CLIP ViT-B-32 bursts and re-edits sit above ~0.9, different scenes below
 NEIGHBOURS = 8
-_INDEXED = PhotoFilter(statuses=("indexed",))
+_INDEXED = PhotoFilter(statuses=(PhotoStatus.INDEXED,))
 
 
 def similar_groups(

@@ -24,6 +24,7 @@ import msgspec
 import numpy as np
 import structlog
 
+from photoindex.indexer.status import PhotoStatus
 from photoindex.indexer.store import PhotoFilter, VectorStore
 from photoindex.library.catalog import Catalog
 from photoindex.library.jobs import Jobs
@@ -151,7 +152,9 @@ class ProjectionService:
     def _vectors(self) -> tuple[list[str], np.ndarray]:
         ids: list[str] = []
         rows: list[np.ndarray] = []
-        points = self._store.scroll(flt=PhotoFilter(statuses=("indexed",)), with_vectors=True, fields=("sha256",))
+        points = self._store.scroll(
+            flt=PhotoFilter(statuses=(PhotoStatus.INDEXED,)), with_vectors=True, fields=("sha256",)
+        )
         for point in points:
             if point.vector is not None:
                 ids.append(point.id)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
@@ -48,7 +46,7 @@ class HealthController(Controller):
         return Response(body, status_code=200 if body.ready else 503)
 
 
-def _watchers(status: Any, *, attached: bool) -> str:
+def _watchers(status: object, *, attached: bool) -> str:
     if not attached:
         return "none"
     if status is None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
 
 from litestar import Controller, Request, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import JSONBody
@@ -47,7 +47,9 @@ class IngestController(Controller):
         responses=problem_docs(400, 401, 413, 415),
         summary="Upload photos into the inbox folder",
     )
-    async def upload(self, services: NamedDependency[ApiServices], request: Request[Any, Any, Any]) -> UploadResult:
+    async def upload(
+        self, services: NamedDependency[ApiServices], request: Request[object, object, State]
+    ) -> UploadResult:
         """Each file is streamed to disk under a safe name; the watcher indexes it like a dropped file."""
         content_type, options = request.content_type
         boundary = options.get("boundary")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, get
@@ -10,7 +10,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
 from photoindex.errors import ErrorCode
-from photoindex.indexer.store import PhotoFilter
+from photoindex.indexer.status import PhotoStatus
+from photoindex.indexer.store import PhotoFilter, PhotoPoint
 from photoindex.library import Rejected, failure_page, failures_by_code
 from photoindex.query_api import limits
 from photoindex.query_api.about import API_VERSION, package_version
@@ -51,9 +52,7 @@ class LibraryController(Controller):
     @get("/status", responses=problem_docs(401), summary="Queue, rate, ETA, failures by code, watchers, models")
     async def status(self, services: NamedDependency[ApiServices]) -> Status:
         store = services.store
-        counts = await services.in_store(
-            lambda: {s: store.count(PhotoFilter(statuses=(s,))) for s in ("indexed", "pending", "failed")}
-        )
+        counts = await services.in_store(lambda: {s: store.count(PhotoFilter(statuses=(s,))) for s in PhotoStatus})
         by_code = await services.in_store(lambda: failures_by_code(store))
         daemon = services.daemon_status()
         error = services.models.embedder_error
@@ -129,11 +128,11 @@ class LibraryController(Controller):
 async def _collection(services: ApiServices) -> Collection:
     store = services.store
 
-    def read() -> tuple[dict[str, Any], dict[str, int], list[Any]]:
+    def read() -> tuple[dict[str, object], dict[str, int], list[PhotoPoint]]:
         meta = store.get_meta()
-        counts = {s: store.count(PhotoFilter(statuses=(s,))) for s in ("indexed", "pending", "failed")}
+        counts: dict[str, int] = {s: store.count(PhotoFilter(statuses=(s,))) for s in PhotoStatus}
         samples = []
-        for point in store.scroll(flt=PhotoFilter(statuses=("indexed",)), page_size=SAMPLES):
+        for point in store.scroll(flt=PhotoFilter(statuses=(PhotoStatus.INDEXED,)), page_size=SAMPLES):
             samples.append(point)
             if len(samples) >= SAMPLES:
                 break

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import anyio
 import msgspec
@@ -74,7 +74,7 @@ class PhotoListController(Controller):
         return PhotoListPage(items=items, limit=limit, total=page.total, next_cursor=next_cursor, stale=not current)
 
 
-def _spec(**given: Any) -> FilterSpec:
+def _spec(**given: object) -> FilterSpec:
     try:
         return msgspec.convert({k: v for k, v in given.items() if v}, FilterSpec)
     except msgspec.ValidationError as exc:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, cast
+from pathlib import Path
+from typing import Annotated, Literal, cast
 
 import numpy as np
 from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import File
@@ -48,7 +50,7 @@ class PhotosController(Controller):
     async def thumbnail(
         self,
         services: NamedDependency[ApiServices],
-        request: Request[Any, Any, Any],
+        request: Request[object, object, State],
         photo_id: FromPath[str],
         size: ThumbnailSize = 200,  # THUMBNAIL_PX, spelled as the Literal it must be
     ) -> File:
@@ -68,7 +70,7 @@ class PhotosController(Controller):
         summary=f"An upright JPEG at most {DISPLAY_PX} px, of any format (HEIC, RAW, TIFF); made once, then cached",
     )
     async def display(
-        self, services: NamedDependency[ApiServices], request: Request[Any, Any, Any], photo_id: FromPath[str]
+        self, services: NamedDependency[ApiServices], request: Request[object, object, State], photo_id: FromPath[str]
     ) -> File:
         """What the photo view shows: browsers cannot show HEIC, RAW or TIFF, and an original may be 50 MB."""
         point = await services.photos.get(photo_id)
@@ -85,7 +87,7 @@ class PhotosController(Controller):
         summary="The original file, streamed with its own content type",
     )
     async def original(
-        self, services: NamedDependency[ApiServices], request: Request[Any, Any, Any], photo_id: FromPath[str]
+        self, services: NamedDependency[ApiServices], request: Request[object, object, State], photo_id: FromPath[str]
     ) -> File:
         point = await services.photos.get(photo_id)
         path = services.photos.original_path(point)
@@ -150,7 +152,7 @@ def _image_headers(etag: str) -> dict[str, str]:
     return {"Cache-Control": THUMBNAIL_CACHE, "ETag": etag}
 
 
-def _image(path: Any, etag: str, photo_id: str) -> File:
+def _image(path: Path, etag: str, photo_id: str) -> File:
     return File(
         path,
         media_type="image/jpeg",
@@ -160,14 +162,14 @@ def _image(path: Any, etag: str, photo_id: str) -> File:
     )
 
 
-def _matches(request: Request[Any, Any, Any], etag: str) -> bool:
+def _matches(request: Request[object, object, State], etag: str) -> bool:
     wanted = request.headers.get("if-none-match")
     return wanted is not None and (wanted.strip() == "*" or etag in [t.strip() for t in wanted.split(",")])
 
 
 def _not_modified(headers: dict[str, str]) -> File:
     # A 304 has no body; typed as the route's File so the OpenAPI schema keeps naming the image.
-    response: Any = Response(content=b"", status_code=304, headers=headers)
+    response: Response[bytes] = Response(content=b"", status_code=304, headers=headers)
     return cast(File, response)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 import msgspec
 
@@ -36,17 +36,17 @@ class VersionInfo(msgspec.Struct, kw_only=True):
     last_indexed_at: str | None = None
 
 
-def _text(payload: dict[str, Any], key: str) -> str | None:
+def _text(payload: Mapping[str, object], key: str) -> str | None:
     value = payload.get(key)
     return value if isinstance(value, str) else None
 
 
-def _number(payload: dict[str, Any], key: str) -> int | None:
+def _number(payload: Mapping[str, object], key: str) -> int | None:
     value = payload.get(key)
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def photo_summary(point_id: str, payload: dict[str, Any]) -> PhotoSummary:
+def photo_summary(point_id: str, payload: Mapping[str, object]) -> PhotoSummary:
     return PhotoSummary(
         id=point_id,
         path=_text(payload, "path"),

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Mapping
+from typing import Annotated, Literal, TypeVar
 
 import msgspec
 from msgspec import Meta
 
+from photoindex.indexer.status import PhotoStatus
 from photoindex.query_api.schemas.common import API_PREFIX
 
 # "+gps": the offset of a camera's wall-clock time came from the time zone at the photo's GPS position.
 TakenAtSource = Literal["exif", "filename", "mtime", "exif+gps", "filename+gps"]
-_TAKEN_AT_SOURCES: frozenset[str] = frozenset(("exif", "filename", "mtime", "exif+gps", "filename+gps"))
+T = TypeVar("T")
+_TAKEN_AT_SOURCES: tuple[TakenAtSource, ...] = ("exif", "filename", "mtime", "exif+gps", "filename+gps")
 
 
 class Gps(msgspec.Struct):
@@ -94,22 +97,27 @@ class RemoveResult(msgspec.Struct):
     note: str | None = None
 
 
-def _get(payload: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+def _get(payload: Mapping[str, object], key: str, kind: type[T]) -> T | None:
     value = payload.get(key)
     if isinstance(value, bool) and kind is not bool:
         return None
     return value if isinstance(value, kind) else None
 
 
-def photo_info(point_id: str, payload: dict[str, Any]) -> PhotoInfo:
+def _real(payload: Mapping[str, object], key: str) -> int | float | None:
+    """A number as stored (an int stays an int in the JSON); a bool is not one."""
+    value = payload.get(key)
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def photo_info(point_id: str, payload: Mapping[str, object]) -> PhotoInfo:
     location = payload.get("location")
     gps = None
     if isinstance(location, dict) and isinstance(location.get("lat"), int | float):
-        gps = Gps(float(location["lat"]), float(location["lon"]), _get(payload, "gps_alt", (int, float)))
+        gps = Gps(float(location["lat"]), float(location["lon"]), _real(payload, "gps_alt"))
     error = None
-    if payload.get("status") == "failed":
+    if payload.get("status") == PhotoStatus.FAILED:
         error = Failure(str(payload.get("error_code", "ERR_DECODE")), _get(payload, "error_message", str))
-    num = (int, float)
     return PhotoInfo(
         id=point_id,
         path=_get(payload, "path", str),
@@ -129,9 +137,9 @@ def photo_info(point_id: str, payload: dict[str, Any]) -> PhotoInfo:
         camera_make=_get(payload, "camera_make", str),
         camera_model=_get(payload, "camera_model", str),
         lens=_get(payload, "lens", str),
-        focal_length=_float(_get(payload, "focal_length", num)),
-        f_number=_float(_get(payload, "f_number", num)),
-        exposure_time=_float(_get(payload, "exposure_time", num)),
+        focal_length=_float(_real(payload, "focal_length")),
+        f_number=_float(_real(payload, "f_number")),
+        exposure_time=_float(_real(payload, "exposure_time")),
         iso=_get(payload, "iso", int),
         gps=gps,
         caption=_get(payload, "caption", str),
@@ -148,7 +156,7 @@ def photo_info(point_id: str, payload: dict[str, Any]) -> PhotoInfo:
     )
 
 
-def _place(payload: dict[str, Any]) -> PhotoPlace | None:
+def _place(payload: Mapping[str, object]) -> PhotoPlace | None:
     code = _get(payload, "place_country_code", str)
     if not code:
         return None
@@ -160,16 +168,17 @@ def _place(payload: dict[str, Any]) -> PhotoPlace | None:
     )
 
 
-def _taken_at_source(payload: dict[str, Any]) -> TakenAtSource | None:
+def _taken_at_source(payload: Mapping[str, object]) -> TakenAtSource | None:
     source = payload.get("taken_at_source")
-    if source in _TAKEN_AT_SOURCES:
-        return source  # type: ignore[no-any-return]
+    for known in _TAKEN_AT_SOURCES:
+        if source == known:
+            return known
     if source is None and isinstance(payload.get("taken_at"), str):
         return "exif"  # indexed before other sources were read: EXIF was the only one
     return None
 
 
-def _float(value: Any) -> float | None:
+def _float(value: float | None) -> float | None:
     return float(value) if value is not None else None
 
 

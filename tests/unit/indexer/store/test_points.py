@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from photoindex.indexer.store import META_POINT_ID, ancestor_dirs, point_id
-from photoindex.indexer.store.points import normalize_dir, photo_payload
+from photoindex.indexer.store.points import normalize_dir, with_derived_fields
 
 PINNED = "8e3b0791-4019-54aa-98a4-0b46064afd6a"
 
@@ -59,7 +59,7 @@ def test_a_folder_is_spelled_as_ancestor_dirs_spells_it(folder: str, normal: str
     assert normalize_dir(folder) == normal
 
 
-def test_photo_payload_fills_kind_and_dirs_without_overriding() -> None:
-    assert photo_payload({"path": "/a/b.jpg"}) == {"path": "/a/b.jpg", "kind": "photo", "dirs": ["/a"]}
+def test_with_derived_fields_fills_kind_and_dirs_without_overriding() -> None:
+    assert with_derived_fields({"path": "/a/b.jpg"}) == {"path": "/a/b.jpg", "kind": "photo", "dirs": ["/a"]}
     given = {"path": "/a/b.jpg", "dirs": ["/a"], "kind": "photo"}
-    assert photo_payload(given) == given and photo_payload(given) is not given
+    assert with_derived_fields(given) == given and with_derived_fields(given) is not given
