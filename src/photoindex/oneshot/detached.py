@@ -19,19 +19,34 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from photoindex.config import AppPaths, Settings
-from photoindex.daemon.status import read_status
 from photoindex.errors import ErrorCode, PhotoindexError
+from photoindex.oneshot.daemon_client import api_key_of
 from photoindex.oneshot.opening import page_of
-from photoindex.oneshot.searching import api_key_of
 
 LOG_NAME = "serve.log"
 READY_TIMEOUT_S = 120.0  # model-free start: the API answers before any model loads
 _POLL_S = 0.2
 _LOG_TAIL_LINES = 20
+
+
+class RunningDaemon(Protocol):
+    """What is read here of a daemon's status record."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def api_url(self) -> str | None: ...
+
+
+# The running daemon's status from the state folder (``daemon.status.read_status``), or None and why.
+StatusReader = Callable[[Path], tuple[RunningDaemon | None, str | None]]
 
 
 @dataclass(frozen=True)
@@ -58,7 +73,12 @@ class Detached:
 
 
 def serve_detached(
-    settings: Settings, roots: list[str], *, config_file: Path | None, timeout_s: float = READY_TIMEOUT_S
+    settings: Settings,
+    roots: list[str],
+    *,
+    config_file: Path | None,
+    read_status: StatusReader,
+    timeout_s: float = READY_TIMEOUT_S,
 ) -> Detached:
     """Start ``photoindex serve ROOTS`` in the background, or add ROOTS to the daemon already running."""
     paths = AppPaths.from_settings(settings)

@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 
@@ -36,6 +36,26 @@ from photoindex.library.timeline import Timeline
 
 RescanHook = Callable[[str], Awaitable[Any] | Any]
 StatusHook = Callable[[], Any]
+
+
+class DaemonControl(Protocol):
+    """What the API asks of the daemon it runs in: its status, folder scans, and changes to the watched folders."""
+
+    def status(self) -> object:
+        """The daemon's status record (``/status``, ``/ready``)."""
+        ...
+
+    async def rescan(self, folder: str) -> None:
+        """Queue a scan of ``folder`` (``/ingest/scan``)."""
+        ...
+
+    async def set_roots(self, folders: tuple[str, ...]) -> None:
+        """The watched folders changed (``/folders``)."""
+        ...
+
+    async def release_root(self, folder: str, purge: bool) -> int:
+        """Keep (``purge=False``) or remove a removed folder's photos; returns how many."""
+        ...
 
 
 @dataclass
@@ -94,4 +114,4 @@ class ApiServices:
         return await anyio.to_thread.run_sync(call, limiter=self.store_limiter)
 
 
-__all__ = ["ApiServices", "RescanHook", "StatusHook"]
+__all__ = ["ApiServices", "DaemonControl", "RescanHook", "StatusHook"]

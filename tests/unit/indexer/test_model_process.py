@@ -11,8 +11,8 @@ import pytest
 from tests.fixtures.models import TINY_CLIP_CONFIG, tiny_clip_config
 
 from photoindex.config import ModelSettings
-from photoindex.daemon.model_process import ModelProcess, RemoteEmbedder
 from photoindex.errors import ModelError
+from photoindex.indexer.models.process import ModelProcess, RemoteEmbedder
 from photoindex.indexer.models.worker import ModelWorker
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
