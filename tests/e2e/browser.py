@@ -21,8 +21,7 @@ import pytest
 import uvicorn
 
 from photoindex.daemon.status import DaemonStatus, ModelStatus, QueueStatus
-from photoindex.query_api import create_app
-from tests.integration.api.conftest import SPEC, Library, settings_for
+from tests.integration.api.conftest import SPEC, Library, api_app, settings_for
 from tests.integration.api.test_api_paging import free_port
 
 CHROMIUM_ARGS = [
@@ -104,7 +103,7 @@ def served(web_library: Library, api_models: Any, request: pytest.FixtureRequest
     A test module may set ``API_SETTINGS`` (a dict of ``[api]`` settings) for its server."""
     port = free_port()
     daemon = FakeDaemon(str(web_library.root))
-    app = create_app(
+    app = api_app(
         settings_for(web_library, port=port, **getattr(request.module, "API_SETTINGS", {})),
         store=web_library.store,
         models=api_models,
