@@ -53,12 +53,16 @@ def search_in_process(
 ) -> list[FoundPhoto]:
     """Load the model here and rank the store as the daemon's API does (no daemon running)."""
     with open_search(settings) as parts:
-        pixels = None
-        if image is not None:
-            # Same decode as indexing, so an indexed image finds itself first.
-            pixels = decode_photo(image, DecodeRequest(model_size=parts.spec.image_size)).pixels
-        hits = anyio.run(_ranked, parts, text, pixels, limit, offset)
-    return [_found(hit) for hit in hits]
+        return rank(parts, text=text, image=image, limit=limit, offset=offset)
+
+
+def rank(parts: SearchParts, *, text: str | None, image: str | None, limit: int, offset: int) -> list[FoundPhoto]:
+    """The hits ``offset`` to ``offset + limit`` of a query over ``parts``, in the API's order."""
+    pixels = None
+    if image is not None:
+        # Same decode as indexing, so an indexed image finds itself first.
+        pixels = decode_photo(image, DecodeRequest(model_size=parts.spec.image_size)).pixels
+    return [_found(hit) for hit in anyio.run(_ranked, parts, text, pixels, limit, offset)]
 
 
 async def _ranked(
@@ -113,4 +117,4 @@ def _found(hit: Hit) -> FoundPhoto:
     )
 
 
-__all__ = ["MAX_RESULTS", "NO_DAEMON_ENV", "search", "search_in_process"]
+__all__ = ["MAX_RESULTS", "NO_DAEMON_ENV", "rank", "search", "search_in_process"]
