@@ -1,4 +1,4 @@
-"""Ask the running daemon's query API for a search: the pages of one query, by cursor, over httpx.
+"""Ask the running daemon's query API over httpx: the pages of a search, by cursor; a folder to watch.
 
 The daemon is looked for at ``api.host``/``api.port`` with a short connect
 timeout; no answer there means no daemon (the caller then searches
@@ -24,6 +24,7 @@ CONNECT_TIMEOUT_S = 0.3
 READ_TIMEOUT_S = 60.0
 # While the daemon loads its model it answers 503 with Retry-After; we wait this long in all.
 MODEL_WAIT_S = 90.0
+WATCH_TIMEOUT_S = 30.0
 
 
 class FoundPhoto(TypedDict):
@@ -131,6 +132,33 @@ def _page(client: httpx.Client, request: httpx.Request) -> _Page | None:
     return msgspec.json.decode(response.content, type=_Page)
 
 
+def watch_folder(settings: Settings, api_url: str, root: str) -> bool:
+    """Ask the running daemon to watch ``root``; False when it already does."""
+    key = api_key_of(settings)
+    try:
+        with httpx.Client(timeout=WATCH_TIMEOUT_S, trust_env=False) as client:
+            response = client.post(
+                api_url.rstrip("/") + "/api/v1/folders", json={"path": root}, headers={"X-API-Key": key} if key else {}
+            )
+    except httpx.TransportError as exc:
+        raise PhotoindexError(f"cannot reach the running daemon at {api_url}: {exc}", code=ErrorCode.IO) from exc
+    if response.status_code == 409:
+        return False
+    if response.is_error:
+        code, detail = _problem_detail(response.content)
+        raise PhotoindexError(f"the running daemon refused to watch {root}: {detail}", code=code)
+    return True
+
+
+def _problem_detail(body: bytes) -> tuple[ErrorCode, str]:
+    """The stable code and the message of the API's problem details (``ERR_IO`` when it sent none)."""
+    try:
+        problem = json.loads(body)
+        return ErrorCode(problem["code"]), str(problem["detail"])
+    except (ValueError, KeyError, TypeError):
+        return ErrorCode.IO, body.decode("utf-8", "replace")[:500]
+
+
 def api_key_of(settings: Settings) -> str | None:
     """The configured API key (``api.api_key``, else the file ``api.api_key_file`` names), or None."""
     if settings.api.api_key:
@@ -166,4 +194,4 @@ def _hit(hit: _Hit) -> FoundPhoto:
     )
 
 
-__all__ = ["FoundPhoto", "api_key_of", "search_via_daemon"]
+__all__ = ["FoundPhoto", "api_key_of", "search_via_daemon", "watch_folder"]

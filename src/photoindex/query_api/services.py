@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -34,8 +33,8 @@ from photoindex.library.paging import Pinned, PinnedQuery
 from photoindex.library.place_index import PlaceIndexCache
 from photoindex.library.timeline import Timeline
 
-RescanHook = Callable[[str], Awaitable[Any] | Any]
 StatusHook = Callable[[], Any]
+RescanHook = Callable[[str], Awaitable[None]]
 
 
 class DaemonControl(Protocol):
@@ -105,9 +104,7 @@ class ApiServices:
     async def rescan(self, folder: str) -> None:
         if self.rescan_hook is None:
             raise Rejected("no indexer runs in this process (start `photoindex serve`)", reason="unavailable")
-        outcome = self.rescan_hook(folder)
-        if inspect.isawaitable(outcome):
-            await outcome
+        await self.rescan_hook(folder)
 
     async def in_store(self, call: Callable[[], Any]) -> Any:
         """Run a blocking store call off the event loop."""
