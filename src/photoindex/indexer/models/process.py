@@ -107,7 +107,7 @@ class ModelProcess:
         except _ChildDied as exc:
             if isinstance(request, msg.LoadEmbedder | msg.LoadCaptioner) or self._killed:
                 raise _failure(request, str(exc)) from exc
-            log.warning("models.process_died", op=_op(request), error=str(exc))
+            log.warning("models.process_died", op=msg.name_of(request), error=str(exc))
         try:
             for kind in sorted(self._users):  # a fresh child: load what the old one held, then retry
                 self._call_once(_LOADS[kind])
@@ -126,7 +126,8 @@ class ModelProcess:
                 reply = msg.decode_reply(conn.recv_bytes())
             except (EOFError, OSError) as exc:
                 self._reap()
-                raise _ChildDied(f"the model process died during {_op(request)} ({exc.__class__.__name__})") from exc
+                died = f"the model process died during {msg.name_of(request)} ({exc.__class__.__name__})"
+                raise _ChildDied(died) from exc
         if isinstance(reply, msg.Failed):
             raise ModelError(reply.message, code=ErrorCode(reply.code))
         return reply
@@ -249,10 +250,6 @@ class _ChildDied(Exception):
     pass
 
 
-def _op(request: msg.Request | msg.Reply) -> str:
-    return type(request).__name__
-
-
 def _vectors(reply: msg.Reply) -> np.ndarray:
     if not isinstance(reply, msg.Vectors):
         raise _unexpected(reply)
@@ -260,7 +257,7 @@ def _vectors(reply: msg.Reply) -> np.ndarray:
 
 
 def _unexpected(reply: msg.Reply) -> ModelError:
-    return ModelError(f"the model process answered {_op(reply)} unexpectedly", code=ErrorCode.MODEL_UNAVAILABLE)
+    return ModelError(f"the model process answered {msg.name_of(reply)} unexpectedly", code=ErrorCode.MODEL_UNAVAILABLE)
 
 
 def _failure(request: msg.Request, reason: str) -> ModelError:

@@ -1,7 +1,7 @@
 """What the daemon and its model process say to each other: tagged msgspec messages over a pipe.
 
-Each request and reply is a ``msgspec.Struct`` with ``tag=True``, so one
-MessagePack decoder reads any of them back as its own type. Pixels and
+Each request and reply is a tagged ``msgspec.Struct`` (the tag names the
+operation), so one MessagePack decoder reads any of them back as its own type. Pixels and
 vectors travel as ``Array`` (raw bytes, shape, dtype): a batch of 16 images
 at 224 px is 2.4 MB, about a millisecond each way. A failure in the child is
 a ``Failed`` reply, which the parent raises as ``ModelError``.
@@ -30,30 +30,30 @@ class Array(msgspec.Struct, frozen=True):
 
 
 # -- requests (parent → child) ----------------------------------------------------
-class LoadEmbedder(msgspec.Struct, tag=True, frozen=True):
+class LoadEmbedder(msgspec.Struct, tag="load_embedder", frozen=True):
     pass
 
 
-class LoadCaptioner(msgspec.Struct, tag=True, frozen=True):
+class LoadCaptioner(msgspec.Struct, tag="load_captioner", frozen=True):
     pass
 
 
-class EmbedImages(msgspec.Struct, tag=True, frozen=True):
+class EmbedImages(msgspec.Struct, tag="embed_images", frozen=True):
     pixels: Array
     low_priority: bool = False  # sent from the indexing thread: the child computes it at low priority too
 
 
-class EmbedTexts(msgspec.Struct, tag=True, frozen=True):
+class EmbedTexts(msgspec.Struct, tag="embed_texts", frozen=True):
     texts: list[str]
     low_priority: bool = False
 
 
-class Caption(msgspec.Struct, tag=True, frozen=True):
+class Caption(msgspec.Struct, tag="caption", frozen=True):
     pixels: Array
     low_priority: bool = False
 
 
-class Stop(msgspec.Struct, tag=True, frozen=True):
+class Stop(msgspec.Struct, tag="stop", frozen=True):
     pass
 
 
@@ -63,7 +63,7 @@ Request = LoadEmbedder | LoadCaptioner | EmbedImages | EmbedTexts | Caption | St
 
 
 # -- replies (child → parent) -----------------------------------------------------
-class EmbedderLoaded(msgspec.Struct, tag=True, frozen=True):
+class EmbedderLoaded(msgspec.Struct, tag="embedder_loaded", frozen=True):
     model_id: str
     dim: int
     input_size: int
@@ -71,21 +71,21 @@ class EmbedderLoaded(msgspec.Struct, tag=True, frozen=True):
     batch_size: int
 
 
-class CaptionerLoaded(msgspec.Struct, tag=True, frozen=True):
+class CaptionerLoaded(msgspec.Struct, tag="captioner_loaded", frozen=True):
     model_id: str
     input_size: int
     random_weights: bool
 
 
-class Vectors(msgspec.Struct, tag=True, frozen=True):
+class Vectors(msgspec.Struct, tag="vectors", frozen=True):
     vectors: Array
 
 
-class Captions(msgspec.Struct, tag=True, frozen=True):
+class Captions(msgspec.Struct, tag="captions", frozen=True):
     captions: list[str]
 
 
-class Failed(msgspec.Struct, tag=True, frozen=True):
+class Failed(msgspec.Struct, tag="failed", frozen=True):
     """The call failed in the child; ``code`` is an ``ErrorCode`` value."""
 
     code: str
@@ -97,6 +97,11 @@ Reply = EmbedderLoaded | CaptionerLoaded | Vectors | Captions | Failed
 _encoder = msgspec.msgpack.Encoder()
 _requests = msgspec.msgpack.Decoder(Request)
 _replies = msgspec.msgpack.Decoder(Reply)
+
+
+def name_of(message: Request | Reply) -> str:
+    """The message's tag: what the logs and errors call the operation."""
+    return str(type(message).__struct_config__.tag)
 
 
 def encode(message: Request | Reply) -> bytes:
@@ -131,4 +136,5 @@ __all__ = [
     "decode_reply",
     "decode_request",
     "encode",
+    "name_of",
 ]
