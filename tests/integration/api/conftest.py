@@ -8,6 +8,7 @@ the deferred caption pass would, with known words for the hybrid search.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from litestar.testing import TestClient
 from PIL import Image
 
 from photoindex.config import ApiSettings, AppPaths, ModelSettings, PathSettings, Settings, WatchSettings
+from photoindex.daemon.status import DaemonStatus, ModelStatus, QueueStatus
 from photoindex.indexer.decoding.pool import DecodePool
 from photoindex.indexer.discovery import DiscoveryRules, canonical_root, iter_files
 from photoindex.indexer.identity import load_host_id
@@ -154,18 +156,43 @@ def settings_for(lib: Library, **api: Any) -> Settings:
     )
 
 
+def idle_status() -> DaemonStatus:
+    """A daemon with nothing to do and nothing wrong."""
+    return DaemonStatus(
+        state="idle",
+        health="ok",
+        problems=[],
+        pid=os.getpid(),
+        version="test",
+        started_at="2026-01-01T00:00:00+00:00",
+        updated_at="2026-01-01T00:00:01+00:00",
+        uptime_seconds=1.0,
+        queue=QueueStatus(settling=0, queued=0, rescans=0, scanning=False),
+        rate_per_second=0.0,
+        eta_seconds=None,
+        photos={},
+        failures_by_code={},
+        captions_pending=None,
+        since_start={},
+        models=ModelStatus(embedder="loaded", captioner="off", idle_unload_seconds=600.0, unloads=0),
+        watchers=[],
+        collection="photoindex_test",
+    )
+
+
 @dataclass
 class StubDaemon:
-    """The daemon as the API sees it, with the parts a test gives; a removed folder's photos go as without one."""
+    """The daemon as the API sees it, with the parts a test gives (else idle); a removed folder's photos go
+    as without one."""
 
     store: VectorStore
     host_id: str
-    status_of: Callable[[], object] | None = None
+    status_of: Callable[[], object] = idle_status
     rescan_of: Callable[[str], Awaitable[None]] | None = None
     folders_changed: Callable[[tuple[str, ...]], object] | None = None
 
     def status(self) -> object:
-        return self.status_of() if self.status_of is not None else None
+        return self.status_of()
 
     async def rescan(self, folder: str) -> None:
         if self.rescan_of is not None:
@@ -196,7 +223,7 @@ def api_app(
     host_id = load_host_id(paths.data_dir)
     daemon = None
     if status is not None or rescan is not None or on_folders_changed is not None:
-        daemon = StubDaemon(store, host_id, status, rescan, on_folders_changed)
+        daemon = StubDaemon(store, host_id, status or idle_status, rescan, on_folders_changed)
     return create_app(
         settings, store=store, models=models, paths=paths, spec=spec, host_id=host_id, daemon=daemon, **kwargs
     )
