@@ -388,7 +388,7 @@ async def index_run(parts: Any, roots: list[str], *, captions: bool) -> tuple[di
 @contextlib.contextmanager
 def scenario_components(parts: Any, base: Path, args: argparse.Namespace, captions: str) -> Any:
     """Fresh store and caches sharing ``parts``' loaded models and warm decode pool (a running daemon)."""
-    from photoindex.daemon.supervisor import Components, build_gate, build_thumbnail_cache, open_index_store
+    from photoindex.components import Components, build_gate, build_thumbnail_cache, open_index_store
     from photoindex.indexer.pipeline import IndexPipeline
     from photoindex.indexer.state import IndexState
 
@@ -441,7 +441,7 @@ async def run_phases(
     torch_was_imported = "torch" in sys.modules
     with sampler.phase("cold_start"):
         t0 = time.perf_counter()
-        from photoindex.daemon.supervisor import open_components  # imports torch, open_clip's and BLIP's modules
+        from photoindex.components import open_components  # imports torch, open_clip's and BLIP's modules
 
         t1 = time.perf_counter()
         stack = contextlib.ExitStack()
@@ -589,7 +589,7 @@ async def run_phases(
             result["ratios"]["bound_cpu_vs_pipeline_cpu"] = round((cpu["model"] + cpu["decode"]) / cpu["pipeline"], 3)
 
         if "sequential" not in skip and "pipeline" not in skip:
-            from photoindex.daemon.supervisor import open_index_store
+            from photoindex.components import open_index_store
 
             seq_runs = []
             for label in ("1", "2"):  # twice, like the pipeline, each into a fresh index; the best is kept

@@ -53,11 +53,11 @@ import msgspec  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from photoindex.config import ApiSettings, ModelSettings, PathSettings, Settings, WatchSettings  # noqa: E402
+from photoindex.components import build_daemon_model_worker, open_components  # noqa: E402
+from photoindex.config import ApiSettings, AppPaths, ModelSettings, PathSettings, Settings, WatchSettings  # noqa: E402
 from photoindex.daemon.reconcile import Reconciler  # noqa: E402
 from photoindex.daemon.serve import Daemon  # noqa: E402
 from photoindex.daemon.status import read_status  # noqa: E402
-from photoindex.daemon.supervisor import build_daemon_model_worker, open_components  # noqa: E402
 from photoindex.indexer.discovery import DiscoveryRules  # noqa: E402
 from photoindex.indexer.payloads import file_payload  # noqa: E402
 from photoindex.indexer.records import FileFacts  # noqa: E402
@@ -117,7 +117,7 @@ async def measure_latency(
     lib.mkdir(parents=True)
     settings = settings_for(work, model, idle_unload_s=ttl)
     blobs = [photo_bytes(1000 + i, size) for i in range(drops + 2)]
-    models, host = build_daemon_model_worker(settings)
+    models, host = build_daemon_model_worker(settings, AppPaths.from_settings(settings))
     with open_components(settings, models=models) as parts:
         async with anyio.create_task_group() as tg:
             daemon: Daemon = await tg.start(Daemon(parts, [str(lib)], api=False, model_host=host).run)

@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 
+from photoindex.cli_output import print_status, print_summary, print_toml
 from photoindex.config import AppPaths, LoadedSettings, load_settings
 from photoindex.errors import ConfigError, ErrorCode, PhotoindexError
 from photoindex.logs import configure_logging
@@ -170,7 +171,7 @@ def _config(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     if args.json:
         print(json.dumps(effective, indent=2))
     else:
-        _print_toml(effective)
+        print_toml(effective)
     return EXIT_OK
 
 
@@ -198,7 +199,7 @@ def _index(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        _print_summary(summary, stages=args.verbose)
+        print_summary(summary, stages=args.verbose)
     return EXIT_OK
 
 
@@ -236,7 +237,7 @@ SEARCH_HINT = (
 def _open(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     from photoindex.oneshot.opening import open_hints, open_page, page_url
 
-    url, running = page_url(loaded.settings)
+    url, running = page_url(loaded.settings, _running_api(loaded))
     print(url, flush=True)
     for hint in open_hints(running=running, opened=None if args.print else open_page(url)):
         print(hint, file=sys.stderr)
@@ -245,13 +246,17 @@ def _open(args: argparse.Namespace, loaded: LoadedSettings) -> int:
 
 def _daemon_answers(loaded: LoadedSettings) -> bool:
     """Whether ``search`` will find a daemon with its query API (else it loads the model here)."""
-    from photoindex.daemon.status import read_status
     from photoindex.oneshot.searching import NO_DAEMON_ENV
 
-    if os.environ.get(NO_DAEMON_ENV) == "1":
-        return False
+    return os.environ.get(NO_DAEMON_ENV) != "1" and _running_api(loaded) is not None
+
+
+def _running_api(loaded: LoadedSettings) -> str | None:
+    """The running daemon's API URL from its status file, or None."""
+    from photoindex.daemon.status import read_status
+
     status, _note = read_status(AppPaths.from_settings(loaded.settings).state_dir)
-    return status is not None and bool(status.api_url)
+    return status.api_url if status is not None and status.api_url else None
 
 
 def _serve(args: argparse.Namespace, loaded: LoadedSettings) -> int:
@@ -278,12 +283,13 @@ def _serve(args: argparse.Namespace, loaded: LoadedSettings) -> int:
 
 
 def _serve_detached(args: argparse.Namespace, loaded: LoadedSettings, roots: list[str]) -> int:
+    from photoindex.daemon.status import read_status
     from photoindex.oneshot.detached import serve_detached
 
     if args.no_api:
         _emit_error(ErrorCode.CONFIG_INVALID, "--detach needs the API: it waits for the page", as_json=False)
         return EXIT_USAGE
-    daemon = serve_detached(loaded.settings, roots, config_file=loaded.source)
+    daemon = serve_detached(loaded.settings, roots, config_file=loaded.source, read_status=read_status)
     print(daemon.page_url, flush=True)
     for line in daemon.describe():
         print(line, file=sys.stderr)
@@ -308,51 +314,8 @@ def _status(args: argparse.Namespace, loaded: LoadedSettings) -> int:
             data["note"] = note
         print(json.dumps(data, indent=2))
     else:
-        _print_status(data, note)
+        print_status(data, note)
     return EXIT_OK
-
-
-def _print_status(s: dict[str, Any], note: str | None) -> None:
-    q = s["queue"]
-    read_only = " · read-only" if s.get("read_only") else ""
-    print(f"photoindex {s['state']} · {s['health']}{read_only}  (pid {s['pid']}, up {_duration(s['uptime_seconds'])})")
-    eta = f"   ETA {_duration(s['eta_seconds'])}" if s["eta_seconds"] is not None else ""
-    print(
-        f"queue: {q['settling']} settling, {q['queued']} in the pipeline, {q['rescans']} folder rescans"
-        f"{' (scanning now)' if q['scanning'] else ''}   rate {s['rate_per_second']:.1f} files/s{eta}"
-    )
-    photos = s["photos"]
-    line = f"photos: {photos['indexed']} indexed, {photos['pending']} pending, {photos['failed']} failed"
-    if s["captions_pending"]:
-        line += f"   captions pending: {s['captions_pending']}"
-    print(line)
-    if s["failures_by_code"]:
-        print("failures: " + ", ".join(f"{code} {n}" for code, n in s["failures_by_code"].items()))
-    m = s["models"]
-    unload = f"unloaded after {m['idle_unload_seconds']:g} s idle" if m["idle_unload_seconds"] else "kept loaded"
-    print(f"models: embedder {m['embedder']}, captioner {m['captioner']} ({unload})")
-    if s.get("api_url"):
-        print(f"api: {s['api_url']}")
-    print("watched folders:")
-    for w in s["watchers"]:
-        scan = f", last scan {w['last_scan_seconds']:.1f} s" if w["last_scan_seconds"] is not None else ""
-        print(f"  {w['path']}  {w['state']} ({w['mode']}, {w['filesystem']})  {w['photos']} photos{scan}")
-        if w["reason"]:
-            print(f"    {w['reason']}")
-    for problem in s["problems"]:
-        print(f"degraded: {problem['where']}: {problem['reason']}")
-        print(f"  fix: {problem['fix']}")
-    if note:
-        print(f"note: {note}")
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 7200:
-        return f"{seconds // 60} min"
-    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
 def _service(args: argparse.Namespace, loaded: LoadedSettings) -> int:
@@ -377,25 +340,6 @@ def _service(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     return EXIT_OK if report.ok else EXIT_ERROR
 
 
-def _print_summary(summary: dict[str, Any], *, stages: bool = False) -> None:
-    line = ", ".join(
-        f"{summary[key]} {key}"
-        for key in ("indexed", "unchanged", "reused", "moved", "touched", "pending", "deleted", "captioned")
-        if summary[key] or key in ("indexed", "unchanged")
-    )
-    wall = summary["wall_seconds"]
-    rate = f", {summary['seen'] / wall:.1f} files/s" if wall > 0 else ""
-    print(f"{summary['seen']} files: {line}, {summary['failed']} failed  ({wall:.1f} s{rate})")
-    if stages and summary["stage_seconds"]:
-        # Busy time: decodes run in parallel, so a stage can be busy longer than the run took.
-        busy = ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in summary["stage_seconds"].items())
-        print(f"  busy time per stage: {busy}")
-    for code, count in summary["failed_by_code"].items():
-        print(f"  {code}: {count}")
-    if summary.get("captions_pending"):
-        print(f"  captions pending: {summary['captions_pending']} (they are filled in by the next run or the daemon)")
-
-
 def _config_problems(exc: ConfigError, *, as_json: bool) -> int:
     if as_json:
         print(json.dumps({"error": str(exc.code), "source": exc.source, "problems": exc.problems}, indent=2))
@@ -411,15 +355,6 @@ def _emit_error(code: ErrorCode, message: str, *, as_json: bool) -> None:
         print(json.dumps({"error": str(code), "message": message}))
     else:
         print(f"photoindex: {code}: {message}", file=sys.stderr)
-
-
-def _print_toml(data: dict[str, Any]) -> None:
-    for section, values in data.items():
-        print(f"[{section}]")
-        for key, value in values.items():
-            if value is not None:
-                print(f"{key} = {json.dumps(value)}")
-        print()
 
 
 if __name__ == "__main__":

@@ -23,8 +23,7 @@ from bench.chromium import CHROMIUM_ARGS, find_chromium
 from photoindex.daemon.status import DaemonStatus, ModelStatus, QueueStatus
 from photoindex.indexer.decoding.pool import DecodePool
 from photoindex.indexer.models.worker import ModelWorker
-from photoindex.query_api import create_app
-from tests.integration.api.conftest import SPEC, Library, build_library, open_store, settings_for
+from tests.integration.api.conftest import SPEC, Library, api_app, build_library, open_store, settings_for
 from tests.integration.api.test_api_paging import free_port
 
 
@@ -109,7 +108,7 @@ def served(web_library: Library, api_models: Any, request: pytest.FixtureRequest
     A test module may set ``API_SETTINGS`` (a dict of ``[api]`` settings) for its server."""
     port = free_port()
     daemon = FakeDaemon(str(web_library.root))
-    app = create_app(
+    app = api_app(
         settings_for(web_library, port=port, **getattr(request.module, "API_SETTINGS", {})),
         store=web_library.store,
         models=api_models,

@@ -18,8 +18,8 @@ NOT_AN_IMAGE_TYPE = {"raw/digicam_corpus/Casio/QV-11/QV-11_01.cam"}
 @pytest.mark.slow
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not beside the checkout")
 def test_corpus_indexes_photos_and_records_broken_files(tmp_path: Path, run_cli: RunCli) -> None:
+    from photoindex.components import open_index_store
     from photoindex.config import AppPaths, load_settings
-    from photoindex.daemon.supervisor import open_index_store
     from photoindex.indexer.models.ids import clip_spec
 
     config = write_config(tmp_path)

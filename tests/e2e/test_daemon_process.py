@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from photoindex.components import open_index_store
 from photoindex.config import AppPaths, load_settings
 from photoindex.daemon.status import DaemonStatus, read_status
-from photoindex.daemon.supervisor import open_index_store
 from photoindex.indexer.models.ids import clip_spec
 from tests.e2e.conftest import write_config
 

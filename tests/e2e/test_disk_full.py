@@ -29,10 +29,10 @@ from typing import Any
 
 import pytest
 
+from photoindex.components import open_index_store
 from photoindex.config import AppPaths, load_settings
-from photoindex.daemon.disk_space import OPEN_MARGIN_MB
 from photoindex.daemon.status import DaemonStatus, read_status
-from photoindex.daemon.supervisor import open_index_store
+from photoindex.indexer.disk.space import OPEN_MARGIN_MB
 from photoindex.indexer.models.ids import clip_spec
 from tests.e2e.conftest import write_config
 from tests.e2e.test_daemon_process import photo, tagged_processes

@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 
 from photoindex.indexer.models.worker import ModelWorker
-from photoindex.query_api import create_app
 from tests.e2e.browser import Browser, FakeDaemon, Served, browser, web_library
-from tests.integration.api.conftest import SPEC, Library, api_models, settings_for
+from tests.integration.api.conftest import SPEC, Library, api_app, api_models, settings_for
 from tests.integration.api.live import loopback_socket, serving
 from tests.integration.conftest import decoder
 
@@ -33,7 +32,7 @@ def served(web_library: Library, api_models: ModelWorker) -> Iterator[Served]:
     sock = loopback_socket()
     port = sock.getsockname()[1]
     daemon = FakeDaemon(str(web_library.root))
-    app = create_app(
+    app = api_app(
         settings_for(web_library, port=port, api_key=KEY),
         store=web_library.store,
         models=api_models,

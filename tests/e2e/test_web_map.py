@@ -16,9 +16,8 @@ import pytest
 import uvicorn
 
 from photoindex.indexer.models.worker import ModelWorker
-from photoindex.query_api import create_app
 from tests.e2e.browser import Browser, Served, browser, screenshot, served, web_library
-from tests.integration.api.conftest import SPEC, api_models, settings_for
+from tests.integration.api.conftest import SPEC, api_app, api_models, settings_for
 from tests.integration.api.test_api_paging import free_port
 from tests.integration.conftest import decoder
 
@@ -74,7 +73,7 @@ def restarted(served: Served, api_models: ModelWorker) -> Iterator[str]:
     """A second app over the same library and cache folder, as a restarted daemon: it starts from the saved map."""
     port = free_port()
     lib = served.library
-    app = create_app(
+    app = api_app(
         settings_for(lib, port=port),
         store=lib.store,
         models=api_models,

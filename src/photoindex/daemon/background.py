@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import anyio
 import structlog
 
+from photoindex.components import Components
 from photoindex.daemon.place_backfill import backfill_places
-from photoindex.daemon.supervisor import Components
 from photoindex.indexer.captions import caption_pending, pending_caption_count
 from photoindex.indexer.heap import trim_heap
 from photoindex.indexer.store.guarded import is_disk_full

@@ -22,8 +22,8 @@ from pathlib import Path
 import anyio
 import structlog
 
-from photoindex.daemon.mounts import filesystem_of, is_mount_point, is_network_fs, read_mounts
 from photoindex.errors import ErrorCode, StoreError
+from photoindex.indexer.disk.mounts import filesystem_of, is_mount_point, is_network_fs, read_mounts
 from photoindex.indexer.pipeline import IndexPipeline
 from photoindex.indexer.state import UNWATCHED_ROOT, KnownFile
 

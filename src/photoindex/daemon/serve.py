@@ -31,14 +31,19 @@ import anyio.lowlevel
 import structlog
 from anyio.abc import TaskGroup
 
+from photoindex.components import (
+    Components,
+    build_daemon_model_worker,
+    build_gate,
+    build_thumbnail_cache,
+    open_components,
+)
 from photoindex.config import AppPaths, Settings
 from photoindex.daemon.api import start_query_api
 from photoindex.daemon.background import IdleWork
 from photoindex.daemon.cache_upkeep import CacheUpkeep
-from photoindex.daemon.disk_space import Shortage
 from photoindex.daemon.events import EventRouter
 from photoindex.daemon.lock import OwnerLock
-from photoindex.daemon.model_process import ModelProcess
 from photoindex.daemon.notify import Notifier
 from photoindex.daemon.read_only import wait_for_room_to_open, waiting_status
 from photoindex.daemon.reconcile import Reconciler, ScanResult
@@ -53,13 +58,6 @@ from photoindex.daemon.status import (
     WatchedRoot,
     write_status,
 )
-from photoindex.daemon.supervisor import (
-    Components,
-    build_daemon_model_worker,
-    build_gate,
-    build_thumbnail_cache,
-    open_components,
-)
 from photoindex.daemon.watcher import (
     FIX_WATCHES,
     FsEvent,
@@ -72,7 +70,9 @@ from photoindex.daemon.watcher import (
 )
 from photoindex.errors import ErrorCode, PhotoindexError
 from photoindex.indexer.discovery import DiscoveryRules, canonical_root, looks_like_image, within
+from photoindex.indexer.disk.space import Shortage
 from photoindex.indexer.models.ids import clip_spec
+from photoindex.indexer.models.process import ModelProcess
 from photoindex.indexer.records import FileFacts
 from photoindex.indexer.state import IndexState
 from photoindex.indexer.store.guarded import is_disk_full
@@ -230,14 +230,7 @@ class Daemon:
                 for root in self.roots.values():
                     await self._bring_up(root, tg)
                 if self._api_enabled:
-                    hooks = {
-                        "status": self.status,
-                        "rescan": self.rescan,
-                        "on_folders_changed": self.set_roots,
-                        "on_folder_removed": self.release_root,
-                        "config_file": self._config_file,
-                    }
-                    self.api_url = await start_query_api(tg, self.settings, self.parts, hooks)
+                    self.api_url = await start_query_api(tg, self.parts, self, config_file=self._config_file)
                 self.state = "scanning"
                 tg.start_soon(self._events_task)
                 tg.start_soon(self._settle_task)
@@ -820,8 +813,8 @@ def serve(
                 write_status(paths.state_dir, status)
 
         wait_for_room_to_open(space, local_store, thumbnails, Notifier(), on_wait=say_why)
-        models, host = build_daemon_model_worker(settings, log_level=log_level)
-        with open_components(settings, models=models) as parts:
+        models, host = build_daemon_model_worker(settings, paths, log_level=log_level)
+        with open_components(settings, paths, models=models) as parts:
             folders = list(roots if roots is not None else settings.watch.folders)
             daemon = Daemon(parts, folders, api=api, model_host=host, config_file=config_file, extra_roots=extra)
             anyio.run(_run_until_signal, daemon, on_ready)

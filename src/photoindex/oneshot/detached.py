@@ -13,25 +13,37 @@ index anyway): the folders are added to the running one through its API.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from photoindex.config import AppPaths, Settings
-from photoindex.daemon.status import read_status
 from photoindex.errors import ErrorCode, PhotoindexError
+from photoindex.oneshot.daemon_client import watch_folder
 from photoindex.oneshot.opening import page_of
-from photoindex.oneshot.searching import api_key_of
 
 LOG_NAME = "serve.log"
 READY_TIMEOUT_S = 120.0  # model-free start: the API answers before any model loads
 _POLL_S = 0.2
 _LOG_TAIL_LINES = 20
+
+
+class RunningDaemon(Protocol):
+    """What is read here of a daemon's status record."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def api_url(self) -> str | None: ...
+
+
+# The running daemon's status from the state folder (``daemon.status.read_status``), or None and why.
+StatusReader = Callable[[Path], tuple[RunningDaemon | None, str | None]]
 
 
 @dataclass(frozen=True)
@@ -58,13 +70,18 @@ class Detached:
 
 
 def serve_detached(
-    settings: Settings, roots: list[str], *, config_file: Path | None, timeout_s: float = READY_TIMEOUT_S
+    settings: Settings,
+    roots: list[str],
+    *,
+    config_file: Path | None,
+    read_status: StatusReader,
+    timeout_s: float = READY_TIMEOUT_S,
 ) -> Detached:
     """Start ``photoindex serve ROOTS`` in the background, or add ROOTS to the daemon already running."""
     paths = AppPaths.from_settings(settings)
     status, _why = read_status(paths.state_dir)
     if status is not None and status.api_url:
-        added = [root for root in roots if _watch(status.api_url, root, settings)]
+        added = [root for root in roots if watch_folder(settings, status.api_url, root)]
         return Detached(status.pid, page_of(status.api_url), started=False, added=added)
     paths.state_dir.mkdir(parents=True, exist_ok=True)
     log = paths.state_dir / LOG_NAME
@@ -93,40 +110,6 @@ def serve_detached(
         f"{LOG_NAME} ends with:\n" + _tail(log),
         code=ErrorCode.DAEMON_START,
     )
-
-
-def _watch(api_url: str, root: str, settings: Settings) -> bool:
-    """Ask the running daemon to watch ``root``; False when it already does."""
-    request = urllib.request.Request(
-        api_url.rstrip("/") + "/api/v1/folders",
-        data=json.dumps({"path": root}).encode(),
-        headers={"Content-Type": "application/json", **_key_header(settings)},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30):
-            return True
-    except urllib.error.HTTPError as exc:
-        if exc.code == 409:
-            return False
-        code, detail = _problem(exc.read())
-        raise PhotoindexError(f"the running daemon refused to watch {root}: {detail}", code=code) from exc
-    except OSError as exc:
-        raise PhotoindexError(f"cannot reach the running daemon at {api_url}: {exc}", code=ErrorCode.IO) from exc
-
-
-def _problem(body: bytes) -> tuple[ErrorCode, str]:
-    """The stable code and the message of the API's problem details (``ERR_IO`` when it sent none)."""
-    try:
-        problem = json.loads(body)
-        return ErrorCode(problem["code"]), str(problem["detail"])
-    except (ValueError, KeyError, TypeError):
-        return ErrorCode.IO, body.decode("utf-8", "replace")[:500]
-
-
-def _key_header(settings: Settings) -> dict[str, str]:
-    key = api_key_of(settings)
-    return {"X-API-Key": key} if key else {}
 
 
 def _tail(log: Path) -> str:

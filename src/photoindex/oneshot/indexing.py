@@ -9,8 +9,8 @@ from typing import Any
 import anyio
 import structlog
 
+from photoindex.components import Components, open_components
 from photoindex.config import Settings
-from photoindex.daemon.supervisor import Components, open_components
 from photoindex.indexer.captions import caption_pending, pending_caption_count
 from photoindex.indexer.discovery import DiscoveryRules, iter_files
 from photoindex.indexer.state import IndexState

@@ -10,19 +10,17 @@ from __future__ import annotations
 import webbrowser
 from collections.abc import Callable
 
-from photoindex.config import AppPaths, Settings
+from photoindex.config import Settings
 
 # A wildcard bind answers on loopback too; a browser cannot open the wildcard address itself.
 _WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 
 
-def page_url(settings: Settings) -> tuple[str, bool]:
-    """The web page's URL, and whether a running daemon reported it (else it comes from the config)."""
-    from photoindex.daemon.status import read_status
-
-    status, _note = read_status(AppPaths.from_settings(settings).state_dir)
-    if status is not None and status.api_url:
-        return page_of(status.api_url), True
+def page_url(settings: Settings, running_api: str | None) -> tuple[str, bool]:
+    """The web page's URL, and whether a running daemon reported it (its API at ``running_api``, read
+    from its status file by the caller), else it comes from the config."""
+    if running_api:
+        return page_of(running_api), True
     host = _WILDCARDS.get(settings.api.host, settings.api.host)
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{settings.api.port}/", False

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import anyio
 from litestar import Litestar, Router
@@ -21,17 +20,15 @@ from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
 
 from photoindex.config import AppPaths, Settings, resolve_config_path
+from photoindex.indexer.decoding.pool import DecodePool
 from photoindex.indexer.decoding.thumbnail_cache import ThumbnailCache
-from photoindex.indexer.identity import load_host_id
-from photoindex.indexer.models.ids import ClipSpec, clip_spec
+from photoindex.indexer.models.ids import ClipSpec
 from photoindex.indexer.models.worker import ModelWorker
 from photoindex.indexer.store import VectorStore
 from photoindex.library import (
     Browser,
     Catalog,
     DuplicateFinder,
-    FolderRemoved,
-    FoldersChanged,
     Inbox,
     Jobs,
     PhotoFiles,
@@ -60,7 +57,7 @@ from photoindex.query_api.security import (
     check_bind,
     resolve_api_key,
 )
-from photoindex.query_api.services import ApiServices, RescanHook, StatusHook
+from photoindex.query_api.services import ApiServices, DaemonControl
 from photoindex.query_api.session import cookie_name
 from photoindex.query_api.web import web_router
 
@@ -74,29 +71,22 @@ def create_app(
     *,
     store: VectorStore,
     models: ModelWorker,
-    status: StatusHook | None = None,
-    paths: AppPaths | None = None,
-    spec: ClipSpec | None = None,
-    pipeline: Any = None,
-    rescan: RescanHook | None = None,
-    on_folders_changed: FoldersChanged | None = None,
-    on_folder_removed: FolderRemoved | None = None,
-    host_id: str | None = None,
+    paths: AppPaths,
+    spec: ClipSpec,
+    host_id: str,
+    daemon: DaemonControl | None = None,
+    decoder: DecodePool | None = None,
+    thumbnails: ThumbnailCache | None = None,
     config_file: Path | None = None,
     projection_warm_up: bool = True,
     min_umap_points: int = MIN_UMAP_POINTS,
-    thumbnails: ThumbnailCache | None = None,
     today: Callable[[], date] = date.today,
 ) -> Litestar:
-    """The query API over ``store`` and ``models``.
+    """The query API over ``store`` and ``models``, for this host's index (``paths``, ``spec``, ``host_id``).
 
-    ``status`` returns the daemon's status record (``/status``, ``/ready``);
-    ``rescan(folder)`` queues a folder scan (``/ingest/scan``);
-    ``on_folders_changed(folders)`` hears about ``/folders`` changes and
-    ``on_folder_removed(folder, purge)`` keeps or removes a removed folder's
-    photos (without it, the API does that on the store itself); ``host_id`` is
-    this host's (read from the data dir when not given);
-    ``pipeline`` lends its decode pool to image queries. Raises ``ConfigError``
+    ``daemon``: the daemon the API runs in (its status, folder rescans, changes to the watched
+    folders); without one the API removes a removed folder's photos from the store itself and
+    refuses rescans. ``decoder`` lends its decode pool to image queries. Raises ``ConfigError``
     when ``api.host`` is not loopback and no API key is configured. ``today`` is what relative
     dates in text queries count from ("yesterday", "last summer"): the server's date unless injected.
     """
@@ -105,14 +95,11 @@ def create_app(
         settings,
         store=store,
         models=models,
-        status=status,
         paths=paths,
         spec=spec,
-        pipeline=pipeline,
-        rescan=rescan,
-        on_folders_changed=on_folders_changed,
-        on_folder_removed=on_folder_removed,
         host_id=host_id,
+        daemon=daemon,
+        decoder=decoder,
         config_file=config_file,
         projection_warm_up=projection_warm_up,
         min_umap_points=min_umap_points,
@@ -179,29 +166,25 @@ def build_services(
     *,
     store: VectorStore,
     models: ModelWorker,
-    status: StatusHook | None,
-    paths: AppPaths | None,
-    spec: ClipSpec | None,
-    pipeline: Any,
-    rescan: RescanHook | None,
-    on_folders_changed: FoldersChanged | None,
-    on_folder_removed: FolderRemoved | None,
-    host_id: str | None,
+    paths: AppPaths,
+    spec: ClipSpec,
+    host_id: str,
+    daemon: DaemonControl | None,
+    decoder: DecodePool | None,
     config_file: Path | None,
     projection_warm_up: bool,
     min_umap_points: int,
     thumbnails: ThumbnailCache | None = None,
 ) -> ApiServices:
-    paths = paths or AppPaths.from_settings(settings)
-    spec = spec or clip_spec(settings.model)
+    """The controllers' collaborators, over the parts ``create_app`` is handed."""
     store_limiter = anyio.CapacityLimiter(4)
-    host = host_id or load_host_id(paths.data_dir)
 
     async def release_in_store(folder: str, purge: bool) -> int:
         """No indexer runs in this process: keep or remove the folder's photos in the store itself."""
         work = remove_root if purge else unwatch_root
-        return int(await anyio.to_thread.run_sync(lambda: work(store, folder, host_id=host), limiter=store_limiter))
+        return int(await anyio.to_thread.run_sync(lambda: work(store, folder, host_id=host_id), limiter=store_limiter))
 
+    status = daemon.status if daemon is not None else None
     jobs = Jobs()
     catalog = Catalog(store, jobs, status=status, limiter=store_limiter)
     browser = Browser(settings.api.browse_roots)
@@ -217,7 +200,7 @@ def build_services(
         encoder=QueryEncoder(models),
         uploads=UploadedQueries(),
         searcher=Searcher(store, catalog, limiter=store_limiter),
-        duplicates=DuplicateFinder(catalog, jobs, store, host_id=host),
+        duplicates=DuplicateFinder(catalog, jobs, store, host_id=host_id),
         dismissed=DismissedGroups(paths.state_dir / DISMISSED_FILE),
         projection=ProjectionService(
             catalog,
@@ -236,22 +219,22 @@ def build_services(
             settings,
             browser,
             config_file=config_file or resolve_config_path(None, os.environ),
-            host_id=host,
-            on_remove=on_folder_removed or release_in_store,
-            on_change=on_folders_changed,
+            host_id=host_id,
+            on_remove=daemon.release_root if daemon is not None else release_in_store,
+            on_change=daemon.set_roots if daemon is not None else None,
         ),
         browser=browser,
         inbox=Inbox(resolve_inbox(settings, paths)),
         store_limiter=store_limiter,
         decode_limiter=anyio.CapacityLimiter(2),
-        decoder=getattr(pipeline, "decoder", None),
+        decoder=decoder,
         status=status,
-        rescan_hook=rescan,
+        rescan_hook=daemon.rescan if daemon is not None else None,
         api_key=resolve_api_key(settings),
     )
 
 
-def _lifespan(services: ApiServices) -> Any:
+def _lifespan(services: ApiServices) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         async with anyio.create_task_group() as tg:

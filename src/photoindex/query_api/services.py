@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 
@@ -34,8 +33,28 @@ from photoindex.library.paging import Pinned, PinnedQuery
 from photoindex.library.place_index import PlaceIndexCache
 from photoindex.library.timeline import Timeline
 
-RescanHook = Callable[[str], Awaitable[Any] | Any]
 StatusHook = Callable[[], Any]
+RescanHook = Callable[[str], Awaitable[None]]
+
+
+class DaemonControl(Protocol):
+    """What the API asks of the daemon it runs in: its status, folder scans, and changes to the watched folders."""
+
+    def status(self) -> object:
+        """The daemon's status record (``/status``, ``/ready``)."""
+        ...
+
+    async def rescan(self, folder: str) -> None:
+        """Queue a scan of ``folder`` (``/ingest/scan``)."""
+        ...
+
+    async def set_roots(self, folders: tuple[str, ...]) -> None:
+        """The watched folders changed (``/folders``)."""
+        ...
+
+    async def release_root(self, folder: str, purge: bool) -> int:
+        """Keep (``purge=False``) or remove a removed folder's photos; returns how many."""
+        ...
 
 
 @dataclass
@@ -85,13 +104,11 @@ class ApiServices:
     async def rescan(self, folder: str) -> None:
         if self.rescan_hook is None:
             raise Rejected("no indexer runs in this process (start `photoindex serve`)", reason="unavailable")
-        outcome = self.rescan_hook(folder)
-        if inspect.isawaitable(outcome):
-            await outcome
+        await self.rescan_hook(folder)
 
     async def in_store(self, call: Callable[[], Any]) -> Any:
         """Run a blocking store call off the event loop."""
         return await anyio.to_thread.run_sync(call, limiter=self.store_limiter)
 
 
-__all__ = ["ApiServices", "RescanHook", "StatusHook"]
+__all__ = ["ApiServices", "DaemonControl", "RescanHook", "StatusHook"]

@@ -8,23 +8,28 @@ the deferred caption pass would, with known words for the hybrid search.
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
+from litestar import Litestar
 from litestar.testing import TestClient
 from PIL import Image
 
-from photoindex.config import ApiSettings, ModelSettings, PathSettings, Settings, WatchSettings
+from photoindex.config import ApiSettings, AppPaths, ModelSettings, PathSettings, Settings, WatchSettings
+from photoindex.daemon.status import DaemonStatus, ModelStatus, QueueStatus
 from photoindex.indexer.decoding.pool import DecodePool
 from photoindex.indexer.discovery import DiscoveryRules, canonical_root, iter_files
+from photoindex.indexer.identity import load_host_id
 from photoindex.indexer.models.ids import ClipSpec
 from photoindex.indexer.models.worker import ModelWorker
 from photoindex.indexer.store import VectorStore
+from photoindex.library import remove_root, unwatch_root
 from photoindex.query_api import create_app
 from tests.fixtures.images import make_jpeg, make_png
 from tests.integration.conftest import HOST, TINY_DIM, TINY_SIZE, make_pipeline, working_models
@@ -159,12 +164,84 @@ def settings_for(lib: Library, **api: Any) -> Settings:
     )
 
 
+def idle_status() -> DaemonStatus:
+    """A daemon with nothing to do and nothing wrong."""
+    return DaemonStatus(
+        state="idle",
+        health="ok",
+        problems=[],
+        pid=os.getpid(),
+        version="test",
+        started_at="2026-01-01T00:00:00+00:00",
+        updated_at="2026-01-01T00:00:01+00:00",
+        uptime_seconds=1.0,
+        queue=QueueStatus(settling=0, queued=0, rescans=0, scanning=False),
+        rate_per_second=0.0,
+        eta_seconds=None,
+        photos={},
+        failures_by_code={},
+        captions_pending=None,
+        since_start={},
+        models=ModelStatus(embedder="loaded", captioner="off", idle_unload_seconds=600.0, unloads=0),
+        watchers=[],
+        collection="photoindex_test",
+    )
+
+
+@dataclass
+class StubDaemon:
+    """The daemon as the API sees it, with the parts a test gives (else idle); a removed folder's photos go
+    as without one."""
+
+    store: VectorStore
+    host_id: str
+    status_of: Callable[[], object] = idle_status
+    rescan_of: Callable[[str], Awaitable[None]] | None = None
+    folders_changed: Callable[[tuple[str, ...]], object] | None = None
+
+    def status(self) -> object:
+        return self.status_of()
+
+    async def rescan(self, folder: str) -> None:
+        if self.rescan_of is not None:
+            await self.rescan_of(folder)
+
+    async def set_roots(self, folders: tuple[str, ...]) -> None:
+        if self.folders_changed is not None:
+            self.folders_changed(folders)
+
+    async def release_root(self, folder: str, purge: bool) -> int:
+        work = remove_root if purge else unwatch_root
+        return int(await anyio.to_thread.run_sync(lambda: work(self.store, folder, host_id=self.host_id)))
+
+
+def api_app(
+    settings: Settings,
+    *,
+    store: VectorStore,
+    models: ModelWorker,
+    spec: ClipSpec = SPEC,
+    status: Callable[[], object] | None = None,
+    rescan: Callable[[str], Awaitable[None]] | None = None,
+    on_folders_changed: Callable[[tuple[str, ...]], object] | None = None,
+    **kwargs: Any,
+) -> Litestar:
+    """``create_app`` over a test library: this host's folders and id, and a stub daemon when a hook is given."""
+    paths = AppPaths.from_settings(settings)
+    host_id = load_host_id(paths.data_dir)
+    daemon = None
+    if status is not None or rescan is not None or on_folders_changed is not None:
+        daemon = StubDaemon(store, host_id, status or idle_status, rescan, on_folders_changed)
+    return create_app(
+        settings, store=store, models=models, paths=paths, spec=spec, host_id=host_id, daemon=daemon, **kwargs
+    )
+
+
 def client_for(lib: Library, models: ModelWorker, settings: Settings | None = None, **kwargs: Any) -> TestClient[Any]:
-    app = create_app(
+    app = api_app(
         settings or settings_for(lib),
         store=lib.store,
         models=models,
-        spec=SPEC,
         config_file=kwargs.pop("config_file", lib.data_dir / "config.toml"),
         projection_warm_up=False,
         **kwargs,

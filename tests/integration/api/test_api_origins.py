@@ -21,9 +21,8 @@ from photoindex.errors import ConfigError
 from photoindex.indexer.decoding.pool import DecodePool
 from photoindex.indexer.models.worker import ModelWorker
 from photoindex.library.duplicates.dismissed import members_key
-from photoindex.query_api import create_app
 from tests.fixtures.images import photo_image
-from tests.integration.api.conftest import SPEC, Library, build_library, open_store, settings_for
+from tests.integration.api.conftest import SPEC, Library, api_app, build_library, open_store, settings_for
 from tests.integration.api.live import loopback_socket, serving
 
 ALLOWED = "http://photos.example:8080"  # listed in api.allowed_origins
@@ -50,7 +49,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, decoder: DecodePool, api_mode
     sock = loopback_socket()
     port = sock.getsockname()[1]
     settings = settings_for(library, port=port, allowed_origins=(ALLOWED,))
-    app = create_app(
+    app = api_app(
         settings,
         store=store,
         models=api_models,
@@ -216,4 +215,4 @@ def test_a_library_photo_survives_a_refused_trash_request(live: Live) -> None:
 def test_an_allowed_origin_that_is_not_an_origin_is_a_config_error(live: Live, api_models: ModelWorker) -> None:
     settings = settings_for(live.library, allowed_origins=("localhost:3000/app",))
     with pytest.raises(ConfigError, match="allowed_origins"):
-        create_app(settings, store=live.library.store, models=api_models, spec=SPEC)
+        api_app(settings, store=live.library.store, models=api_models, spec=SPEC)

@@ -27,10 +27,9 @@ from photoindex.config import ApiSettings, Settings
 from photoindex.indexer.models.worker import ModelWorker, Priority
 from photoindex.indexer.store import PhotoPoint, point_id
 from photoindex.library.paging import MAX_LIMIT
-from photoindex.oneshot.searching import search_via_daemon
-from photoindex.query_api import create_app
+from photoindex.oneshot.daemon_client import search_via_daemon
 from tests.fixtures.images import make_jpeg
-from tests.integration.api.conftest import SPEC, Library, client_for, open_store, settings_for
+from tests.integration.api.conftest import SPEC, Library, api_app, client_for, open_store, settings_for
 from tests.integration.conftest import HOST, TINY_DIM
 
 Client = TestClient[Any]
@@ -210,7 +209,7 @@ def free_port() -> int:
 def test_photoindex_search_pages_past_the_api_limit(tied: Library, models: ModelWorker) -> None:
     port = free_port()
     settings = settings_for(tied, port=port)
-    app = create_app(settings, store=tied.store, models=models, spec=SPEC,
+    app = api_app(settings, store=tied.store, models=models, spec=SPEC,
                      config_file=tied.data_dir / "config.toml", projection_warm_up=False)  # fmt: skip
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)

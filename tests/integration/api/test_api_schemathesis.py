@@ -24,8 +24,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
 from photoindex.indexer.models.worker import ModelWorker
-from photoindex.query_api import create_app
-from tests.integration.api.conftest import SPEC, Library, build_library, open_store, settings_for
+from tests.integration.api.conftest import SPEC, Library, api_app, build_library, open_store, settings_for
 from tests.integration.api.live import loopback_socket, serving
 
 pytestmark = pytest.mark.slow
@@ -42,7 +41,7 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory, decoder: Any, api_model
         return None
 
     # The ASGI transport sends Host: testserver; it is allowed here the way a user allows a LAN name.
-    app = create_app(
+    app = api_app(
         settings_for(library, allowed_hosts=("testserver",)),
         store=store,
         models=api_models,
@@ -127,7 +126,7 @@ def test_schema_and_server_agree_under_schemathesis_checks_all(
         return None
 
     sock = loopback_socket()
-    app = create_app(
+    app = api_app(
         settings_for(library, port=sock.getsockname()[1]),
         store=store,
         models=api_models,

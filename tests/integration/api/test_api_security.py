@@ -9,8 +9,7 @@ from litestar.testing import TestClient
 
 from photoindex.errors import ConfigError
 from photoindex.indexer.models.worker import ModelWorker
-from photoindex.query_api import create_app
-from tests.integration.api.conftest import SPEC, Library, client_for, settings_for
+from tests.integration.api.conftest import SPEC, Library, api_app, client_for, settings_for
 
 Client = TestClient[Any]
 KEY = "k" * 43
@@ -74,8 +73,8 @@ def test_every_route_but_health_needs_the_key(keyed: Client, library: Library) -
 
 def test_non_loopback_bind_without_key_is_refused(library: Library, api_models: ModelWorker) -> None:
     with pytest.raises(ConfigError):
-        create_app(settings_for(library, host="0.0.0.0"), store=library.store, models=api_models, spec=SPEC)
-    app = create_app(
+        api_app(settings_for(library, host="0.0.0.0"), store=library.store, models=api_models, spec=SPEC)
+    app = api_app(
         settings_for(library, host="0.0.0.0", api_key=KEY, allowed_hosts=("nas.local",)),
         store=library.store,
         models=api_models,

@@ -13,10 +13,10 @@ import anyio
 import numpy as np
 from PIL import Image
 
+from photoindex.components import open_components
 from photoindex.config import ModelSettings, PathSettings, Settings, WatchSettings
 from photoindex.daemon.lock import OwnerLock
 from photoindex.daemon.serve import Daemon
-from photoindex.daemon.supervisor import open_components
 from photoindex.indexer.models.worker import ModelWorker
 from photoindex.indexer.store import PhotoFilter, VectorStore
 from tests.fixtures.models import tiny_blip_captioner, tiny_clip_config, tiny_clip_embedder

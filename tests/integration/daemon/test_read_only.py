@@ -12,10 +12,10 @@ import anyio
 import numpy as np
 import pytest
 
-from photoindex.daemon.disk_space import MB, DiskSpace
-from photoindex.daemon.read_only import ReadOnlyGate
 from photoindex.errors import ErrorCode, StoreError
 from photoindex.indexer.decoding.thumbnail_cache import ThumbnailCache
+from photoindex.indexer.disk.gate import ReadOnlyGate
+from photoindex.indexer.disk.space import MB, DiskSpace
 from photoindex.indexer.store import EdgeStore, PhotoPoint, point_id
 from photoindex.indexer.store.guarded import GuardedStore
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from photoindex.daemon.mounts import filesystem_of, is_network_fs, mount_of, parse_mounts
+from photoindex.indexer.disk.mounts import filesystem_of, is_network_fs, mount_of, parse_mounts
 
 TABLE = """\
 /dev/vda1 / ext4 rw,relatime 0 0

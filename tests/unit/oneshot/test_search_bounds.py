@@ -23,5 +23,5 @@ def test_search_refuses_what_the_api_would_refuse(
 
 
 def test_the_cli_pages_within_the_api_bounds() -> None:
-    assert MAX_RESULTS > MAX_LIMIT  # more than one API page: searching.search_via_daemon follows the cursor
+    assert MAX_RESULTS > MAX_LIMIT  # more than one API page: daemon_client.search_via_daemon follows the cursor
     assert MAX_OFFSET == 10_000

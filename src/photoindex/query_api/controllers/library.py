@@ -161,7 +161,7 @@ def _batch_size(services: ApiServices) -> int:
     if isinstance(size, int) and size > 0:
         return size
     configured = services.settings.model.batch_size
-    return configured if configured > 0 else 16  # the CPU default (daemon/supervisor.py)
+    return configured if configured > 0 else 16  # the CPU default (CPU_BATCH, indexer/models/worker.py)
 
 
 __all__ = ["LibraryController"]

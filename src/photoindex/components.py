@@ -1,6 +1,8 @@
-"""The composition root: settings → paths → store → model worker → decoder → pipeline.
+"""The composition root: settings → paths → store → model worker → decoder → pipeline, and the query API.
 
-Nothing else constructs these; everything else is handed what it needs.
+``photoindex serve``, ``index`` and ``search`` all build their parts here,
+with the folders worked out once (``AppPaths``); nothing else constructs
+these, and everything else is handed what it needs.
 """
 
 from __future__ import annotations
@@ -13,15 +15,16 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from photoindex.config import AppPaths, ModelSettings, Settings
-from photoindex.daemon.disk_space import DiskSpace
-from photoindex.daemon.read_only import ReadOnlyGate
+from photoindex.config import AppPaths, Settings
 from photoindex.indexer.decoding.places import GeoLookup
 from photoindex.indexer.decoding.pool import DecodePool
 from photoindex.indexer.decoding.thumbnail_cache import ThumbnailCache
+from photoindex.indexer.disk.gate import ReadOnlyGate
+from photoindex.indexer.disk.space import DiskSpace
 from photoindex.indexer.identity import load_host_id
+from photoindex.indexer.models.factories import build_model_worker
 from photoindex.indexer.models.ids import ClipSpec, clip_spec
-from photoindex.indexer.models.openmp import prefer_passive_waits
+from photoindex.indexer.models.process import ModelProcess, build_remote_model_worker
 from photoindex.indexer.models.worker import ModelWorker
 from photoindex.indexer.payloads import now_iso
 from photoindex.indexer.pipeline import IndexPipeline, PipelineOptions
@@ -32,9 +35,9 @@ from photoindex.indexer.store.guarded import GuardedStore
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from photoindex.daemon.model_process import ModelProcess
-    from photoindex.indexer.models.captioner import Captioner
-    from photoindex.indexer.models.embedder import ImageEmbedder
+    from litestar import Litestar
+
+    from photoindex.query_api.services import DaemonControl
 
 log = structlog.get_logger(__name__)
 
@@ -83,69 +86,24 @@ def open_index_store(settings: Settings, paths: AppPaths, spec: ClipSpec) -> Vec
     return store
 
 
-def load_embedder_for(model: ModelSettings, cache_dir: Path) -> ImageEmbedder:
-    """Build the configured CLIP embedder in its backend (imports torch); ONNX exports go under ``cache_dir``."""
-    prefer_passive_waits()
-    from photoindex.indexer.models.backends import load_embedder
-
-    return load_embedder(model, cache_dir)
-
-
-def load_captioner_for(model: ModelSettings) -> Captioner:
-    """Build the configured BLIP captioner (imports torch)."""
-    prefer_passive_waits()
-    from photoindex.indexer.models.captioner import load_blip
-
-    device = "cpu" if model.quantize == "int8" else model.device  # int8 layers are CPU kernels
-    return load_blip(
-        model.caption_model, "random" if model.weights == "random" else None, device, quantize=model.quantize
-    )
-
-
-def build_model_worker(settings: Settings) -> ModelWorker:
-    """A model worker whose loaders read the model settings; nothing loads until first use."""
-    model = settings.model
-    cache_dir = AppPaths.from_settings(settings).cache_dir
-
-    def load_embedder() -> ImageEmbedder:
-        return load_embedder_for(model, cache_dir)
-
-    def load_captioner() -> Captioner:
-        return load_captioner_for(model)
-
-    return ModelWorker(load_embedder, load_captioner if model.captions != "off" else None, batch_size=model.batch_size)
-
-
-def build_daemon_model_worker(settings: Settings, *, log_level: str = "warning") -> tuple[ModelWorker, ModelProcess]:
+def build_daemon_model_worker(
+    settings: Settings, paths: AppPaths, *, log_level: str = "warning"
+) -> tuple[ModelWorker, ModelProcess]:
     """The daemon's model worker: models in a child process, unloaded (the child ends) when idle."""
-    from photoindex.daemon.model_process import ModelProcess, RemoteCaptioner, RemoteEmbedder
-
-    model = settings.model
-    host = ModelProcess(model, AppPaths.from_settings(settings).cache_dir, log_level=log_level)
-
-    def load_embedder() -> ImageEmbedder:
-        return RemoteEmbedder(host)
-
-    def load_captioner() -> Captioner:
-        return RemoteCaptioner(host)
-
-    worker = ModelWorker(
-        load_embedder,
-        load_captioner if model.captions != "off" else None,
-        batch_size=model.batch_size,
-        idle_unload_s=model.idle_unload_s,
-    )
-    return worker, host
+    return build_remote_model_worker(settings.model, paths.cache_dir, log_level=log_level)
 
 
 @contextmanager
-def open_components(settings: Settings, *, models: ModelWorker | None = None) -> Iterator[Components]:
+def open_components(
+    settings: Settings, paths: AppPaths | None = None, *, models: ModelWorker | None = None
+) -> Iterator[Components]:
     """Build the indexing components; closes them (store last) on exit.
 
+    ``paths``: the folders, when the caller has worked them out already (the daemon, for its lock).
     ``models``: a model worker to use instead of an in-process one (the daemon's
     runs the models in a child process); it is closed on exit all the same.
     """
-    paths = AppPaths.from_settings(settings)
+    paths = paths or AppPaths.from_settings(settings)
     paths.ensure()
     spec = clip_spec(settings.model)
     thumbnails = build_thumbnail_cache(settings, paths)
@@ -154,7 +112,7 @@ def open_components(settings: Settings, *, models: ModelWorker | None = None) ->
         raw_store = open_index_store(settings, paths, spec)
         stack.callback(raw_store.close)
         store = GuardedStore(raw_store, gate.refusal)
-        models = models or build_model_worker(settings)
+        models = models or build_model_worker(settings.model, paths.cache_dir)
         stack.callback(models.close)
         workers = settings.model.decode_workers or (os.cpu_count() or 2)
         decoder = DecodePool(workers, timeout_s=settings.model.decode_timeout_s)
@@ -178,6 +136,30 @@ def open_components(settings: Settings, *, models: ModelWorker | None = None) ->
         yield Components(settings, paths, spec, host_id, store, models, decoder, pipeline, thumbnails, gate)
 
 
+@dataclass
+class SearchParts:
+    """What a search without a daemon works with: the index and an in-process model worker."""
+
+    settings: Settings
+    paths: AppPaths
+    spec: ClipSpec
+    store: VectorStore
+    models: ModelWorker
+
+
+@contextmanager
+def open_search(settings: Settings) -> Iterator[SearchParts]:
+    """The parts of ``photoindex search`` without a daemon; closes them (store last) on exit."""
+    paths = AppPaths.from_settings(settings)
+    spec = clip_spec(settings.model)
+    with ExitStack() as stack:
+        store = open_index_store(settings, paths, spec)
+        stack.callback(store.close)
+        models = build_model_worker(settings.model, paths.cache_dir)
+        stack.callback(models.close)
+        yield SearchParts(settings, paths, spec, store, models)
+
+
 def build_thumbnail_cache(settings: Settings, paths: AppPaths) -> ThumbnailCache:
     return ThumbnailCache(paths.cache_dir, max_bytes=settings.cache.max_mb * 1_000_000)
 
@@ -188,3 +170,21 @@ def build_gate(settings: Settings, paths: AppPaths, thumbnails: ThumbnailCache |
     folders = [paths.store_dir.parent if local else paths.data_dir, paths.cache_dir, paths.state_dir]
     space = DiskSpace(folders, min_free_mb=settings.store.min_free_mb)
     return ReadOnlyGate(space, thumbnails, store_dir=paths.store_dir if local else None)
+
+
+def build_query_api(parts: Components, *, daemon: DaemonControl | None, config_file: Path | None) -> Litestar:
+    """The query API over the daemon's parts: its store, model worker and decode pool, and the daemon itself."""
+    from photoindex.query_api import create_app  # Litestar: only a process that serves the API imports it
+
+    return create_app(
+        parts.settings,
+        store=parts.store,
+        models=parts.models,
+        paths=parts.paths,
+        spec=parts.spec,
+        host_id=parts.host_id,
+        decoder=parts.decoder,
+        thumbnails=parts.thumbnails,
+        daemon=daemon,
+        config_file=config_file,
+    )

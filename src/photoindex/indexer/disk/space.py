@@ -22,7 +22,7 @@ from pathlib import Path
 
 import structlog
 
-from photoindex.daemon.mounts import filesystem_of
+from photoindex.indexer.disk.mounts import filesystem_of
 
 log = structlog.get_logger(__name__)
 
