@@ -45,9 +45,10 @@ REPO = Path(__file__).resolve().parents[1]
 import anyio  # noqa: E402
 import numpy as np  # noqa: E402
 
-from photoindex.config import ApiSettings, ModelSettings, PathSettings, Settings  # noqa: E402
+from photoindex.config import ApiSettings, AppPaths, ModelSettings, PathSettings, Settings  # noqa: E402
 from photoindex.indexer.decoding.pool import DecodePool  # noqa: E402
 from photoindex.indexer.discovery import DiscoveryRules, canonical_root, iter_files  # noqa: E402
+from photoindex.indexer.identity import load_host_id  # noqa: E402
 from photoindex.indexer.models.ids import ClipSpec  # noqa: E402
 from photoindex.indexer.models.worker import ModelWorker, Priority  # noqa: E402
 from photoindex.indexer.pipeline import IndexPipeline, PipelineOptions  # noqa: E402
@@ -128,8 +129,16 @@ class Server:
             api=ApiSettings(port=self.port),
             paths=PathSettings(data_dir=str(work / "data"), cache_dir=str(work / "cache"), state_dir=str(work)),
         )
+        paths = AppPaths.from_settings(settings)
         app = create_app(
-            settings, store=store, models=models, spec=spec, projection_warm_up=False, config_file=work / "config.toml"
+            settings,
+            store=store,
+            models=models,
+            paths=paths,
+            spec=spec,
+            host_id=load_host_id(paths.data_dir),
+            projection_warm_up=False,
+            config_file=work / "config.toml",
         )
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None, access_log=False, lifespan="on")
         self.server = uvicorn.Server(config)
