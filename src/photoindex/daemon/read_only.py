@@ -29,7 +29,7 @@ import structlog
 
 from photoindex.daemon.disk_space import MB, DiskSpace, Shortage, fill_holes, holes_mb, open_need_mb
 from photoindex.daemon.notify import Notifier
-from photoindex.daemon.status import DaemonStatus, ModelStatus, Problem, QueueStatus
+from photoindex.daemon.status import DaemonState, DaemonStatus, ModelStatus, Problem, QueueStatus
 from photoindex.indexer.decoding.thumbnail_cache import ThumbnailCache
 
 log = structlog.get_logger(__name__)
@@ -186,7 +186,7 @@ def waiting_status(shortage: Shortage, *, started_at: datetime, collection: str,
     """What ``photoindex status`` shows while the daemon waits for room to open the store."""
     now = datetime.now(UTC)
     return DaemonStatus(
-        state="starting",
+        state=DaemonState.STARTING,
         health="degraded",
         problems=[Problem(where=shortage.folder, reason=shortage.reason + " to open the index", fix=shortage.fix)],
         pid=os.getpid(),

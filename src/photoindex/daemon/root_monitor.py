@@ -1,0 +1,361 @@
+"""Each library root's lifecycle: there or not, watched or only rescanned, and why.
+
+A root is ``starting`` until first looked at; ``watching`` with a live
+watcher; ``scanning`` when it is there but only rescans see its changes (a
+network filesystem, or a watcher that failed and is retried with back-off);
+``unavailable`` when its folder is missing or unreadable, its photos kept and
+marked unavailable. The transitions are the methods of ``MonitoredRoot``;
+``RootMonitor`` decides which applies, from the registry's checks and the
+watchers' health, every few seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import anyio
+import structlog
+from anyio.abc import TaskGroup
+
+from photoindex.config import WatchSettings
+from photoindex.daemon.event_inbox import EventInbox
+from photoindex.daemon.read_only import ReadOnlyGate
+from photoindex.daemon.reconcile import ScanResult
+from photoindex.daemon.roots import FIX_MISSING, RootRegistry, mark_availability
+from photoindex.daemon.status import RootState
+from photoindex.daemon.watcher import (
+    FIX_WATCHES,
+    ObserverFactory,
+    RootWatcher,
+    explain_os_error,
+    inotify_watch_count,
+)
+from photoindex.daemon.work_tracker import WorkTracker
+from photoindex.indexer.pipeline import IndexPipeline
+from photoindex.indexer.records import FileFacts
+
+log = structlog.get_logger(__name__)
+
+# A watcher that failed is tried again after this long (doubling up to 10 minutes).
+WATCH_RETRY_S = 30.0
+WATCH_RETRY_MAX_S = 600.0
+RESCAN_JITTER = 0.1
+# A root that does not answer a stat and a directory read within this long counts as unavailable.
+ROOT_CHECK_TIMEOUT_S = 10.0
+
+
+@dataclass
+class MonitoredRoot:
+    """One root: its state, why it is degraded, and when it is scanned or its watcher retried."""
+
+    path: str
+    network: bool = False
+    fstype: str = "unknown"
+    watcher: RootWatcher | None = None
+    state: RootState = RootState.STARTING
+    reason: str | None = None
+    fix: str | None = None
+    degraded: bool = False  # a problem the user should fix (a network root's scanning is not one)
+    retry_at: float = 0.0
+    retry_s: float = WATCH_RETRY_S
+    next_scan_at: float = float("inf")
+    last_scan: ScanResult | None = None
+    last_scan_at: str | None = None
+    folders: int = 0  # folders holding photos, from the last complete scan
+
+    @property
+    def mode(self) -> str:
+        return "scan" if self.watcher is None else self.watcher.mode
+
+    def _set(self, state: RootState, reason: str | None, fix: str | None, *, degraded: bool) -> None:
+        self.state, self.reason, self.fix, self.degraded = state, reason, fix, degraded
+
+    def mark_available(self, *, network: bool, fstype: str) -> None:
+        """Found there: rescans only until a watcher runs (a network root never gets one)."""
+        self.network, self.fstype = network, fstype
+        self._set(RootState.SCANNING, None, None, degraded=False)
+        if network:
+            self.reason = f"on a network filesystem ({fstype}): changes made elsewhere raise no events"
+            self.fix = "nothing to do: it is rescanned every watch.network_rescan_interval_s"
+
+    def mark_watching(self, watcher: RootWatcher) -> None:
+        self.watcher = watcher
+        self._set(RootState.WATCHING, None, None, degraded=False)
+        self.retry_s = WATCH_RETRY_S
+
+    def mark_watch_failed(self, reason: str, fix: str, now: float) -> None:
+        """The watcher could not start: rescans only, and try again later (backing off)."""
+        self._set(RootState.SCANNING, reason, fix, degraded=True)
+        self.retry_at = now + self.retry_s
+        self.retry_s = min(self.retry_s * 2, WATCH_RETRY_MAX_S)
+
+    def mark_watcher_died(self, now: float) -> None:
+        self._set(
+            RootState.SCANNING,
+            "the watcher thread stopped",
+            "nothing: it is restarted and the folder rescanned",
+            degraded=True,
+        )
+        self.retry_at = now
+
+    def mark_missing(self, reason: str) -> None:
+        self._set(RootState.UNAVAILABLE, reason, FIX_MISSING, degraded=True)
+
+    def take_watcher(self) -> RootWatcher | None:
+        """The watcher, now detached (the caller stops it)."""
+        watcher, self.watcher = self.watcher, None
+        return watcher
+
+    def mark_short_of_watches(self, reason: str, scan_by: float) -> None:
+        """inotify has too few watches for this root's folders: rescan it as often as a network root."""
+        self.degraded, self.reason, self.fix = True, reason, FIX_WATCHES
+        self.next_scan_at = min(self.next_scan_at, scan_by)
+
+    def clear_watch_shortage(self) -> None:
+        if self.degraded and self.reason and "inotify watches" in self.reason:
+            self.degraded, self.reason, self.fix = False, None, None
+
+    def scanned(self, result: ScanResult, next_scan_at: float) -> None:
+        """A scan of the whole root ended; a complete one is what the status reports."""
+        self.next_scan_at = next_scan_at
+        if result.complete:
+            self.last_scan, self.folders = result, len(result.folders)
+            self.last_scan_at = datetime.now(UTC).isoformat(timespec="seconds")
+
+    def watch_retry_due(self, now: float) -> bool:
+        return self.state == RootState.SCANNING and not self.network and self.watcher is None and now >= self.retry_at
+
+
+class RootMonitor:
+    """The roots being followed: brings each up, notices it going and coming back, keeps its watcher alive."""
+
+    def __init__(
+        self,
+        paths: list[str],
+        *,
+        registry: RootRegistry,
+        work: WorkTracker,
+        pipeline: IndexPipeline,
+        gate: ReadOnlyGate,
+        inbox: EventInbox,
+        observer_factory: ObserverFactory,
+        watch: WatchSettings,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.roots = {p: MonitoredRoot(p) for p in paths}
+        self.registry = registry
+        self._work = work
+        self._settler = work.settler
+        self._pipeline = pipeline
+        self._gate = gate
+        self._inbox = inbox
+        self._observer_factory = observer_factory
+        self._watch = watch
+        self._clock = clock
+        self._looking: set[str] = set()  # roots whose availability check is still running
+        self._marking = anyio.Lock()  # availability marks of one root at a time, in order
+
+    def __iter__(self) -> Iterator[MonitoredRoot]:
+        return iter(list(self.roots.values()))
+
+    def __len__(self) -> int:
+        return len(self.roots)
+
+    # -- roots coming and going ----------------------------------------------------
+    async def add(self, path: str, tg: TaskGroup) -> None:
+        root = self.roots[path] = MonitoredRoot(path)
+        await self.bring_up(root, tg)
+
+    async def remove(self, path: str) -> None:
+        """No longer watched: its photos stay as they are."""
+        root = self.roots.pop(path)
+        watcher = root.take_watcher()
+        if watcher is not None:
+            await anyio.to_thread.run_sync(watcher.stop)
+        self._settler.forget_under(path)
+        self._work.drop_scans(path)
+        self._work.changed()
+
+    async def bring_up(self, root: MonitoredRoot, tg: TaskGroup) -> None:
+        reason = await anyio.to_thread.run_sync(self.registry.check, root.path)
+        if reason is not None:
+            await self._lose(root, reason, tg)
+            return
+        facts = await anyio.to_thread.run_sync(self.registry.record, root.path)
+        was_unavailable = root.state == RootState.UNAVAILABLE or self.registry.marked_unavailable(root.path)
+        root.mark_available(network=facts.network, fstype=facts.fstype)
+        if not root.network:
+            await self._start_watcher(root)
+        if was_unavailable:
+            tg.start_soon(self._mark, root.path, True)
+        self._work.request_scan(root.path, root.path)
+
+    async def _start_watcher(self, root: MonitoredRoot) -> None:
+        watcher = RootWatcher(root.path, self._inbox.deliver, self._observer_factory)
+        try:
+            await anyio.to_thread.run_sync(watcher.start)
+        except OSError as exc:
+            reason, fix = explain_os_error(exc)
+            root.mark_watch_failed(reason, fix, self._clock())
+            log.warning("watch.failed", root=root.path, error=str(exc), fix=fix)
+            return
+        root.mark_watching(watcher)
+
+    async def _lose(self, root: MonitoredRoot, reason: str, tg: TaskGroup) -> None:
+        """The root went away: stop watching, keep its photos, mark them unavailable."""
+        watcher = root.take_watcher()
+        if watcher is not None:
+            await anyio.to_thread.run_sync(watcher.stop)
+        known = self._settler.forget_under(root.path)
+        self._work.drop_scans(root.path)
+        root.mark_missing(reason)
+        self._work.changed()
+        log.warning("roots.unavailable", root=root.path, reason=reason, dropped_pending=known)
+        if any(True for _ in self._pipeline.state.under(root.path)):
+            tg.start_soon(self._mark, root.path, False)
+
+    async def _mark(self, root: str, available: bool) -> None:
+        await self._gate.wait_writable()
+        async with self._marking:
+            if not available:
+                self.registry.set_marked_unavailable(root, True)  # first: a crash half-way is repaired at start
+            await mark_availability(self._pipeline, root, available)
+            if available:
+                self.registry.set_marked_unavailable(root, False)
+
+    def stop_watchers(self) -> None:
+        """Blocking: call off the loop."""
+        for root in self.roots.values():
+            if root.watcher is not None:
+                root.watcher.stop()
+
+    # -- questions from the other parts -------------------------------------------------
+    def available(self, root: str) -> bool:
+        """Safe to delete photos of ``root`` whose files are gone: it is there (looked at now if local)."""
+        known_root = self.roots.get(root)
+        if known_root is None or known_root.state == RootState.UNAVAILABLE:
+            return False
+        # A network root is judged by the health check's last look: a dead server must not hang the loop.
+        return known_root.network or self.registry.check(root) is None
+
+    def young_s(self, root: MonitoredRoot) -> float:
+        """How recent a change a scan of ``root`` leaves to settle rather than trusts."""
+        return self._watch.network_settle_s if root.network else self._watch.settle_s
+
+    def settle_young(self, facts: FileFacts) -> None:
+        """A scan found a file changed moments ago: let it settle (network roots: rescan its folder later)."""
+        now = self._clock()
+        if self.roots[facts.root].network:
+            folder = os.path.dirname(facts.path)
+            self._settler.rescan_later(folder, facts.root, now, self._watch.network_settle_s)
+        else:
+            self._settler.written(facts.path, facts.root, now)
+        self._work.settle_wake.set()
+
+    def rescan_available(self) -> None:
+        """Scan every root that is there (after a time in which changes went unrecorded)."""
+        for root in self.roots.values():
+            if root.state != RootState.UNAVAILABLE:
+                self._work.request_scan(root.path, root.path)
+
+    # -- scan schedule -----------------------------------------------------------------
+    def request_due_scans(self, now: float) -> None:
+        for root in self.roots.values():
+            if root.state != RootState.UNAVAILABLE and now >= root.next_scan_at:
+                self._work.request_scan(root.path, root.path)
+
+    def next_scan_at(self) -> float:
+        return min((r.next_scan_at for r in self.roots.values()), default=float("inf"))
+
+    def root_scanned(self, root: MonitoredRoot, result: ScanResult) -> None:
+        """Schedule the next scan of the root, with jitter so that roots do not scan in step."""
+        watch = self._watch
+        interval = (
+            watch.network_rescan_interval_s
+            if (root.network or root.state != RootState.WATCHING)
+            else watch.rescan_interval_s
+        )
+        next_at = (
+            self._clock() + interval * random.uniform(1 - RESCAN_JITTER, 1 + RESCAN_JITTER)
+            if interval > 0
+            else float("inf")
+        )
+        root.scanned(result, next_at)
+
+    # -- health ------------------------------------------------------------------------
+    async def check_health(self, tg: TaskGroup) -> None:
+        """Lose roots that went away, bring back those that returned, restart dead watchers."""
+        reasons = await self._check_roots()
+        now = self._clock()
+        for root in list(self.roots.values()):
+            reason = reasons.get(root.path)
+            if reason is not None and root.state != RootState.UNAVAILABLE:
+                await self._lose(root, reason, tg)
+            elif reason is None and root.state == RootState.UNAVAILABLE:
+                log.info("roots.available_again", root=root.path)
+                await self.bring_up(root, tg)
+            elif root.watcher is not None and not root.watcher.alive():
+                log.warning("watch.observer_died", root=root.path)
+                watcher = root.take_watcher()
+                assert watcher is not None
+                await anyio.to_thread.run_sync(watcher.stop)
+                root.mark_watcher_died(now)
+                self._work.request_scan(root.path, root.path)
+            elif root.watch_retry_due(now):
+                await self._start_watcher(root)
+                if root.watcher is not None:
+                    self._work.request_scan(root.path, root.path)  # events were not seen meanwhile
+        for lost in self._inbox.take_lost(self.roots):
+            if self.roots[lost].state == RootState.WATCHING:
+                self._work.request_scan(lost, lost)
+        self._check_watch_count()
+
+    async def _check_roots(self) -> dict[str, str | None]:
+        """Each root's availability, looked at off the loop. A root whose look hangs (a dead NFS
+        server) counts as unavailable, and is not looked at again until that look returns."""
+        reasons: dict[str, str | None] = {}
+        roots = list(self.roots)
+
+        def check(path: str) -> str | None:
+            try:
+                return self.registry.check(path)
+            finally:
+                self._looking.discard(path)  # in the worker thread: when the look really ends
+
+        async def look(path: str) -> None:
+            self._looking.add(path)
+            reasons[path] = await anyio.to_thread.run_sync(check, path, abandon_on_cancel=True)
+
+        with anyio.move_on_after(ROOT_CHECK_TIMEOUT_S):
+            async with anyio.create_task_group() as tg:
+                for path in roots:
+                    if path not in self._looking:
+                        tg.start_soon(look, path)
+        for path in roots:
+            reasons.setdefault(path, "the folder does not respond (a network server down?)")
+        return reasons
+
+    def _check_watch_count(self) -> None:
+        """inotify silently skips folders it has no watch for: compare watches with folders seen."""
+        watched = [r for r in self.roots.values() if r.watcher is not None and r.watcher.mode == "inotify"]
+        needed = sum(r.folders for r in watched if r.last_scan is not None)
+        if not needed:
+            return
+        have = inotify_watch_count()
+        if have is None:
+            return
+        missing = have < needed
+        for root in watched:
+            if missing and not root.degraded:
+                reason = f"only {have} inotify watches for {needed} folders: changes in some go unseen"
+                root.mark_short_of_watches(reason, self._clock() + self._watch.network_rescan_interval_s)
+            elif not missing:
+                root.clear_watch_shortage()
+
+
+__all__ = ["ROOT_CHECK_TIMEOUT_S", "WATCH_RETRY_S", "MonitoredRoot", "RootMonitor", "RootState"]
