@@ -36,6 +36,8 @@ from photoindex.daemon.watcher import (
     inotify_watch_count,
 )
 from photoindex.daemon.work_tracker import WorkTracker
+from photoindex.errors import ErrorCode, PhotoindexError
+from photoindex.indexer.discovery import canonical_root, within
 from photoindex.indexer.pipeline import IndexPipeline
 from photoindex.indexer.records import FileFacts
 
@@ -45,6 +47,7 @@ log = structlog.get_logger(__name__)
 WATCH_RETRY_S = 30.0
 WATCH_RETRY_MAX_S = 600.0
 RESCAN_JITTER = 0.1
+HEALTH_EVERY_S = 2.0
 # A root that does not answer a stat and a directory read within this long counts as unavailable.
 ROOT_CHECK_TIMEOUT_S = 10.0
 
@@ -137,6 +140,7 @@ class RootMonitor:
     def __init__(
         self,
         paths: list[str],
+        extra_paths: tuple[str, ...] = (),
         *,
         registry: RootRegistry,
         work: WorkTracker,
@@ -147,7 +151,8 @@ class RootMonitor:
         watch: WatchSettings,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.roots = {p: MonitoredRoot(p) for p in paths}
+        self._extra_paths = list(extra_paths)  # watched for the daemon's own sake: the upload inbox
+        self.roots = {p: MonitoredRoot(p) for p in distinct_roots([*paths, *self._extra_paths])}
         self.registry = registry
         self._work = work
         self._settler = work.settler
@@ -167,12 +172,18 @@ class RootMonitor:
         return len(self.roots)
 
     # -- roots coming and going ----------------------------------------------------
-    async def add(self, path: str, tg: TaskGroup) -> None:
-        root = self.roots[path] = MonitoredRoot(path)
-        await self.bring_up(root, tg)
+    async def set_paths(self, folders: tuple[str, ...], tg: TaskGroup) -> None:
+        """Follow ``folders`` from now on: bring up new roots, drop removed ones (their photos stay)."""
+        wanted = distinct_roots([*folders, *self._extra_paths])
+        for path in [r for r in self.roots if r not in wanted]:
+            await self._remove(path)
+            log.info("roots.removed", root=path)
+        for path in [r for r in wanted if r not in self.roots]:
+            root = self.roots[path] = MonitoredRoot(path)
+            await self.bring_up(root, tg)
+            log.info("roots.added", root=path)
 
-    async def remove(self, path: str) -> None:
-        """No longer watched: its photos stay as they are."""
+    async def _remove(self, path: str) -> None:
         root = self.roots.pop(path)
         watcher = root.take_watcher()
         if watcher is not None:
@@ -235,6 +246,14 @@ class RootMonitor:
                 root.watcher.stop()
 
     # -- questions from the other parts -------------------------------------------------
+    def locate(self, folder: str) -> tuple[str, str]:
+        """``folder`` canonical, and the root it is in; NOT_FOUND when it is in none."""
+        canonical = canonical_root(folder)
+        root = next((r for r in self.roots if within(canonical, r)), None)
+        if root is None:
+            raise PhotoindexError(f"{folder} is not inside a watched folder", code=ErrorCode.NOT_FOUND)
+        return canonical, root
+
     def available(self, root: str) -> bool:
         """Safe to delete photos of ``root`` whose files are gone: it is there (looked at now if local)."""
         known_root = self.roots.get(root)
@@ -288,6 +307,11 @@ class RootMonitor:
         root.scanned(result, next_at)
 
     # -- health ------------------------------------------------------------------------
+    async def keep_checking(self, tg: TaskGroup) -> None:
+        while True:
+            await anyio.sleep(HEALTH_EVERY_S)
+            await self.check_health(tg)
+
     async def check_health(self, tg: TaskGroup) -> None:
         """Lose roots that went away, bring back those that returned, restart dead watchers."""
         reasons = await self._check_roots()
@@ -358,4 +382,16 @@ class RootMonitor:
                 root.clear_watch_shortage()
 
 
-__all__ = ["ROOT_CHECK_TIMEOUT_S", "WATCH_RETRY_S", "MonitoredRoot", "RootMonitor", "RootState"]
+def distinct_roots(roots: list[str]) -> list[str]:
+    """Canonical roots, without ones nested in another (the outer one's watcher covers them)."""
+    canonical = sorted({canonical_root(r) for r in roots})
+    kept: list[str] = []
+    for root in canonical:
+        if any(within(root, outer) for outer in kept):
+            log.warning("roots.nested_skipped", root=root)
+            continue
+        kept.append(root)
+    return kept
+
+
+__all__ = ["ROOT_CHECK_TIMEOUT_S", "WATCH_RETRY_S", "MonitoredRoot", "RootMonitor", "RootState", "distinct_roots"]

@@ -19,7 +19,6 @@ them and runs their loops.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import signal
 import time
@@ -48,8 +47,14 @@ from photoindex.daemon.reconcile import Reconciler
 from photoindex.daemon.root_monitor import MonitoredRoot, RootMonitor
 from photoindex.daemon.roots import RootRegistry, drop_root, unwatch_root
 from photoindex.daemon.settle import Settler
-from photoindex.daemon.status import DaemonState, DaemonStatus, RateMeter, RootState, write_status
-from photoindex.daemon.status_report import CountsCache, StatusInputs, build_status, model_status
+from photoindex.daemon.status import DaemonState, DaemonStatus, RateMeter, write_status
+from photoindex.daemon.status_report import (
+    CountsCache,
+    StatusInputs,
+    build_status,
+    keep_status_written,
+    model_status,
+)
 from photoindex.daemon.supervisor import (
     Components,
     build_daemon_model_worker,
@@ -58,20 +63,15 @@ from photoindex.daemon.supervisor import (
     open_components,
 )
 from photoindex.daemon.watcher import ObserverFactory, default_observer
+from photoindex.daemon.work_loops import PipelineLoop, apply_events, run_scans, settle_paths
 from photoindex.daemon.work_tracker import WorkTracker
-from photoindex.errors import ErrorCode, PhotoindexError
-from photoindex.indexer.discovery import DiscoveryRules, canonical_root, looks_like_image, within
+from photoindex.indexer.discovery import DiscoveryRules, canonical_root
 from photoindex.indexer.models.ids import clip_spec
-from photoindex.indexer.records import FileFacts
 from photoindex.indexer.state import IndexState
-from photoindex.indexer.store.guarded import is_disk_full
 from photoindex.indexer.summary import IndexSummary
 from photoindex.query_api.about import package_version
 
 log = structlog.get_logger(__name__)
-
-STATUS_EVERY_S = 1.0
-HEALTH_EVERY_S = 2.0
 
 
 class Daemon:
@@ -93,7 +93,6 @@ class Daemon:
         self.settings = parts.settings
         watch = self.settings.watch
         self.rules = DiscoveryRules(include=watch.include, exclude=watch.exclude, follow_symlinks=watch.follow_symlinks)
-        self._extra_roots = list(extra_roots)  # watched for the daemon's own sake: the upload inbox
         self.summary = IndexSummary()
         self.settler = Settler(
             settle_s=watch.settle_s,
@@ -108,7 +107,8 @@ class Daemon:
         )
         self.inbox = EventInbox()
         self.monitor = RootMonitor(
-            _distinct_roots([*roots, *self._extra_roots]),
+            roots,
+            extra_roots,
             registry=RootRegistry(parts.paths.state_dir),
             work=self.work,
             pipeline=parts.pipeline,
@@ -123,7 +123,6 @@ class Daemon:
         self._model_host = model_host
         self.api_url: str | None = None
         self.started_at = datetime.now(UTC)
-        self._pipeline_ok = True
         self._rate = RateMeter()
         self._counts = CountsCache()
         self._tg: TaskGroup | None = None
@@ -145,6 +144,7 @@ class Daemon:
             indexed_total=lambda: self.summary.indexed + self.summary.reused,
         )
         self.gate.on_resume = self._resume_after_disk_full
+        self.pipeline_loop = PipelineLoop(parts.pipeline, self.work, self.monitor, self.summary)
         self.cache_upkeep = CacheUpkeep(parts.thumbnails, lambda: self.parts.pipeline.state)
 
     @property
@@ -174,7 +174,7 @@ class Daemon:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
                 tg.start_soon(self.gate.run)
-                tg.start_soon(self._pipeline_task)
+                tg.start_soon(self.pipeline_loop.run)
                 for root in self.monitor:
                     await self.monitor.bring_up(root, tg)
                 if self._api_enabled:
@@ -188,13 +188,15 @@ class Daemon:
                     self.api_url = await start_query_api(tg, self.settings, self.parts, hooks)
                 self.phase.ready()
                 self.work.changed()
-                tg.start_soon(self._events_task)
-                tg.start_soon(self._settle_task)
-                tg.start_soon(self._reconcile_task)
-                tg.start_soon(self._health_task, tg)
+                tg.start_soon(apply_events, self.inbox, self.monitor, self.router, self.work, self.gate)
+                tg.start_soon(settle_paths, self.monitor, self.work, self.gate)
+                tg.start_soon(run_scans, self.monitor, self.reconciler, self.work, self.gate)
+                tg.start_soon(self.monitor.keep_checking, tg)
                 tg.start_soon(self.idle.run)
                 tg.start_soon(self.cache_upkeep.run)
-                tg.start_soon(self._status_task)
+                tg.start_soon(
+                    keep_status_written, self.parts.paths.state_dir, self.status, self._notifier, self.healthy
+                )
                 self._write_status()
                 self._notifier.ready(self._status_line())
                 log.info("daemon.ready", roots=list(self.roots), api=self.api_url, photos=len(pipeline.state.by_path))
@@ -220,25 +222,15 @@ class Daemon:
     # -- hooks for the query API -----------------------------------------------------
     async def rescan(self, folder: str) -> None:
         """Queue a scan of ``folder`` (inside a watched root)."""
-        canonical = canonical_root(folder)
-        root = next((r for r in self.roots if within(canonical, r)), None)
-        if root is None:
-            raise PhotoindexError(f"{folder} is not inside a watched folder", code=ErrorCode.NOT_FOUND)
-        self.work.request_scan(canonical, root)
+        self.work.request_scan(*self.monitor.locate(folder))
 
     async def set_roots(self, folders: tuple[str, ...]) -> None:
         """The watched folders changed: watch and scan new ones; stop watching removed ones.
 
         A removed root's photos stay as they are until ``release_root`` says what becomes of them.
         """
-        wanted = _distinct_roots([*folders, *self._extra_roots])
-        for path in [r for r in self.roots if r not in wanted]:
-            await self.monitor.remove(path)
-            log.info("roots.removed", root=path)
-        for path in [r for r in wanted if r not in self.roots]:
-            assert self._tg is not None, "the daemon is not running"
-            await self.monitor.add(path, self._tg)
-            log.info("roots.added", root=path)
+        assert self._tg is not None, "the daemon is not running"
+        await self.monitor.set_paths(folders, self._tg)
 
     async def release_root(self, folder: str, purge: bool) -> int:
         """A folder no longer watched: remove its photos (``purge``), else keep them outside any watched folder."""
@@ -261,114 +253,12 @@ class Daemon:
 
     def healthy(self) -> bool:
         """What the service manager's watchdog is told: the pipeline and the model worker are alive."""
-        return self._pipeline_ok and self.parts.models.alive
+        return self.pipeline_loop.ok and self.parts.models.alive
 
     def _resume_after_disk_full(self) -> None:
         """Space is back: rescan every folder, which finds whatever changed while nothing was written."""
         self.monitor.rescan_available()
         self.work.settle_wake.set()
-
-    # -- tasks -------------------------------------------------------------------
-    async def _events_task(self) -> None:
-        async for event in self.inbox.events:
-            root = self.roots.get(event.root)
-            if root is None or root.state == RootState.UNAVAILABLE:
-                continue
-            await self.gate.wait_writable()  # events queue up meanwhile; an overflow means a rescan
-            try:
-                await self.router.apply(event)
-            except Exception as exc:
-                if not is_disk_full(exc):
-                    raise
-                log.info("watch.event_deferred", root=event.root, reason=str(exc))  # the resume rescan redoes it
-            self.work.changed()
-            self.work.settle_wake.set()
-
-    async def _settle_task(self) -> None:
-        while True:
-            deadline = self.settler.next_deadline()
-            await self.work.settle_wake.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
-            await self.gate.wait_writable()  # settled paths stay in the settler while the disk is short
-            due = self.settler.take_due(time.monotonic())
-            for folder, root in due.rescans:
-                self.work.request_scan(folder, root)
-            if due.gone:
-                await self.work.confirm_gone(due.gone, self.monitor.available)
-            if due.ready:
-                ready = await anyio.to_thread.run_sync(_images_only, due.ready)
-                for facts in ready:
-                    await self.work.submit(facts)
-            self.work.changed()
-
-    async def _pipeline_task(self) -> None:
-        backoff = 1.0
-        while True:
-            try:
-                await self.parts.pipeline.process(self.work.queue(), self.summary)
-                return  # the queue closed: shutting down
-            except Exception as exc:  # a bug in a stage: restart it rather than die, and rescan
-                self._pipeline_ok = False
-                log.exception("daemon.pipeline_failed", error=str(exc), retry_in_s=backoff)
-                self.work.pipeline_failed()
-                await anyio.sleep(backoff)
-                backoff = min(backoff * 2, 300.0)
-                self.monitor.rescan_available()
-                self._pipeline_ok = True
-
-    async def _reconcile_task(self) -> None:
-        while True:
-            now = time.monotonic()
-            self.monitor.request_due_scans(now)
-            if not self.work.scan_requests:
-                next_at = self.monitor.next_scan_at()
-                await self.work.scan_wake.wait(None if next_at == float("inf") else max(0.0, next_at - now))
-                continue
-            await self.gate.wait_writable()  # scans stay queued while the disk is short
-            scan = self.work.start_scan()
-            if scan is None:
-                continue
-            folder, root_path = scan
-            root = self.roots[root_path]
-            try:
-                result = await self.reconciler.scan(folder, root_path, young_s=self.monitor.young_s(root))
-            except Exception as exc:
-                if not is_disk_full(exc):
-                    raise
-                log.info("reconcile.deferred", folder=folder, reason=str(exc))
-                self.work.request_scan(folder, root_path)  # again once there is room
-                continue
-            finally:
-                self.work.scan_ended()
-            if folder == root_path:
-                self.monitor.root_scanned(root, result)
-            if not self.work.root_scans_waiting():
-                self.phase.root_scans_done()
-            self.work.changed()
-            self.work.settle_wake.set()
-
-    async def _health_task(self, tg: TaskGroup) -> None:
-        while True:
-            await anyio.sleep(HEALTH_EVERY_S)
-            await self.monitor.check_health(tg)
-
-    async def _status_task(self) -> None:
-        interval = self._notifier.watchdog_interval_s
-        last_ping = 0.0
-        while True:
-            await anyio.sleep(STATUS_EVERY_S)
-            try:
-                status = self.status()  # built on the loop, which owns the state it reads
-                await anyio.to_thread.run_sync(write_status, self.parts.paths.state_dir, status)
-                written = True
-            except OSError as exc:
-                # A full disk is reported in the status (when it can be written) and is no reason for the
-                # service manager to restart the daemon; any other failure to write is.
-                written = exc.errno == errno.ENOSPC
-                log.warning("daemon.status_write_failed", error=str(exc))
-            now = time.monotonic()
-            if interval is not None and now - last_ping >= interval and written and self.healthy():
-                self._notifier.watchdog()
-                last_ping = now
 
     # -- status ------------------------------------------------------------------
     def _write_status(self) -> None:
@@ -392,7 +282,7 @@ class Daemon:
             scanning=self.work.scanning,
             models=model_status(self.settings.model, self.parts.models),
             shortage=self.gate.shortage,
-            pipeline_ok=self._pipeline_ok,
+            pipeline_ok=self.pipeline_loop.ok,
             captions_pending=self.idle.state.captions_pending,
             places_filled=self.idle.state.places_filled,
             since_start=self.summary.as_dict(),
@@ -407,22 +297,6 @@ class Daemon:
 
     def _status_line(self) -> str:
         return f"watching {len(self.roots)} folder(s); {len(self.parts.pipeline.state.by_path)} photos indexed"
-
-
-def _images_only(files: list[FileFacts]) -> list[FileFacts]:
-    return [f for f in files if looks_like_image(f.path, os.path.basename(f.path))]
-
-
-def _distinct_roots(roots: list[str]) -> list[str]:
-    """Canonical roots, without ones nested in another (the outer one's watcher covers them)."""
-    canonical = sorted({canonical_root(r) for r in roots})
-    kept: list[str] = []
-    for root in canonical:
-        if any(within(root, outer) for outer in kept):
-            log.warning("roots.nested_skipped", root=root)
-            continue
-        kept.append(root)
-    return kept
 
 
 # -- the command -------------------------------------------------------------------

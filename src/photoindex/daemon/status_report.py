@@ -1,4 +1,5 @@
-"""The daemon's status record, computed from what its parts report: ``build_status`` changes nothing.
+"""The daemon's status record, computed from what its parts report (``build_status`` changes nothing),
+and the status file, rewritten every second.
 
 The counts of the index are the one costly input (a pass over every known
 file), so ``IndexCounts`` are taken at most every few seconds by
@@ -7,13 +8,20 @@ file), so ``IndexCounts`` are taken at most every few seconds by
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import errno
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Literal
+
+import anyio
+import structlog
 
 from photoindex.config import ModelSettings
 from photoindex.daemon.disk_space import Shortage
+from photoindex.daemon.notify import Notifier
 from photoindex.daemon.root_monitor import MonitoredRoot
 from photoindex.daemon.status import (
     DaemonState,
@@ -21,11 +29,16 @@ from photoindex.daemon.status import (
     ModelStatus,
     Problem,
     QueueStatus,
+    StatusProvider,
     WatchedRoot,
+    write_status,
 )
 from photoindex.indexer.models.worker import ModelWorker
 from photoindex.indexer.state import IndexState
 
+log = structlog.get_logger(__name__)
+
+STATUS_EVERY_S = 1.0
 # The counts of the index are refreshed at most this often.
 COUNTS_EVERY_S = 5.0
 
@@ -145,6 +158,29 @@ def build_status(i: StatusInputs) -> DaemonStatus:
     )
 
 
+async def keep_status_written(
+    state_dir: Path, status: StatusProvider, notifier: Notifier, healthy: Callable[[], bool]
+) -> None:
+    """Write the status file every second; ping the service manager's watchdog while all is well."""
+    interval = notifier.watchdog_interval_s
+    last_ping = 0.0
+    while True:
+        await anyio.sleep(STATUS_EVERY_S)
+        try:
+            built = status()  # built on the loop, which owns the state it reads
+            await anyio.to_thread.run_sync(write_status, state_dir, built)
+            written = True
+        except OSError as exc:
+            # A full disk is reported in the status (when it can be written) and is no reason for the
+            # service manager to restart the daemon; any other failure to write is.
+            written = exc.errno == errno.ENOSPC
+            log.warning("daemon.status_write_failed", error=str(exc))
+        now = time.monotonic()
+        if interval is not None and now - last_ping >= interval and written and healthy():
+            notifier.watchdog()
+            last_ping = now
+
+
 def model_status(settings: ModelSettings, models: ModelWorker) -> ModelStatus:
     """The model worker as the status reports it."""
     error = models.embedder_error
@@ -163,4 +199,4 @@ def _captioner_state(settings: ModelSettings, models: ModelWorker) -> Literal["l
     return "loaded" if models.captioner is not None else "unloaded"
 
 
-__all__ = ["CountsCache", "IndexCounts", "StatusInputs", "build_status", "model_status"]
+__all__ = ["CountsCache", "IndexCounts", "StatusInputs", "build_status", "keep_status_written", "model_status"]
