@@ -67,9 +67,7 @@ def put_photo(pipeline: IndexPipeline, path: Path, root: Path | str) -> KnownFil
     vector = np.ones(DIM, dtype=np.float32) / np.sqrt(DIM)
     payload = {**file_payload(facts, host_id=HOST), "status": "indexed"}
     pipeline.store.upsert([PhotoPoint(point_id, payload, vector)])
-    known = KnownFile(
-        point_id, facts.path, facts.root, facts.size, facts.mtime_ns, facts.inode, "indexed", sha256=None
-    )
+    known = KnownFile(point_id, facts.path, facts.root, facts.size, facts.mtime_ns, facts.inode, "indexed", sha256=None)
     pipeline.state.remember(known)
     return known
 

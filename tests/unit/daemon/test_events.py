@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from tests.unit.daemon.index_on_disk import open_pipeline, put_photo, stored_paths
 
 from photoindex.daemon.events import EventRouter
 from photoindex.daemon.settle import CLOSE_QUIET_S, DELETE_DELAY_S, Settler
@@ -13,7 +14,6 @@ from photoindex.daemon.watcher import FsEvent
 from photoindex.indexer.discovery import DiscoveryRules
 from photoindex.indexer.pipeline import IndexPipeline
 from photoindex.indexer.summary import IndexSummary
-from tests.unit.daemon.index_on_disk import open_pipeline, put_photo, stored_paths
 
 pytestmark = pytest.mark.anyio
 

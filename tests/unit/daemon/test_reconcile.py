@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.unit.daemon.index_on_disk import open_pipeline, put_photo, stored_paths
 
 from photoindex.daemon.reconcile import Reconciler
 from photoindex.indexer.discovery import DiscoveryRules
@@ -14,7 +15,6 @@ from photoindex.indexer.pipeline import IndexPipeline
 from photoindex.indexer.records import FileFacts
 from photoindex.indexer.state import KnownFile
 from photoindex.indexer.summary import IndexSummary
-from tests.unit.daemon.index_on_disk import open_pipeline, put_photo, stored_paths
 
 pytestmark = pytest.mark.anyio
 
@@ -78,7 +78,9 @@ async def test_new_files_go_to_the_pipeline_and_fresh_ones_to_the_settler(
     assert result.folders == {str(root), str(root / "a")}
 
 
-async def test_unchanged_files_cost_nothing_and_changed_ones_are_redone(tmp_path: Path, pipeline: IndexPipeline) -> None:
+async def test_unchanged_files_cost_nothing_and_changed_ones_are_redone(
+    tmp_path: Path, pipeline: IndexPipeline
+) -> None:
     root = tmp_path / "lib"
     indexed(pipeline, root / "same.jpg", root)
     indexed(pipeline, root / "edited.jpg", root)
