@@ -40,11 +40,12 @@ from photoindex.daemon.event_inbox import EventInbox
 from photoindex.daemon.events import EventRouter
 from photoindex.daemon.lock import OwnerLock
 from photoindex.daemon.model_process import ModelProcess
+from photoindex.daemon.monitored_root import MonitoredRoot
 from photoindex.daemon.notify import Notifier
 from photoindex.daemon.phase import DaemonPhase
 from photoindex.daemon.read_only import wait_for_room_to_open, waiting_status
 from photoindex.daemon.reconcile import Reconciler
-from photoindex.daemon.root_monitor import MonitoredRoot, RootMonitor
+from photoindex.daemon.root_monitor import RootMonitor
 from photoindex.daemon.roots import RootRegistry, drop_root, unwatch_root
 from photoindex.daemon.settle import Settler
 from photoindex.daemon.status import DaemonState, DaemonStatus, RateMeter, write_status

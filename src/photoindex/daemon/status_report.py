@@ -21,8 +21,8 @@ import structlog
 
 from photoindex.config import ModelSettings
 from photoindex.daemon.disk_space import Shortage
+from photoindex.daemon.monitored_root import MonitoredRoot
 from photoindex.daemon.notify import Notifier
-from photoindex.daemon.root_monitor import MonitoredRoot
 from photoindex.daemon.status import (
     DaemonState,
     DaemonStatus,

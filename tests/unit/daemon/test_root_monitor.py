@@ -24,10 +24,11 @@ from watchdog.observers.polling import PollingObserver
 from photoindex.config import WatchSettings
 from photoindex.daemon.disk_space import DiskSpace
 from photoindex.daemon.event_inbox import EventInbox
+from photoindex.daemon.monitored_root import WATCH_RETRY_S, MonitoredRoot
 from photoindex.daemon.phase import DaemonPhase
 from photoindex.daemon.read_only import ReadOnlyGate
 from photoindex.daemon.reconcile import ScanResult
-from photoindex.daemon.root_monitor import WATCH_RETRY_S, MonitoredRoot, RootMonitor
+from photoindex.daemon.root_monitor import RootMonitor
 from photoindex.daemon.roots import FIX_MISSING, RootRegistry
 from photoindex.daemon.settle import Settler
 from photoindex.daemon.status import RootState

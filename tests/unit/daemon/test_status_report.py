@@ -9,9 +9,9 @@ import msgspec
 
 from photoindex.config import ModelSettings
 from photoindex.daemon.disk_space import Shortage
+from photoindex.daemon.monitored_root import MonitoredRoot
 from photoindex.daemon.phase import DaemonPhase
 from photoindex.daemon.reconcile import ScanResult
-from photoindex.daemon.root_monitor import MonitoredRoot
 from photoindex.daemon.status import DaemonState, DaemonStatus, ModelStatus, RootState
 from photoindex.daemon.status_report import IndexCounts, StatusInputs, build_status, model_status
 from photoindex.indexer.models.worker import ModelWorker
