@@ -41,6 +41,7 @@ class EventRouter:
         in_flight: Callable[[str], bool],
         summary: IndexSummary,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.pipeline = pipeline
         self.settler = settler
@@ -48,6 +49,7 @@ class EventRouter:
         self._in_flight = in_flight
         self._summary = summary
         self._clock = clock
+        self._wall = wall_clock  # compared with file mtimes
         self.applied = 0
 
     def wanted(self, path: str, root: str) -> bool:
@@ -87,7 +89,7 @@ class EventRouter:
             mtime = os.stat(path, follow_symlinks=False).st_mtime
         except OSError:
             return False
-        return time.time() - mtime >= self.settler.settle_s
+        return self._wall() - mtime >= self.settler.settle_s
 
     async def _moved(self, src: str, dest: str, root: str, now: float) -> None:
         self.settler.forget(src)

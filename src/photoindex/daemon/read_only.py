@@ -18,7 +18,7 @@ from pathlib import Path
 import structlog
 
 from photoindex.daemon.notify import Notifier
-from photoindex.daemon.status import DaemonStatus, ModelStatus, Problem, QueueStatus
+from photoindex.daemon.status import DaemonState, DaemonStatus, ModelStatus, Problem, QueueStatus
 from photoindex.indexer.decoding.thumbnail_cache import ThumbnailCache
 from photoindex.indexer.disk.gate import same_filesystem
 from photoindex.indexer.disk.space import MB, DiskSpace, Shortage, open_need_mb
@@ -72,7 +72,7 @@ def waiting_status(shortage: Shortage, *, started_at: datetime, collection: str,
     """What ``photoindex status`` shows while the daemon waits for room to open the store."""
     now = datetime.now(UTC)
     return DaemonStatus(
-        state="starting",
+        state=DaemonState.STARTING,
         health="degraded",
         problems=[Problem(where=shortage.folder, reason=shortage.reason + " to open the index", fix=shortage.fix)],
         pid=os.getpid(),

@@ -69,6 +69,7 @@ class Reconciler:
         too_young: Callable[[FileFacts], None],
         available: Callable[[str], bool],
         summary: IndexSummary,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.pipeline = pipeline
         self.rules = rules
@@ -76,6 +77,7 @@ class Reconciler:
         self._too_young = too_young
         self._available = available
         self._summary = summary
+        self._wall = wall_clock  # compared with file mtimes
 
     async def scan(self, folder: str, root: str, *, young_s: float) -> ScanResult:
         """Reconcile everything below ``folder`` (``root`` itself for a full scan)."""
@@ -93,7 +95,7 @@ class Reconciler:
         files = _walk(folder, root, self.rules, result.unreadable)
         while chunk := await anyio.to_thread.run_sync(_next_chunk, files, abandon_on_cancel=True):
             models_ok = self.pipeline.models.embedder_error is None
-            wall = time.time()
+            wall = self._wall()
             for facts in chunk:
                 seen.add(facts.path)
                 result.folders.add(os.path.dirname(facts.path))

@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
@@ -24,6 +25,25 @@ from photoindex.daemon.lock import running_pid
 STATUS_FILE = "status.json"
 # A status file not rewritten for this long belongs to a daemon that is stuck (or stopped).
 STALE_AFTER_S = 15.0
+
+
+class DaemonState(StrEnum):
+    """What the daemon as a whole is doing (the values are the status file's words)."""
+
+    STARTING = "starting"
+    SCANNING = "scanning"  # the first reconcile scans after start-up
+    INDEXING = "indexing"
+    IDLE = "idle"
+    STOPPING = "stopping"
+
+
+class RootState(StrEnum):
+    """How a library root is followed (the values are the status file's words)."""
+
+    STARTING = "starting"  # not looked at yet
+    WATCHING = "watching"  # a watcher reports its changes
+    SCANNING = "scanning"  # there, but no watcher: only rescans see its changes
+    UNAVAILABLE = "unavailable"  # missing or unreadable: its photos are kept, marked unavailable
 
 
 class Problem(msgspec.Struct, frozen=True, kw_only=True):
@@ -38,7 +58,7 @@ class WatchedRoot(msgspec.Struct, frozen=True, kw_only=True):
     """One library root as the daemon sees it."""
 
     path: str
-    state: Literal["starting", "watching", "scanning", "unavailable"]  # scanning: no watcher, rescans only
+    state: RootState
     mode: str  # inotify, fsevents, ... or "scan"
     filesystem: str
     photos: int  # files of this root in the index
@@ -67,7 +87,7 @@ class ModelStatus(msgspec.Struct, frozen=True, kw_only=True):
 class DaemonStatus(msgspec.Struct, frozen=True, kw_only=True):
     """The daemon's state, health, queue and counters (also ``GET /api/v1/status``)."""
 
-    state: Literal["starting", "scanning", "indexing", "idle", "stopping"]
+    state: DaemonState
     health: Literal["ok", "degraded"]
     problems: list[Problem]
     pid: int
@@ -144,11 +164,13 @@ def read_status(state_dir: Path) -> tuple[DaemonStatus | None, str | None]:
 
 __all__ = [
     "STATUS_FILE",
+    "DaemonState",
     "DaemonStatus",
     "ModelStatus",
     "Problem",
     "QueueStatus",
     "RateMeter",
+    "RootState",
     "StatusProvider",
     "WatchedRoot",
     "read_status",

@@ -154,7 +154,7 @@ async def test_a_burst_of_5000_files_converges_with_bounded_memory(tmp_path: Pat
         async def watch_queues() -> None:
             while True:
                 peak["settling"] = max(peak["settling"], len(daemon.settler))
-                peak["in_flight"] = max(peak["in_flight"], len(daemon._in_flight))
+                peak["in_flight"] = max(peak["in_flight"], len(daemon.work.in_flight))
                 await anyio.sleep(0.01)
 
         def burst() -> None:
