@@ -276,7 +276,7 @@ def _serve(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         return EXIT_USAGE
     if args.detach:
         return _serve_detached(args, loaded, roots)
-    from photoindex.daemon.serve import serve
+    from photoindex.daemon.command import serve
 
     serve(settings, roots=roots, api=not args.no_api, log_level=args.log_level, config_file=loaded.source)
     return EXIT_OK

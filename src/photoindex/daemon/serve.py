@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import time
 import warnings
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,22 +31,15 @@ from anyio.abc import TaskGroup
 
 from photoindex.components import (
     Components,
-    build_daemon_model_worker,
-    build_gate,
-    build_thumbnail_cache,
-    open_components,
 )
-from photoindex.config import AppPaths, Settings
 from photoindex.daemon.api import start_query_api
 from photoindex.daemon.background import IdleWork
 from photoindex.daemon.cache_upkeep import CacheUpkeep
 from photoindex.daemon.event_inbox import EventInbox
 from photoindex.daemon.events import EventRouter
-from photoindex.daemon.lock import OwnerLock
 from photoindex.daemon.monitored_root import MonitoredRoot
 from photoindex.daemon.notify import Notifier
 from photoindex.daemon.phase import DaemonPhase
-from photoindex.daemon.read_only import wait_for_room_to_open, waiting_status
 from photoindex.daemon.reconcile import Reconciler
 from photoindex.daemon.root_monitor import RootMonitor
 from photoindex.daemon.roots import RootRegistry, drop_root, unwatch_root
@@ -65,8 +56,6 @@ from photoindex.daemon.watcher import ObserverFactory, default_observer
 from photoindex.daemon.work_loops import PipelineLoop, apply_events, run_scans, settle_paths
 from photoindex.daemon.work_tracker import WorkTracker
 from photoindex.indexer.discovery import DiscoveryRules, canonical_root
-from photoindex.indexer.disk.space import Shortage
-from photoindex.indexer.models.ids import clip_spec
 from photoindex.indexer.models.process import ModelProcess
 from photoindex.indexer.state import IndexState
 from photoindex.indexer.summary import IndexSummary
@@ -293,68 +282,4 @@ class Daemon:
         return f"watching {len(self.roots)} folder(s); {len(self.parts.pipeline.state.by_path)} photos indexed"
 
 
-# -- the command -------------------------------------------------------------------
-def serve(
-    settings: Settings,
-    *,
-    roots: list[str] | None = None,
-    api: bool = True,
-    log_level: str = "warning",
-    config_file: Path | None = None,
-    on_ready: Callable[[Daemon], None] | None = None,
-) -> None:
-    """Run the daemon in the foreground until SIGTERM or SIGINT (``photoindex serve``).
-
-    Raises StoreError(ERR_STORE_IN_USE) at once when another daemon owns the data directory.
-    """
-    paths = AppPaths.from_settings(settings)
-    paths.ensure()
-    with OwnerLock.acquire(paths.state_dir, data_dir=paths.data_dir):
-        extra: tuple[str, ...] = ()
-        if api:
-            from photoindex.library.inbox_path import resolve_inbox
-
-            inbox = resolve_inbox(settings, paths)
-            inbox.mkdir(parents=True, exist_ok=True, mode=0o700)
-            extra = (str(inbox),)  # uploads land here; it is indexed like a library folder
-        thumbnails = build_thumbnail_cache(settings, paths)
-        space = build_gate(settings, paths, thumbnails).space
-        local_store = paths.store_dir if settings.store.url is None else None
-        started_at = datetime.now(UTC)
-        collection = clip_spec(settings.model).collection
-
-        def say_why(shortage: Shortage) -> None:
-            with contextlib.suppress(OSError):  # the state folder may be the full one
-                status = waiting_status(
-                    shortage, started_at=started_at, collection=collection, version=package_version()
-                )
-                write_status(paths.state_dir, status)
-
-        wait_for_room_to_open(space, local_store, thumbnails, Notifier(), on_wait=say_why)
-        models, host = build_daemon_model_worker(settings, paths, log_level=log_level)
-        with open_components(settings, paths, models=models) as parts:
-            folders = list(roots if roots is not None else settings.watch.folders)
-            daemon = Daemon(parts, folders, api=api, model_host=host, config_file=config_file, extra_roots=extra)
-            anyio.run(_run_until_signal, daemon, on_ready)
-
-
-async def _run_until_signal(daemon: Daemon, on_ready: Callable[[Daemon], None] | None) -> None:
-    async with anyio.create_task_group() as tg:
-        await tg.start(_stop_on_signal, tg.cancel_scope)  # from the first moment: start-up can take a while
-        await tg.start(daemon.run)
-        if on_ready is not None:
-            on_ready(daemon)
-
-
-async def _stop_on_signal(
-    scope: anyio.CancelScope, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
-) -> None:
-    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-        task_status.started()
-        async for signum in signals:
-            log.info("daemon.stopping", signal=signal.Signals(signum).name)
-            scope.cancel()
-            return
-
-
-__all__ = ["Daemon", "serve"]
+__all__ = ["Daemon"]
