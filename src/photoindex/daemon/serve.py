@@ -74,7 +74,6 @@ from photoindex.errors import ErrorCode, PhotoindexError
 from photoindex.indexer.discovery import DiscoveryRules, canonical_root, looks_like_image, within
 from photoindex.indexer.models.ids import clip_spec
 from photoindex.indexer.records import FileFacts
-from photoindex.indexer.state import IndexState
 from photoindex.indexer.store.guarded import is_disk_full
 from photoindex.indexer.summary import IndexSummary
 
@@ -215,13 +214,11 @@ class Daemon:
         warnings.filterwarnings("ignore", message="Callback with id", category=RuntimeWarning)
         pipeline = self.parts.pipeline
         try:
-            pipeline.state = await anyio.to_thread.run_sync(
-                lambda: IndexState.load(self.parts.store, host_id=self.parts.host_id)
-            )
+            await pipeline.writer.load_state()
             pipeline.on_file_done = self._file_done
             pipeline.on_settled = self._count_settled
             pipeline.on_thumbnail = self.cache_upkeep.written
-            pipeline.wait_writable = self.gate.wait_writable
+            pipeline.writer.wait_writable = self.gate.wait_writable
             await self.gate.check()  # before anything writes: a start on a full disk comes up read-only
             async with anyio.create_task_group() as tg:
                 self._tg = tg
@@ -304,10 +301,10 @@ class Daemon:
         """A folder no longer watched: remove its photos (``purge``), else keep them outside any watched folder."""
         root = canonical_root(folder)
         if purge:
-            removed = await drop_root(self.parts.pipeline, root)
+            removed = await drop_root(self.parts.pipeline.writer, root)
             log.info("roots.purged", root=root, photos=removed)
             return removed
-        kept = await unwatch_root(self.parts.pipeline, root)
+        kept = await unwatch_root(self.parts.pipeline.writer, root)
         log.info("roots.unwatched", root=root, photos=kept)
         return kept
 
@@ -374,7 +371,7 @@ class Daemon:
         async with self._marking:
             if not available:
                 self.registry.set_marked_unavailable(root, True)  # first: a crash half-way is repaired at start
-            await mark_availability(self.parts.pipeline, root, available)
+            await mark_availability(self.parts.pipeline.writer, root, available)
             if available:
                 self.registry.set_marked_unavailable(root, False)
 

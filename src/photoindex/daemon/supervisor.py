@@ -28,6 +28,7 @@ from photoindex.indexer.pipeline import IndexPipeline, PipelineOptions
 from photoindex.indexer.state import IndexState
 from photoindex.indexer.store import VectorStore, open_store
 from photoindex.indexer.store.guarded import GuardedStore
+from photoindex.indexer.writer import IndexWriter
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -172,9 +173,8 @@ def open_components(settings: Settings, *, models: ModelWorker | None = None) ->
             max_pixels=settings.model.max_pixels,
             geo=GeoLookup(),  # loads its data at the first photo with GPS
         )
-        pipeline = IndexPipeline(
-            store=store, state=IndexState(host_id), decoder=decoder, models=models, options=options
-        )
+        writer = IndexWriter(store, IndexState(host_id))  # the one writer of the store
+        pipeline = IndexPipeline(writer=writer, decoder=decoder, models=models, options=options)
         yield Components(settings, paths, spec, host_id, store, models, decoder, pipeline, thumbnails, gate)
 
 

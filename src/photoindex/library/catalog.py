@@ -9,6 +9,7 @@ from typing import Any
 import anyio
 import structlog
 
+from photoindex.indexer.changes import IndexChange
 from photoindex.indexer.store import VectorStore
 from photoindex.library.jobs import Jobs
 from photoindex.library.snapshot import Snapshot, take_snapshot
@@ -47,6 +48,7 @@ class Catalog:
         self._version: LibraryVersion | None = None
         self._checked = 0.0
         self._snapshot: Snapshot | None = None
+        self._stale = False  # the writer committed a change since the snapshot was taken
         self.generation = 0
 
     async def version(self) -> LibraryVersion:
@@ -67,9 +69,14 @@ class Catalog:
         self.generation += 1
         self._checked = 0.0
 
+    def changed(self, change: IndexChange) -> None:
+        """The index writer committed ``change``: the snapshot is re-read at the next look (version or not)."""
+        self._stale = True
+
     def fresh(self, snapshot: Snapshot | None, version: LibraryVersion) -> bool:
         return (
-            snapshot is not None
+            not self._stale
+            and snapshot is not None
             and snapshot.version == version
             and time.monotonic() - snapshot.created < self._max_age_s
         )
@@ -110,6 +117,7 @@ class Catalog:
         return self._jobs.running("snapshot")
 
     async def _refresh(self, version: LibraryVersion) -> None:
+        self._stale = False  # a change committed from here on is not in this snapshot: it marks it stale again
         snapshot = await anyio.to_thread.run_sync(
             take_snapshot, self.store, version, limiter=self._limiter, abandon_on_cancel=True
         )

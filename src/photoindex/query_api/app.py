@@ -25,7 +25,9 @@ from photoindex.indexer.decoding.thumbnail_cache import ThumbnailCache
 from photoindex.indexer.identity import load_host_id
 from photoindex.indexer.models.ids import ClipSpec, clip_spec
 from photoindex.indexer.models.worker import ModelWorker
+from photoindex.indexer.state import IndexState
 from photoindex.indexer.store import VectorStore
+from photoindex.indexer.writer import IndexWriter
 from photoindex.library import (
     Browser,
     Catalog,
@@ -194,13 +196,14 @@ def build_services(
 ) -> ApiServices:
     paths = paths or AppPaths.from_settings(settings)
     spec = spec or clip_spec(settings.model)
-    store_limiter = anyio.CapacityLimiter(4)
+    store_limiter = anyio.CapacityLimiter(4)  # reads only: every write is the writer's, under its own limiter
     host = host_id or load_host_id(paths.data_dir)
+    # The indexer's writer when one runs in this process; else the API is the only one writing.
+    writer = getattr(pipeline, "writer", None) or IndexWriter(store, IndexState(host))
 
     async def release_in_store(folder: str, purge: bool) -> int:
-        """No indexer runs in this process: keep or remove the folder's photos in the store itself."""
-        work = remove_root if purge else unwatch_root
-        return int(await anyio.to_thread.run_sync(lambda: work(store, folder, host_id=host), limiter=store_limiter))
+        """No indexer runs in this process: keep or remove the folder's photos through the API's writer."""
+        return await (remove_root if purge else unwatch_root)(writer, folder)
 
     jobs = Jobs()
     catalog = Catalog(store, jobs, status=status, limiter=store_limiter)
@@ -243,6 +246,7 @@ def build_services(
         browser=browser,
         inbox=Inbox(resolve_inbox(settings, paths)),
         store_limiter=store_limiter,
+        writer=writer,
         decode_limiter=anyio.CapacityLimiter(2),
         decoder=getattr(pipeline, "decoder", None),
         status=status,
@@ -256,11 +260,13 @@ def _lifespan(services: ApiServices) -> Any:
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         async with anyio.create_task_group() as tg:
             services.jobs.attach(tg)
+            unsubscribe = services.writer.subscribe(services.catalog.changed)
             services.projection.start()
             tg.start_soon(services.catalog.watch, name="photoindex-library-watch")
             try:
                 yield
             finally:
+                unsubscribe()
                 services.duplicates.stop()
                 services.projection.close()
                 services.jobs.attach(None)
