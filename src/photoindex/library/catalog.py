@@ -24,6 +24,9 @@ VERSION_CHECK_S = 1.0
 MAX_SNAPSHOT_AGE_S = 600.0
 # The background check re-reads the version this often (one count with a daemon attached).
 WATCH_INTERVAL_S = 2.0
+# A snapshot the index writer reported a change to (one the version may not show: a caption, a place)
+# is re-read once it is this old, so a caption pass writing every few seconds costs a scroll at most this often.
+CHANGED_REFRESH_S = 10.0
 
 
 class Catalog:
@@ -38,6 +41,7 @@ class Catalog:
         limiter: anyio.CapacityLimiter | None = None,
         version_check_s: float = VERSION_CHECK_S,
         max_age_s: float = MAX_SNAPSHOT_AGE_S,
+        changed_refresh_s: float = CHANGED_REFRESH_S,
     ) -> None:
         self.store = store
         self._jobs = jobs
@@ -45,6 +49,7 @@ class Catalog:
         self._limiter = limiter
         self._version_check_s = version_check_s
         self._max_age_s = max_age_s
+        self._changed_refresh_s = changed_refresh_s
         self._version: LibraryVersion | None = None
         self._checked = 0.0
         self._snapshot: Snapshot | None = None
@@ -70,16 +75,18 @@ class Catalog:
         self._checked = 0.0
 
     def changed(self, change: IndexChange) -> None:
-        """The index writer committed ``change``: the snapshot is re-read at the next look (version or not)."""
+        """The index writer committed ``change``: the snapshot is re-read once ``changed_refresh_s`` old.
+
+        The version tells most changes at once (counts, the daemon's activity);
+        this also catches those it does not, such as a caption or a place written.
+        """
         self._stale = True
 
     def fresh(self, snapshot: Snapshot | None, version: LibraryVersion) -> bool:
-        return (
-            not self._stale
-            and snapshot is not None
-            and snapshot.version == version
-            and time.monotonic() - snapshot.created < self._max_age_s
-        )
+        if snapshot is None or snapshot.version != version:
+            return False
+        age = time.monotonic() - snapshot.created
+        return age < self._max_age_s and not (self._stale and age >= self._changed_refresh_s)
 
     async def snapshot(self, *, wait_s: float = 0.0) -> tuple[Snapshot | None, bool]:
         """The latest snapshot and whether it is current; starts a refresh when it is not."""
