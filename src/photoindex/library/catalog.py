@@ -13,6 +13,7 @@ from photoindex.indexer.changes import IndexChange
 from photoindex.indexer.store import VectorStore
 from photoindex.library.jobs import Jobs
 from photoindex.library.snapshot import Snapshot, take_snapshot
+from photoindex.library.snapshot_update import updated_snapshot
 from photoindex.library.version import LibraryVersion, daemon_activity, read_version
 
 log = structlog.get_logger(__name__)
@@ -27,6 +28,8 @@ WATCH_INTERVAL_S = 2.0
 # A snapshot the index writer reported a change to (one the version may not show: a caption, a place)
 # is re-read once it is this old, so a caption pass writing every few seconds costs a scroll at most this often.
 CHANGED_REFRESH_S = 10.0
+# More changed ids than this since the last snapshot: read the whole store rather than each point.
+MAX_UPDATE_IDS = 20_000
 
 
 class Catalog:
@@ -54,6 +57,7 @@ class Catalog:
         self._checked = 0.0
         self._snapshot: Snapshot | None = None
         self._stale = False  # the writer committed a change since the snapshot was taken
+        self._touched: set[str] | None = set()  # ids the writer touched since then (None: too many to track)
         self.generation = 0
 
     async def version(self) -> LibraryVersion:
@@ -81,6 +85,10 @@ class Catalog:
         this also catches those it does not, such as a caption or a place written.
         """
         self._stale = True
+        if self._touched is not None:
+            self._touched.update(change.touched)
+            if len(self._touched) > MAX_UPDATE_IDS:
+                self._touched = None
 
     def fresh(self, snapshot: Snapshot | None, version: LibraryVersion) -> bool:
         if snapshot is None or snapshot.version != version:
@@ -124,12 +132,39 @@ class Catalog:
         return self._jobs.running("snapshot")
 
     async def _refresh(self, version: LibraryVersion) -> None:
-        self._stale = False  # a change committed from here on is not in this snapshot: it marks it stale again
-        snapshot = await anyio.to_thread.run_sync(
-            take_snapshot, self.store, version, limiter=self._limiter, abandon_on_cancel=True
-        )
+        # A change committed from here on may not be in this snapshot: it marks it stale again.
+        touched, self._touched, self._stale = self._touched, set(), False
+        previous = self._snapshot
+        snapshot = None
+        if previous is not None and touched:
+            try:
+                snapshot = await anyio.to_thread.run_sync(
+                    updated_snapshot, previous, self.store, touched, version, limiter=self._limiter
+                )
+            except Exception as exc:
+                log.warning("library.snapshot_update_failed", error=str(exc))  # the whole store is read instead
+            if snapshot is not None and not _explains(snapshot, version):
+                snapshot = None  # the version moved for more than the writer told of (another host, say)
+        updated = snapshot is not None
+        if snapshot is None:
+            snapshot = await anyio.to_thread.run_sync(
+                take_snapshot, self.store, version, limiter=self._limiter, abandon_on_cancel=True
+            )
         self._snapshot = snapshot
-        log.info("library.snapshot", photos=len(snapshot), version=version.key, ms=round(snapshot.taken_s * 1000))
+        log.info(
+            "library.snapshot",
+            photos=len(snapshot),
+            version=version.key,
+            ms=round(snapshot.taken_s * 1000),
+            **({"updated": len(touched or ())} if updated else {}),
+        )
+
+
+def _explains(snapshot: Snapshot, version: LibraryVersion) -> bool:
+    """Whether the counts of ``version`` are those of ``snapshot`` (those it can check)."""
+    if len(snapshot) != version.photos:
+        return False
+    return version.indexed < 0 or int((snapshot.status == 0).sum()) == version.indexed
 
 
 __all__ = ["Catalog"]
