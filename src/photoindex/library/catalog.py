@@ -1,4 +1,11 @@
-"""Keeps the current library snapshot, re-reading the store in the background when it changes."""
+"""Keeps the current library snapshot, brought up to date in the background when the store changes.
+
+The index writer's change records say which points a write touched: those are
+read back and merged into the snapshot (``snapshot_update``). A change nobody
+reported (another host writing a shared collection, a file edited in place
+with no daemon attached) shows in the version instead, and the whole store is
+read again.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +35,8 @@ WATCH_INTERVAL_S = 2.0
 # A snapshot the index writer reported a change to (one the version may not show: a caption, a place)
 # is re-read once it is this old, so a caption pass writing every few seconds costs a scroll at most this often.
 CHANGED_REFRESH_S = 10.0
-# More changed ids than this since the last snapshot: read the whole store rather than each point.
+# More changed ids than this since the last snapshot (or than a quarter of its photos, beyond a few hundred):
+# reading the whole store costs less than reading back each point.
 MAX_UPDATE_IDS = 20_000
 
 
@@ -136,7 +144,7 @@ class Catalog:
         touched, self._touched, self._stale = self._touched, set(), False
         previous = self._snapshot
         snapshot = None
-        if previous is not None and touched:
+        if previous is not None and touched and len(touched) <= max(len(previous) // 4, 256):
             try:
                 snapshot = await anyio.to_thread.run_sync(
                     updated_snapshot, previous, self.store, touched, version, limiter=self._limiter
