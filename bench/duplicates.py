@@ -61,6 +61,7 @@ from photoindex.indexer.models.worker import ModelWorker  # noqa: E402
 from photoindex.indexer.pipeline import IndexPipeline, PipelineOptions  # noqa: E402
 from photoindex.indexer.state import IndexState  # noqa: E402
 from photoindex.indexer.store import EdgeStore  # noqa: E402
+from photoindex.indexer.writer import IndexWriter  # noqa: E402
 from photoindex.library.captions_index import CaptionIndex  # noqa: E402
 from photoindex.library.duplicates import exact_groups, near_groups, stored_fingerprints  # noqa: E402
 from photoindex.library.duplicates.near import DEFAULT_DISTANCE, MAX_SET_BITS, MIN_SET_BITS  # noqa: E402
@@ -204,7 +205,7 @@ async def index(root: Path, work: Path) -> EdgeStore:
             thumbs_dir=None,
         )
         state = IndexState(options.host_id)
-        pipeline = IndexPipeline(store=store, state=state, decoder=decoder, models=models, options=options)
+        pipeline = IndexPipeline(writer=IndexWriter(store, state), decoder=decoder, models=models, options=options)
         await pipeline.run(list(iter_files([canonical_root(str(root))], DiscoveryRules())))
     finally:
         decoder.close()

@@ -391,6 +391,7 @@ def scenario_components(parts: Any, base: Path, args: argparse.Namespace, captio
     from photoindex.components import Components, build_gate, build_thumbnail_cache, open_index_store
     from photoindex.indexer.pipeline import IndexPipeline
     from photoindex.indexer.state import IndexState
+    from photoindex.indexer.writer import IndexWriter
 
     settings = _with(
         parts.settings,
@@ -403,7 +404,10 @@ def scenario_components(parts: Any, base: Path, args: argparse.Namespace, captio
     try:
         options = dataclasses.replace(parts.pipeline.options, captions=captions, thumbs_dir=paths.cache_dir)
         pipeline = IndexPipeline(
-            store=store, state=IndexState(options.host_id), decoder=parts.decoder, models=parts.models, options=options
+            writer=IndexWriter(store, IndexState(options.host_id)),
+            decoder=parts.decoder,
+            models=parts.models,
+            options=options,
         )
         thumbnails = build_thumbnail_cache(settings, paths)
         gate = build_gate(settings, paths, thumbnails)

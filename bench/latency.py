@@ -61,7 +61,6 @@ from photoindex.daemon.status import read_status  # noqa: E402
 from photoindex.indexer.discovery import DiscoveryRules  # noqa: E402
 from photoindex.indexer.payloads import file_payload  # noqa: E402
 from photoindex.indexer.records import FileFacts  # noqa: E402
-from photoindex.indexer.state import IndexState  # noqa: E402
 from photoindex.indexer.store import PhotoFilter, PhotoPoint, point_id  # noqa: E402
 from photoindex.indexer.summary import IndexSummary  # noqa: E402
 
@@ -324,8 +323,7 @@ async def measure_reconcile(work: Path, model: dict[str, Any], files: int) -> di
         written_s = time.perf_counter() - started
         store.flush()
         started = time.perf_counter()
-        host = parts.host_id
-        parts.pipeline.state = await anyio.to_thread.run_sync(lambda: IndexState.load(store, host_id=host))
+        await parts.pipeline.writer.load_state()
         load_s = time.perf_counter() - started
         submitted: list[FileFacts] = []
 

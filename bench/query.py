@@ -54,6 +54,7 @@ from photoindex.indexer.models.worker import ModelWorker, Priority  # noqa: E402
 from photoindex.indexer.pipeline import IndexPipeline, PipelineOptions  # noqa: E402
 from photoindex.indexer.state import IndexState  # noqa: E402
 from photoindex.indexer.store import EdgeStore, PhotoFilter  # noqa: E402
+from photoindex.indexer.writer import IndexWriter  # noqa: E402
 from photoindex.query_api import create_app  # noqa: E402
 from sample_photos import photo_image  # noqa: E402
 from store import make_points  # noqa: E402
@@ -235,7 +236,7 @@ def backlog_part(
         thumbs_dir=work / "cache",
     )
     state = IndexState(options.host_id)
-    pipeline = IndexPipeline(store=store, state=state, decoder=decoder, models=models, options=options)
+    pipeline = IndexPipeline(writer=IndexWriter(store, state), decoder=decoder, models=models, options=options)
     facts = list(iter_files([canonical_root(str(library))], DiscoveryRules()))
     done = threading.Event()
     samples: list[float] = []

@@ -31,6 +31,7 @@ from photoindex.indexer.pipeline import IndexPipeline, PipelineOptions
 from photoindex.indexer.state import IndexState
 from photoindex.indexer.store import VectorStore, open_store
 from photoindex.indexer.store.guarded import GuardedStore
+from photoindex.indexer.writer import IndexWriter
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -130,9 +131,8 @@ def open_components(
             max_pixels=settings.model.max_pixels,
             geo=GeoLookup(),  # loads its data at the first photo with GPS
         )
-        pipeline = IndexPipeline(
-            store=store, state=IndexState(host_id), decoder=decoder, models=models, options=options
-        )
+        writer = IndexWriter(store, IndexState(host_id))  # the one writer of the store
+        pipeline = IndexPipeline(writer=writer, decoder=decoder, models=models, options=options)
         yield Components(settings, paths, spec, host_id, store, models, decoder, pipeline, thumbnails, gate)
 
 
@@ -184,6 +184,7 @@ def build_query_api(parts: Components, *, daemon: DaemonControl | None, config_f
         spec=parts.spec,
         host_id=parts.host_id,
         decoder=parts.decoder,
+        writer=parts.pipeline.writer,
         thumbnails=parts.thumbnails,
         daemon=daemon,
         config_file=config_file,

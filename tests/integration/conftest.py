@@ -15,6 +15,7 @@ from photoindex.indexer.models.worker import ModelWorker
 from photoindex.indexer.pipeline import IndexPipeline, PipelineOptions
 from photoindex.indexer.state import IndexState
 from photoindex.indexer.store import VectorStore
+from photoindex.indexer.writer import IndexWriter
 from tests.fixtures.models import TINY_CLIP_CONFIG, tiny_blip_captioner, tiny_clip_embedder
 
 TINY_DIM = TINY_CLIP_CONFIG["embed_dim"]
@@ -92,4 +93,5 @@ def make_pipeline(
         geo=geo,
     )
     state = state or IndexState.load(store, host_id=host)
-    return IndexPipeline(store=store, state=state, decoder=decoder, models=models, options=options)
+    writer = IndexWriter(store, state)
+    return IndexPipeline(writer=writer, decoder=decoder, models=models, options=options)

@@ -188,7 +188,7 @@ async def test_deferred_captions_make_photos_searchable_first(
     assert summary.indexed == 5 and summary.captioned == 0
     assert pending_caption_count(store) == 5
     assert len(store.search(np.ones(store.dim, dtype=np.float32), limit=10)) == 5  # searchable already
-    done = await caption_pending(store, decoder, models, model_size=TINY_SIZE, batch_size=2)
+    done = await caption_pending(pipeline.writer, decoder, models, model_size=TINY_SIZE, batch_size=2)
     assert done == 5 and pending_caption_count(store) == 0
     assert all(p.payload["caption"] for p in store.scroll())
 

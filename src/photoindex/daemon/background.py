@@ -110,7 +110,7 @@ class IdleWork:
         self.state.captioning = True
         try:
             done = await caption_pending(
-                parts.store,
+                parts.pipeline.writer,
                 parts.pipeline.decoder,
                 parts.models,
                 model_size=parts.spec.image_size,
@@ -131,7 +131,7 @@ class IdleWork:
         started = time.monotonic()
         try:
             self.state.places_filled += await backfill_places(
-                self.parts.store,
+                self.parts.pipeline.writer,
                 geo,
                 keep_going=lambda: not self._busy() and self._idle_s() >= time.monotonic() - started,
             )

@@ -131,7 +131,7 @@ class Reconciler:
                 await self._submit(facts)  # a hard link or a second copy: the pipeline reuses the vector
                 result.changed += 1
         if strays:
-            result.adopted = await adopt(self.pipeline, strays)
+            result.adopted = await adopt(self.pipeline.writer, strays)
         if moves:
             missed = set(await self.pipeline.repoint(moves, self._summary))
             result.moved = len(moves) - len(missed)

@@ -148,7 +148,7 @@ class RootMonitor:
         async with self._marking:
             if not available:
                 self.registry.set_marked_unavailable(root, True)  # first: a crash half-way is repaired at start
-            await mark_availability(self._pipeline, root, available)
+            await mark_availability(self._pipeline.writer, root, available)
             if available:
                 self.registry.set_marked_unavailable(root, False)
 

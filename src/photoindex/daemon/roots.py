@@ -16,16 +16,14 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-import anyio
 import structlog
 
-from photoindex.errors import ErrorCode, StoreError
 from photoindex.indexer.disk.mounts import filesystem_of, is_mount_point, is_network_fs, read_mounts
-from photoindex.indexer.pipeline import IndexPipeline
 from photoindex.indexer.state import UNWATCHED_ROOT, KnownFile
+from photoindex.indexer.writer import IndexWriter
 
 log = structlog.get_logger(__name__)
 
@@ -122,71 +120,26 @@ class RootRegistry:
             log.warning("roots.save_failed", error=str(exc))
 
 
-async def mark_availability(pipeline: IndexPipeline, root: str, available: bool) -> int:
+async def mark_availability(writer: IndexWriter, root: str, available: bool) -> int:
     """Set ``available`` on the payload of every photo of ``root``; returns how many were marked."""
-    known = [k.point_id for k in pipeline.state.under(root)]
-
-    def mark(ids: list[str]) -> int:
-        done = 0
-        for pid in ids:
-            try:
-                pipeline.store.set_payload(pid, {"available": available})
-                done += 1
-            except StoreError as exc:
-                if exc.code != ErrorCode.NOT_FOUND:
-                    raise
-        return done
-
-    marked = 0
-    for start in range(0, len(known), 512):
-        marked += await anyio.to_thread.run_sync(mark, known[start : start + 512], limiter=pipeline.store_limiter)
+    marked = await writer.mark_available(root, available)
     log.info("roots.marked", root=root, available=available, photos=marked)
     return marked
 
 
-async def unwatch_root(pipeline: IndexPipeline, root: str) -> int:
+async def unwatch_root(writer: IndexWriter, root: str) -> int:
     """Keep every photo of a root no longer watched, marked as outside any watched folder; returns how many."""
-    return await _set_roots(pipeline, [(k, UNWATCHED_ROOT) for k in pipeline.state.under(root)])
+    return await writer.set_roots([(k, UNWATCHED_ROOT) for k in writer.state.under(root)])
 
 
-async def adopt(pipeline: IndexPipeline, files: list[tuple[KnownFile, str]]) -> int:
+async def adopt(writer: IndexWriter, files: list[tuple[KnownFile, str]]) -> int:
     """Give known, unchanged files the root now watching them (a folder watched again): no read, no inference."""
-    return await _set_roots(pipeline, files)
+    return await writer.set_roots(files)
 
 
-async def _set_roots(pipeline: IndexPipeline, files: list[tuple[KnownFile, str]]) -> int:
-    def mark(chunk: list[tuple[KnownFile, str]]) -> list[tuple[KnownFile, str]]:
-        done = []
-        for known, root in chunk:
-            try:
-                pipeline.store.set_payload(known.point_id, {"root": root})
-                done.append((known, root))
-            except StoreError as exc:
-                if exc.code != ErrorCode.NOT_FOUND:  # removed meanwhile: nothing left to mark
-                    raise
-        return done
-
-    marked = 0
-    for start in range(0, len(files), 512):
-        done = await anyio.to_thread.run_sync(mark, files[start : start + 512], limiter=pipeline.store_limiter)
-        for known, root in done:
-            if pipeline.state.by_path.get(known.path) is known:  # not rewritten meanwhile
-                pipeline.state.remember(replace(known, root=root))
-        marked += len(done)
-    return marked
-
-
-async def drop_root(pipeline: IndexPipeline, root: str) -> int:
+async def drop_root(writer: IndexWriter, root: str) -> int:
     """Remove every photo of a root that is no longer watched (the files stay on disk)."""
-    known = list(pipeline.state.under(root))
-    for start in range(0, len(known), 512):
-        chunk = known[start : start + 512]
-        await anyio.to_thread.run_sync(
-            pipeline.store.delete, [k.point_id for k in chunk], limiter=pipeline.store_limiter
-        )
-        for k in chunk:
-            pipeline.state.forget(k.path)
-    return len(known)
+    return await writer.remove_known(list(writer.state.under(root)))
 
 
 __all__ = ["FIX_MISSING", "RootFacts", "RootRegistry", "adopt", "drop_root", "mark_availability", "unwatch_root"]

@@ -57,7 +57,6 @@ from photoindex.daemon.work_loops import PipelineLoop, apply_events, run_scans, 
 from photoindex.daemon.work_tracker import WorkTracker
 from photoindex.indexer.discovery import DiscoveryRules, canonical_root
 from photoindex.indexer.models.process import ModelProcess
-from photoindex.indexer.state import IndexState
 from photoindex.indexer.summary import IndexSummary
 from photoindex.query_api.about import package_version
 
@@ -153,13 +152,11 @@ class Daemon:
         warnings.filterwarnings("ignore", message="Callback with id", category=RuntimeWarning)
         pipeline = self.parts.pipeline
         try:
-            pipeline.state = await anyio.to_thread.run_sync(
-                lambda: IndexState.load(self.parts.store, host_id=self.parts.host_id)
-            )
+            await pipeline.writer.load_state()
             pipeline.on_file_done = self.work.file_done
             pipeline.on_settled = self.work.count_settled
             pipeline.on_thumbnail = self.cache_upkeep.written
-            pipeline.wait_writable = self.gate.wait_writable
+            pipeline.writer.wait_writable = self.gate.wait_writable
             await self.gate.check()  # before anything writes: a start on a full disk comes up read-only
             async with anyio.create_task_group() as tg:
                 self._tg = tg
@@ -219,10 +216,10 @@ class Daemon:
         """A folder no longer watched: remove its photos (``purge``), else keep them outside any watched folder."""
         root = canonical_root(folder)
         if purge:
-            removed = await drop_root(self.parts.pipeline, root)
+            removed = await drop_root(self.parts.pipeline.writer, root)
             log.info("roots.purged", root=root, photos=removed)
             return removed
-        kept = await unwatch_root(self.parts.pipeline, root)
+        kept = await unwatch_root(self.parts.pipeline.writer, root)
         log.info("roots.unwatched", root=root, photos=kept)
         return kept
 

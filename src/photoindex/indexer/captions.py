@@ -2,8 +2,8 @@
 
 Runs after indexing (CLI) or when the device is otherwise idle (daemon), at
 background priority, so a caption never delays a photo becoming searchable.
-Each batch is written as it finishes; an interrupted pass resumes where it
-stopped.
+Each batch is written (through the ``IndexWriter``) as it finishes; an
+interrupted pass resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ import anyio
 import numpy as np
 import structlog
 
-from photoindex.errors import ErrorCode, FileError, ModelError, StoreError
+from photoindex.errors import FileError, ModelError
 from photoindex.indexer.decoding.pool import DecodePool
 from photoindex.indexer.models.ids import DEFAULT_CAPTION_SIZE
 from photoindex.indexer.models.worker import ModelWorker, Priority
 from photoindex.indexer.records import DecodeRequest
 from photoindex.indexer.store import PhotoFilter, VectorStore
+from photoindex.indexer.writer import IndexWriter
 
 log = structlog.get_logger(__name__)
 
@@ -41,7 +42,7 @@ def pending_caption_count(store: VectorStore) -> int:
 
 
 async def caption_pending(
-    store: VectorStore,
+    writer: IndexWriter,
     decoder: DecodePool,
     models: ModelWorker,
     *,
@@ -55,7 +56,7 @@ async def caption_pending(
     ``keep_going`` is asked before each batch; when it says no, the pass stops
     there (the daemon stops captioning as soon as other work arrives).
     """
-    todo = [(p.id, p.payload["path"]) for p in store.scroll(flt=PENDING, fields=("path",))]
+    todo = [(p.id, p.payload["path"]) for p in await writer.scroll(PENDING, fields=("path",))]
     request = DecodeRequest(model_size=model_size, caption_size=DEFAULT_CAPTION_SIZE)
     done = 0
     for start in range(0, len(todo), batch_size):
@@ -74,14 +75,14 @@ async def caption_pending(
         except ModelError as exc:
             log.warning("captions.unavailable", code=str(exc.code), error=exc.message)
             return done
-        for (pid, _px), caption in zip(ready, captions, strict=True):
-            try:
-                await anyio.to_thread.run_sync(store.set_payload, pid, {"caption": caption, "caption_status": "done"})
-            except StoreError as exc:
-                if exc.code != ErrorCode.NOT_FOUND:
-                    raise
-                continue  # the photo left the index while it was being captioned
-            done += 1
+        # A photo that left the index while it was being captioned is passed over.
+        written = await writer.set_payload(
+            [
+                (pid, {"caption": caption, "caption_status": "done"})
+                for (pid, _px), caption in zip(ready, captions, strict=True)
+            ]
+        )
+        done += len(written)
         if on_progress is not None:
             on_progress(len(chunk))
         log.info("captions.batch_done", n=len(ready))

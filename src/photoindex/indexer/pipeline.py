@@ -3,44 +3,44 @@
 Stages are tasks joined by bounded memory streams, so a flood of new files
 never holds more than a few batches of decoded images in memory. Blocking
 work leaves the event loop: hashing in threads, decoding in processes,
-inference on the model worker's thread, store writes in a thread. A file
-that fails becomes a failure record; it never fails its batch.
+inference on the model worker's thread. Every write goes through the
+``IndexWriter`` (one at a time, in a thread), which keeps ``IndexState`` in
+step. A file that fails becomes a failure record; it never fails its batch.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import anyio
 import numpy as np
 import structlog
 from anyio.abc import ObjectReceiveStream, ObjectSendStream, TaskGroup
 
-from photoindex.config.settings import DEFAULT_MAX_PIXELS, CaptionMode
 from photoindex.errors import ErrorCode, FileError, ModelError
+from photoindex.indexer.batching import known_file, next_batch
 from photoindex.indexer.decoding.hashing import hash_file
-from photoindex.indexer.decoding.places import GeoLookup
 from photoindex.indexer.decoding.pool import DecodePool
 from photoindex.indexer.decoding.thumbnails import thumbnail_path
+from photoindex.indexer.inference import caption_status, embed_batch, inline_captions, load_geo
 from photoindex.indexer.models.ids import DEFAULT_CAPTION_SIZE
 from photoindex.indexer.models.worker import ModelWorker, Priority
+from photoindex.indexer.moves import moved_away, repoint
+from photoindex.indexer.options import PipelineOptions
 from photoindex.indexer.payloads import decoded_photo_payload, failure_payload, moved_payload
 from photoindex.indexer.records import DecodedPhoto, DecodeRequest, FileFacts, FileFailure, HashedFile
 from photoindex.indexer.state import IndexState, KnownFile
-from photoindex.indexer.status import CaptionStatus, PhotoStatus
-from photoindex.indexer.store import PhotoPoint, VectorStore
-from photoindex.indexer.store.guarded import is_disk_full
+from photoindex.indexer.status import PhotoStatus
+from photoindex.indexer.store import PhotoPoint
 from photoindex.indexer.summary import IndexSummary
 from photoindex.indexer.write_batch import BY_PATH, StoreWrite, settle_ids
+from photoindex.indexer.writer import IndexWriter
 
 log = structlog.get_logger(__name__)
-T = TypeVar("T")
 
 # A file that changes while we hash it is re-read this many times before we give up for now.
 MAX_HASH_ATTEMPTS = 3
@@ -49,37 +49,18 @@ WRITE_BATCH = 256
 WRITE_WAIT_S = 0.05
 
 
-@dataclass(frozen=True)
-class PipelineOptions:
-    """How the pipeline runs; built from settings by the composition root."""
-
-    host_id: str
-    model_id: str
-    model_size: int
-    captions: CaptionMode = "deferred"
-    batch_size: int = 0  # 0: as the model worker sizes it (probed on CUDA)
-    max_wait_s: float = 0.05
-    hash_workers: int = 2
-    decode_concurrency: int = 4
-    thumbs_dir: Path | None = None
-    max_pixels: int = DEFAULT_MAX_PIXELS
-    geo: GeoLookup | None = None  # place names and local times for photos with GPS (None: not derived)
-
-
 class IndexPipeline:
     """Runs files through the stages; one instance per store, reusable across runs."""
 
     def __init__(
         self,
         *,
-        store: VectorStore,
-        state: IndexState,
+        writer: IndexWriter,
         decoder: DecodePool,
         models: ModelWorker,
         options: PipelineOptions,
     ) -> None:
-        self.store = store
-        self.state = state
+        self.writer = writer
         self.decoder = decoder
         self.models = models
         self.options = options
@@ -87,13 +68,15 @@ class IndexPipeline:
         # Content embedded but not yet written (so not yet in ``state``): a copy arriving now reuses it.
         self._unwritten: dict[str, tuple[dict[str, Any], np.ndarray]] = {}
         self._hash_limiter = anyio.CapacityLimiter(options.hash_workers)
-        self._store_limiter = anyio.CapacityLimiter(1)
         self.on_settled: Callable[[int], None] | None = None  # progress: files that need nothing more
         self.on_file_done: Callable[[str], None] | None = None  # each path given to process() once it is settled
         self.on_thumbnail: Callable[[Path], None] | None = None  # a decode wrote (or found) this thumbnail
-        # Awaited when the store refused a batch because the disk is short; the batch is written after it.
-        self.wait_writable: Callable[[], Awaitable[None]] | None = None
         self._preloading = False
+
+    @property
+    def state(self) -> IndexState:
+        """The writer's ``IndexState`` (read-only here: only the writer changes it)."""
+        return self.writer.state
 
     # -- entry points --------------------------------------------------------
     async def run(self, files: Iterable[FileFacts], summary: IndexSummary | None = None) -> IndexSummary:
@@ -248,26 +231,20 @@ class IndexPipeline:
         self, receive: ObjectReceiveStream[DecodedPhoto], writes: ObjectSendStream[StoreWrite], summary: IndexSummary
     ) -> None:
         async with receive, writes:
-            while batch := await _next_batch(receive, self._batch_size(), self.options.max_wait_s):
+            while batch := await next_batch(receive, self._batch_size(), self.options.max_wait_s):
                 await writes.send(await self._embed_batch(batch, summary))
-
-    async def _load_geo(self, batch: list[DecodedPhoto]) -> None:
-        """The first photo with GPS loads the place and zone data, off the event loop (once, under a second)."""
-        geo = self.options.geo
-        if geo is None or geo.loaded:
-            return
-        if any(p.image.metadata.gps_lat is not None and p.image.metadata.gps_lon is not None for p in batch):
-            await anyio.to_thread.run_sync(geo.load)
 
     def _batch_size(self) -> int:
         return self.options.batch_size or self.models.batch_size
 
     async def _embed_batch(self, batch: list[DecodedPhoto], summary: IndexSummary) -> StoreWrite:
         started = time.perf_counter()
-        vectors, failures = await self._vectors(batch, summary)
+        vectors, failures = await embed_batch(self.models, batch, summary)
         summary.stage_s["embed"] += time.perf_counter() - started
-        captions = await self._inline_captions(batch, summary) if vectors is not None else None
-        await self._load_geo(batch)
+        captions = None
+        if vectors is not None:
+            captions = await inline_captions(self.models, self.options.captions, batch, summary)
+        await load_geo(self.options.geo, batch)
         points: list[PhotoPoint] = []
         known: list[KnownFile] = []
         for index, photo in enumerate(batch):
@@ -278,7 +255,7 @@ class IndexPipeline:
                         summary, FileFailure(hashed.facts, failure.code, failure.message, hashed.sha256)
                     )
                     points.append(self._failure_point(hashed, failure.code, failure.message))
-                    known.append(_known(BY_PATH, hashed, "failed", None, error_code=str(failure.code)))
+                    known.append(known_file(BY_PATH, hashed, "failed", None, error_code=str(failure.code)))
                 continue
             vector = vectors[index] if vectors is not None else None
             caption = captions[index] if captions is not None else None
@@ -291,7 +268,7 @@ class IndexPipeline:
                 model_id=self.options.model_id,
                 status=status,
                 caption=caption,
-                caption_status=self._caption_status(caption, status),
+                caption_status=caption_status(self.options.captions, caption, status),
                 fingerprint=photo.image.fingerprint,
                 geo=self.options.geo,
             )
@@ -303,7 +280,7 @@ class IndexPipeline:
                     else moved_payload(payload, hashed.facts, host_id=self.options.host_id, geo=self.options.geo)
                 )
                 points.append(PhotoPoint(id=BY_PATH, payload=copy_payload, vector=vector))
-                known.append(_known(BY_PATH, hashed, status, copy_payload.get("caption_status")))
+                known.append(known_file(BY_PATH, hashed, status, copy_payload.get("caption_status")))
                 if status == "pending":
                     summary.pending += 1
                 elif position == 0:
@@ -317,78 +294,27 @@ class IndexPipeline:
     def _copy_of(self, hashed: HashedFile, payload: dict[str, Any], vector: np.ndarray) -> StoreWrite:
         """A point for a copy of content whose vector is at hand: nothing decoded or embedded."""
         copy_payload = moved_payload(payload, hashed.facts, host_id=self.options.host_id, geo=self.options.geo)
-        known = _known(BY_PATH, hashed, "indexed", copy_payload.get("caption_status"))
+        known = known_file(BY_PATH, hashed, "indexed", copy_payload.get("caption_status"))
         return StoreWrite(points=(PhotoPoint(id=BY_PATH, payload=copy_payload, vector=vector),), known=(known,))
-
-    async def _vectors(
-        self, batch: list[DecodedPhoto], summary: IndexSummary
-    ) -> tuple[np.ndarray | None, dict[int, ModelError]]:
-        """The batch's vectors (None when no model is available: the photos become pending).
-
-        If inference fails on the batch, each photo is tried alone, so one bad
-        image fails by itself with ERR_EMBED instead of taking the batch along.
-        """
-        if self.models.embedder_error is not None:
-            return None, {}
-        try:
-            vectors = await self.models.embed_images(np.stack([p.image.pixels for p in batch]), Priority.INDEX)
-            summary.embedded_images += len(batch)
-            return vectors, {}
-        except ModelError as exc:
-            if exc.code == ErrorCode.MODEL_UNAVAILABLE:
-                # The cause was said once, by models.load_failed; this only counts what waits for it.
-                log.info("indexer.batch_pending", n=len(batch), code=str(exc.code))
-                return None, {}
-            log.warning("indexer.batch_embed_failed", n=len(batch), error=exc.message)
-        rows: list[np.ndarray] = []
-        failures: dict[int, ModelError] = {}
-        for index, photo in enumerate(batch):
-            try:
-                rows.append((await self.models.embed_images(photo.image.pixels[None], Priority.INDEX))[0])
-                summary.embedded_images += 1
-            except ModelError as exc:
-                failures[index] = exc
-                rows.append(np.zeros(0, dtype=np.float32))
-        if len(failures) == len(batch):
-            return np.zeros((len(batch), 0), dtype=np.float32), failures
-        dim = next(len(r) for r in rows if len(r))
-        return np.stack([r if len(r) else np.zeros(dim, dtype=np.float32) for r in rows]), failures
-
-    async def _inline_captions(self, batch: list[DecodedPhoto], summary: IndexSummary) -> list[str | None] | None:
-        if self.options.captions != "inline":
-            return None
-        started = time.perf_counter()
-        try:
-            pixels = np.stack([p.image.caption_pixels for p in batch])
-            captions: list[str | None] = list(await self.models.caption(pixels, Priority.INDEX))
-            summary.captioned += len(batch)
-        except ModelError as exc:
-            log.warning("indexer.caption_failed", n=len(batch), code=str(exc.code), error=exc.message)
-            captions = [None] * len(batch)
-        summary.stage_s["caption"] += time.perf_counter() - started
-        return captions
-
-    def _caption_status(self, caption: str | None, status: PhotoStatus) -> CaptionStatus:
-        if caption is not None:
-            return CaptionStatus.DONE
-        if self.options.captions == "off" or status != PhotoStatus.INDEXED:
-            return CaptionStatus.NONE
-        return CaptionStatus.PENDING  # deferred, or an inline caption that failed: the caption pass retries
 
     async def _write_stage(self, receive: ObjectReceiveStream[StoreWrite], summary: IndexSummary) -> None:
         async with receive:
-            while batch := await _next_batch(receive, WRITE_BATCH, WRITE_WAIT_S, size=lambda w: len(w.points) or 1):
+            while batch := await next_batch(receive, WRITE_BATCH, WRITE_WAIT_S, size=lambda w: len(w.points) or 1):
                 writes = settle_ids(batch, self.state)
                 points = [p for w in writes for p in w.points]
                 deletes = [i for w in writes for i in w.delete_ids]
                 started = time.perf_counter()
-                await self._apply_when_writable(points, deletes)
+                # While the disk is short the batch is held, and so are the stages behind it, until there is room.
+                await self.writer.write(
+                    upsert=points,
+                    delete=deletes,
+                    forget=[path for w in writes for path in w.forget_paths],
+                    remember=[k for w in writes for k in w.known],
+                    hold_when_full=True,
+                )
                 summary.stage_s["store"] += time.perf_counter() - started
                 for write in writes:
-                    for path in write.forget_paths:
-                        self.state.forget(path)
                     for known in write.known:
-                        self.state.remember(known)
                         if known.sha256 is not None:
                             self._unwritten.pop(known.sha256, None)  # ``state`` has it now
                         self._done(known.path)
@@ -403,38 +329,13 @@ class IndexPipeline:
         if self.on_file_done is not None:
             self.on_file_done(path)
 
-    @property
-    def store_limiter(self) -> anyio.CapacityLimiter:
-        """Held around every store call the pipeline makes; others writing to the store share it."""
-        return self._store_limiter
-
-    async def _apply_when_writable(self, points: list[PhotoPoint], deletes: list[str]) -> None:
-        """Write one batch; while the disk is short, hold it (and so the stages behind it) until there is room."""
-        while True:
-            try:
-                await anyio.to_thread.run_sync(self._apply, points, deletes, limiter=self._store_limiter)
-                return
-            except Exception as exc:
-                if not is_disk_full(exc) or self.wait_writable is None:
-                    raise
-                log.info("indexer.batch_held", points=len(points), deleted=len(deletes), reason=str(exc))
-                await self.wait_writable()  # upserts and deletes by id are idempotent: a retry doubles nothing
-
-    def _apply(self, points: list[PhotoPoint], deletes: list[str]) -> None:
-        if deletes:
-            self.store.delete(deletes)
-        if points:
-            self.store.upsert(points)
-
     # -- reuse and failures --------------------------------------------------
     async def _reuse(self, hashed: HashedFile, writes: ObjectSendStream[StoreWrite], summary: IndexSummary) -> bool:
         """Re-point or copy an indexed point with the same content; True when that settled the file."""
         donor = self.state.indexed_with(hashed.sha256)
         if donor is None:
             return False
-        found = await anyio.to_thread.run_sync(
-            lambda: self.store.retrieve([donor.point_id], with_vectors=True), limiter=self._store_limiter
-        )
+        found = await self.writer.retrieve([donor.point_id], with_vectors=True)
         if not found or found[0].vector is None:
             return False
         old = found[0]
@@ -443,12 +344,12 @@ class IndexPipeline:
         moved_from: KnownFile | None = None
         if donor.path == path:
             summary.touched += 1
-        elif _moved_away(donor, hashed.facts):
+        elif moved_away(donor, hashed.facts):
             summary.moved += 1  # the writer gives it the donor's id, unless that path was rewritten meanwhile
             moved_from = donor
         else:
             summary.reused += 1
-        known = _known(BY_PATH, hashed, "indexed", payload.get("caption_status"))
+        known = known_file(BY_PATH, hashed, "indexed", payload.get("caption_status"))
         point = PhotoPoint(BY_PATH, payload, old.vector)
         await writes.send(StoreWrite(points=(point,), known=(known,), moved_from=moved_from))
         return True
@@ -457,7 +358,7 @@ class IndexPipeline:
         self._record_failure(summary, failure)
         hashed = HashedFile(failure.facts, failure.sha256 or "")
         point = self._failure_point(hashed, failure.code, failure.message)
-        known = _known(BY_PATH, hashed, "failed", None, error_code=str(failure.code))
+        known = known_file(BY_PATH, hashed, "failed", None, error_code=str(failure.code))
         await writes.send(StoreWrite(points=(point,), known=(known,)))
 
     def _record_failure(self, summary: IndexSummary, failure: FileFailure) -> None:
@@ -471,125 +372,22 @@ class IndexPipeline:
 
     # -- moves and removals ----------------------------------------------------
     async def repoint(self, moves: Sequence[tuple[str, FileFacts]], summary: IndexSummary) -> list[str]:
-        """Give indexed points the new path of their renamed or moved files: no read, no decode, no inference.
-
-        ``moves`` pairs the old path with the stat of the file at its new path. Returns
-        the old paths that could not be re-pointed (not known, or no longer stored);
-        the caller treats those as a deletion plus a new file.
-        """
-        missed: list[str] = []
-        for start in range(0, len(moves), WRITE_BATCH):
-            chunk = [(self.state.by_path.get(old), old, facts) for old, facts in moves[start : start + WRITE_BATCH]]
-            missed += [old for known, old, _facts in chunk if known is None]
-            todo = [(known, facts) for known, _old, facts in chunk if known is not None]
-            if not todo:
-                continue
-            ids = [known.point_id for known, _facts in todo]
-            found = await anyio.to_thread.run_sync(
-                functools.partial(self.store.retrieve, ids, with_vectors=True), limiter=self._store_limiter
-            )
-            stored = {p.id: p for p in found}
-            points: list[PhotoPoint] = []
-            renamed: list[tuple[KnownFile, KnownFile]] = []
-            overwritten: list[str] = []
-            for known, facts in todo:
-                old_point = stored.get(known.point_id)
-                if old_point is None or old_point.payload.get("path") != known.path:
-                    missed.append(known.path)  # gone, or rewritten meanwhile for another file
-                    continue
-                payload = moved_payload(old_point.payload, facts, host_id=self.options.host_id, geo=self.options.geo)
-                points.append(PhotoPoint(known.point_id, payload, old_point.vector))  # the photo keeps its id
-                target = self.state.by_path.get(facts.path)
-                if target is not None and target.point_id != known.point_id:
-                    overwritten.append(target.point_id)  # moved over another indexed file
-                new = replace(
-                    known,
-                    path=facts.path,
-                    root=facts.root,
-                    size=facts.size,
-                    mtime_ns=facts.mtime_ns,
-                    inode=facts.inode,
-                )
-                renamed.append((known, new))
-            # Deletes go first: killed in between, the next scan re-points the photo again, with no duplicate.
-            await anyio.to_thread.run_sync(self._apply, points, overwritten, limiter=self._store_limiter)
-            for old, _new in renamed:  # all forgotten first: two files may have swapped names
-                self.state.forget(old.path)
-            for _old, new in renamed:
-                self.state.remember(new)
-            summary.moved += len(renamed)
-        return missed
+        """Re-point moved or renamed files (see ``moves.repoint``); returns the old paths that could not be."""
+        return await repoint(self.writer, moves, summary, host_id=self.options.host_id, geo=self.options.geo)
 
     async def remove_paths(self, paths: Iterable[str], summary: IndexSummary) -> int:
         """Drop the points of known ``paths`` that are gone from disk; returns how many went."""
-        gone = [k for k in (self.state.by_path.get(p) for p in paths) if k is not None and not os.path.lexists(k.path)]
-        for start in range(0, len(gone), WRITE_BATCH):
-            chunk = gone[start : start + WRITE_BATCH]
-            await anyio.to_thread.run_sync(self.store.delete, [k.point_id for k in chunk], limiter=self._store_limiter)
-            for known in chunk:
-                self.state.forget(known.path)
+        state = self.state
+        gone = [k for k in (state.by_path.get(p) for p in paths) if k is not None and not os.path.lexists(k.path)]
+        await self.writer.remove_known(gone)
         summary.deleted += len(gone)
         return len(gone)
 
-    # -- removals --------------------------------------------------------------
     async def remove_missing(self, root: str, seen: set[str], summary: IndexSummary) -> None:
         """Drop points under ``root`` whose files a complete scan did not find and that are gone."""
         gone = [k for k in self.state.under(root) if k.path not in seen and not os.path.lexists(k.path)]
-        for start in range(0, len(gone), WRITE_BATCH):
-            chunk = gone[start : start + WRITE_BATCH]
-            await anyio.to_thread.run_sync(self.store.delete, [k.point_id for k in chunk], limiter=self._store_limiter)
-            for known in chunk:
-                self.state.forget(known.path)
+        await self.writer.remove_known(gone)
         summary.deleted += len(gone)
-
-
-def _moved_away(donor: KnownFile, facts: FileFacts) -> bool:
-    """Whether the file at ``facts`` is ``donor`` moved: its old path is gone, or now holds another file."""
-    if facts.inode != donor.inode:
-        return not os.path.lexists(donor.path)
-    try:
-        return os.lstat(donor.path).st_ino != donor.inode
-    except OSError:
-        return True
-
-
-def _known(
-    pid: str, hashed: HashedFile, status: str, caption_status: str | None, *, error_code: str | None = None
-) -> KnownFile:
-    facts = hashed.facts
-    return KnownFile(
-        point_id=pid,
-        path=facts.path,
-        root=facts.root,
-        size=facts.size,
-        mtime_ns=facts.mtime_ns,
-        inode=facts.inode,
-        status=status,
-        sha256=hashed.sha256 or None,
-        caption_status=caption_status,
-        error_code=error_code,
-    )
-
-
-async def _next_batch(
-    receive: ObjectReceiveStream[T], limit: int, max_wait_s: float, size: Callable[[T], int] | None = None
-) -> list[T]:
-    """Up to ``limit`` items: wait for the first, then at most ``max_wait_s`` for the rest."""
-    measure = size or (lambda _item: 1)
-    try:
-        first = await receive.receive()
-    except anyio.EndOfStream:
-        return []
-    batch, filled = [first], measure(first)
-    with anyio.move_on_after(max_wait_s):
-        while filled < limit:
-            try:
-                item = await receive.receive()
-            except anyio.EndOfStream:
-                break
-            batch.append(item)
-            filled += measure(item)
-    return batch
 
 
 __all__ = ["IndexPipeline", "PipelineOptions"]

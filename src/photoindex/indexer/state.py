@@ -2,7 +2,7 @@
 
 Loaded once by scrolling this host's points in the store (only the few
 payload fields needed; other hosts sharing a server collection are none of
-its business), then kept current by the pipeline as it writes. A file whose
+its business), then kept current by the ``IndexWriter`` as it writes. A file whose
 size and mtime_ns match what the index recorded costs a dict lookup: no read,
 no decode, no inference. It is also where a file's point id is found: by its
 path when the file is known, else derived for a new photo (``id_for``).
@@ -91,6 +91,10 @@ class IndexState:
                 if not paths:
                     del self._indexed_by_sha[known.sha256]
         return known
+
+    def path_of(self, point_id: str) -> str | None:
+        """The path of the known file whose point has this id, if any."""
+        return self._paths_by_id.get(point_id)
 
     def id_for(self, path: str, *, taken: Mapping[str, str] | None = None) -> str:
         """The point id for the file at ``path``: its own when known, else a new photo's.

@@ -106,6 +106,30 @@ class CaptionIndex:
         ordered = sorted(hit_rows.tolist(), key=lambda r: (-float(scores[r]), r))
         return [CaptionMatch(r, round(float(scores[r]), 6), self._words_of(r, terms)) for r in ordered]
 
+    def renumbered(self, old_rows: np.ndarray, added: CaptionIndex, final: np.ndarray) -> CaptionIndex:
+        """This index over rows renumbered, some dropped, with ``added``'s rows joined in.
+
+        ``old_rows[r]`` is where this index's row r went among the kept rows
+        followed by the added ones (-1: dropped); ``added`` is numbered in that
+        sequence already, and ``final`` gives each row of it its final place.
+        """
+        captioned = np.zeros(old_rows.shape[0], dtype=bool)
+        joined: dict[str, list[np.ndarray]] = {}
+        for word, posting in self._postings.items():
+            captioned[posting] = True
+            rows = old_rows[posting]
+            joined.setdefault(word, []).append(rows[rows >= 0])
+        for word, posting in added._postings.items():
+            joined.setdefault(word, []).append(posting)
+        postings: dict[str, np.ndarray] = {}
+        for word, parts in joined.items():
+            rows = np.concatenate(parts)
+            if rows.size:
+                postings[word] = np.sort(final[rows]).astype(np.int32)
+        # Captions with no indexable word count as documents but sit in no posting: those dropped are not seen.
+        dropped = int(np.count_nonzero(captioned & (old_rows < 0)))
+        return CaptionIndex(postings, self.documents - dropped + added.documents)
+
     def _idf(self, term: str) -> float:
         posting = self._postings.get(term)
         frequency = 0 if posting is None else posting.size

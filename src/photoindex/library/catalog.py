@@ -1,4 +1,11 @@
-"""Keeps the current library snapshot, re-reading the store in the background when it changes."""
+"""Keeps the current library snapshot, brought up to date in the background when the store changes.
+
+The index writer's change records say which points a write touched: those are
+read back and merged into the snapshot (``snapshot_update``). A change nobody
+reported (another host writing a shared collection, a file edited in place
+with no daemon attached) shows in the version instead, and the whole store is
+read again.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +15,11 @@ from collections.abc import Callable
 import anyio
 import structlog
 
+from photoindex.indexer.changes import IndexChange
 from photoindex.indexer.store import VectorStore
 from photoindex.library.jobs import Jobs
 from photoindex.library.snapshot import Snapshot, take_snapshot
+from photoindex.library.snapshot_update import updated_snapshot
 from photoindex.library.version import LibraryVersion, daemon_activity, read_version
 
 log = structlog.get_logger(__name__)
@@ -22,6 +31,12 @@ VERSION_CHECK_S = 1.0
 MAX_SNAPSHOT_AGE_S = 600.0
 # The background check re-reads the version this often (one count with a daemon attached).
 WATCH_INTERVAL_S = 2.0
+# A snapshot the index writer reported a change to (one the version may not show: a caption, a place)
+# is re-read once it is this old, so a caption pass writing every few seconds costs a scroll at most this often.
+CHANGED_REFRESH_S = 10.0
+# More changed ids than this since the last snapshot (or than a quarter of its photos, beyond a few hundred):
+# reading the whole store costs less than reading back each point.
+MAX_UPDATE_IDS = 20_000
 
 
 class Catalog:
@@ -36,6 +51,7 @@ class Catalog:
         limiter: anyio.CapacityLimiter | None = None,
         version_check_s: float = VERSION_CHECK_S,
         max_age_s: float = MAX_SNAPSHOT_AGE_S,
+        changed_refresh_s: float = CHANGED_REFRESH_S,
     ) -> None:
         self.store = store
         self._jobs = jobs
@@ -43,9 +59,12 @@ class Catalog:
         self._limiter = limiter
         self._version_check_s = version_check_s
         self._max_age_s = max_age_s
+        self._changed_refresh_s = changed_refresh_s
         self._version: LibraryVersion | None = None
         self._checked = 0.0
         self._snapshot: Snapshot | None = None
+        self._stale = False  # the writer committed a change since the snapshot was taken
+        self._touched: set[str] | None = set()  # ids the writer touched since then (None: too many to track)
         self.generation = 0
 
     async def version(self) -> LibraryVersion:
@@ -66,12 +85,23 @@ class Catalog:
         self.generation += 1
         self._checked = 0.0
 
+    def changed(self, change: IndexChange) -> None:
+        """The index writer committed ``change``: the snapshot is re-read once ``changed_refresh_s`` old.
+
+        The version tells most changes at once (counts, the daemon's activity);
+        this also catches those it does not, such as a caption or a place written.
+        """
+        self._stale = True
+        if self._touched is not None:
+            self._touched.update(change.touched)
+            if len(self._touched) > MAX_UPDATE_IDS:
+                self._touched = None
+
     def fresh(self, snapshot: Snapshot | None, version: LibraryVersion) -> bool:
-        return (
-            snapshot is not None
-            and snapshot.version == version
-            and time.monotonic() - snapshot.created < self._max_age_s
-        )
+        if snapshot is None or snapshot.version != version:
+            return False
+        age = time.monotonic() - snapshot.created
+        return age < self._max_age_s and not (self._stale and age >= self._changed_refresh_s)
 
     async def snapshot(self, *, wait_s: float = 0.0) -> tuple[Snapshot | None, bool]:
         """The latest snapshot and whether it is current; starts a refresh when it is not."""
@@ -109,11 +139,39 @@ class Catalog:
         return self._jobs.running("snapshot")
 
     async def _refresh(self, version: LibraryVersion) -> None:
-        snapshot = await anyio.to_thread.run_sync(
-            take_snapshot, self.store, version, limiter=self._limiter, abandon_on_cancel=True
-        )
+        # A change committed from here on may not be in this snapshot: it marks it stale again.
+        touched, self._touched, self._stale = self._touched, set(), False
+        previous = self._snapshot
+        snapshot = None
+        if previous is not None and touched and len(touched) <= max(len(previous) // 4, 256):
+            try:
+                snapshot = await anyio.to_thread.run_sync(
+                    updated_snapshot, previous, self.store, touched, version, limiter=self._limiter
+                )
+            except Exception as exc:
+                log.warning("library.snapshot_update_failed", error=str(exc))  # the whole store is read instead
+            if snapshot is not None and not _explains(snapshot, version):
+                snapshot = None  # the version moved for more than the writer told of (another host, say)
+        updated = snapshot is not None
+        if snapshot is None:
+            snapshot = await anyio.to_thread.run_sync(
+                take_snapshot, self.store, version, limiter=self._limiter, abandon_on_cancel=True
+            )
         self._snapshot = snapshot
-        log.info("library.snapshot", photos=len(snapshot), version=version.key, ms=round(snapshot.taken_s * 1000))
+        log.info(
+            "library.snapshot",
+            photos=len(snapshot),
+            version=version.key,
+            ms=round(snapshot.taken_s * 1000),
+            **({"updated": len(touched or ())} if updated else {}),
+        )
+
+
+def _explains(snapshot: Snapshot, version: LibraryVersion) -> bool:
+    """Whether the counts of ``version`` are those of ``snapshot`` (those it can check)."""
+    if len(snapshot) != version.photos:
+        return False
+    return version.indexed < 0 or int((snapshot.status == 0).sum()) == version.indexed
 
 
 __all__ = ["Catalog"]

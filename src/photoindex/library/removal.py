@@ -5,7 +5,8 @@ of its folder indexes it again (remove the folder, or trash the file, to be
 rid of it for good). With ``trash`` the file goes to the desktop trash via
 send2trash first, and its entry is removed only if that worked. A folder that
 stops being watched keeps its photos (``unwatch_root``) unless purged
-(``remove_root``).
+(``remove_root``). Every removal is written by the ``IndexWriter``, which
+keeps the indexer's state in step and tells the library's views.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from dataclasses import dataclass
 import anyio
 import structlog
 
-from photoindex.errors import ErrorCode, PhotoindexError, StoreError
-from photoindex.indexer.state import UNWATCHED_ROOT
-from photoindex.indexer.store import PhotoFilter, PhotoPoint, VectorStore
+from photoindex.errors import ErrorCode, PhotoindexError
+from photoindex.indexer.store import PhotoPoint, VectorStore
+from photoindex.indexer.writer import IndexWriter
 from photoindex.library.errors import Rejected
 from photoindex.library.photos import PhotoFiles, parse_id
 
@@ -40,13 +41,17 @@ class Removal:
 
 async def remove_photos(
     store: VectorStore,
+    writer: IndexWriter,
     files: PhotoFiles,
     ids: Sequence[str],
     *,
     trash: bool,
     limiter: anyio.CapacityLimiter | None = None,
 ) -> list[Removal]:
-    """Remove each id from the index (trashing its file first when asked); one outcome per id, in order."""
+    """Remove each id from the index (trashing its file first when asked); one outcome per id, in order.
+
+    ``limiter`` is the one reads from ``store`` share; the removal itself is the writer's.
+    """
     if len(ids) > MAX_IDS:
         raise Rejected(f"at most {MAX_IDS} ids per request", reason="too_large", code=ErrorCode.TOO_LARGE)
     if trash:
@@ -74,7 +79,7 @@ async def remove_photos(
         to_delete.append(canonical)
         outcomes[raw] = Removal(raw, True, trash)
     if to_delete:
-        await anyio.to_thread.run_sync(store.delete, list(dict.fromkeys(to_delete)), limiter=limiter)
+        await writer.remove_ids(to_delete)
     log.info("library.photos_removed", removed=len(to_delete), trashed=trash, asked=len(ids))
     return [outcomes[raw] for raw in ids]
 
@@ -107,30 +112,22 @@ def _require_send2trash() -> None:
         ) from None
 
 
-def remove_root(store: VectorStore, root: str, *, host_id: str, chunk: int = 1024) -> int:
-    """Drop this host's points indexed under ``root`` (a folder no longer watched); blocking; returns how many."""
-    ids = [p.id for p in store.scroll(flt=PhotoFilter(host_ids=(host_id,), roots=(root,)), fields=("path",))]
-    for start in range(0, len(ids), chunk):
-        store.delete(ids[start : start + chunk])
-    log.info("library.root_removed", root=root, points=len(ids))
-    return len(ids)
+async def remove_root(writer: IndexWriter, root: str) -> int:
+    """Drop this host's points indexed under ``root`` (a folder no longer watched); returns how many."""
+    removed = await writer.remove_root(root)
+    log.info("library.root_removed", root=root, points=removed)
+    return removed
 
 
-def unwatch_root(store: VectorStore, root: str, *, host_id: str) -> int:
-    """Keep this host's photos of ``root`` in the index, marked as outside any watched folder; blocking.
+async def unwatch_root(writer: IndexWriter, root: str) -> int:
+    """Keep this host's photos of ``root`` in the index, marked as outside any watched folder.
 
     They stay searchable with their vectors; watching a folder that holds
     them again gives them their root back without reading a file.
     """
-    ids = [p.id for p in store.scroll(flt=PhotoFilter(host_ids=(host_id,), roots=(root,)), fields=("path",))]
-    for pid in ids:
-        try:
-            store.set_payload(pid, {"root": UNWATCHED_ROOT})
-        except StoreError as exc:
-            if exc.code != ErrorCode.NOT_FOUND:  # removed meanwhile: nothing left to mark
-                raise
-    log.info("library.root_unwatched", root=root, points=len(ids))
-    return len(ids)
+    kept = await writer.unwatch_root(root)
+    log.info("library.root_unwatched", root=root, points=kept)
+    return kept
 
 
 __all__ = ["MAX_IDS", "Removal", "remove_photos", "remove_root", "unwatch_root"]

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from photoindex.indexer.store import VectorStore
+from photoindex.indexer.store import PhotoPoint, VectorStore
 from photoindex.library.captions_index import CaptionIndex
 from photoindex.library.version import LibraryVersion
 
@@ -129,83 +129,106 @@ class Snapshot:
         return int(self.size.sum())
 
 
-def take_snapshot(store: VectorStore, version: LibraryVersion, *, page_size: int = 2048) -> Snapshot:
-    """Scroll every photo point's light fields into columns (blocking: run it in a thread)."""
-    started = time.perf_counter()
-    ids: list[bytes] = []
-    status: list[int] = []
-    size: list[int] = []
-    width: list[int] = []
-    height: list[int] = []
-    mtime: list[int] = []
-    sha: list[bytes] = []
-    phash: list[int] = []
-    has_phash: list[bool] = []
-    captions = CaptionIndex.builder()
-    hosts: list[int] = []
-    host_codes: dict[str, int] = {}
-    taken: list[float] = []
-    dirs: list[int] = []
-    dir_codes: dict[str, int] = {}
-    places: list[int] = []
-    place_codes: dict[tuple[str, str, str, str], int] = {}
-    lats: list[float] = []
-    last_indexed: str | None = None
-    for row, point in enumerate(store.scroll(fields=SNAPSHOT_FIELDS, page_size=page_size)):
+class Columns:
+    """Rows of a snapshot being built, point by point; codes continue from ``host_names``, ``dir_names``, ...."""
+
+    def __init__(
+        self,
+        *,
+        host_names: tuple[str, ...] = (),
+        dir_names: tuple[str, ...] = (),
+        place_names: tuple[tuple[str, str, str, str], ...] = (),
+        first_row: int = 0,
+    ) -> None:
+        self.ids: list[bytes] = []
+        self.status: list[int] = []
+        self.size: list[int] = []
+        self.width: list[int] = []
+        self.height: list[int] = []
+        self.mtime: list[int] = []
+        self.sha: list[bytes] = []
+        self.phash: list[int] = []
+        self.has_phash: list[bool] = []
+        self.captions = CaptionIndex.builder()
+        self.hosts: list[int] = []
+        self.host_codes = {name: code for code, name in enumerate(host_names)}
+        self.taken: list[float] = []
+        self.dirs: list[int] = []
+        self.dir_codes = {name: code for code, name in enumerate(dir_names)}
+        self.places: list[int] = []
+        self.place_codes = {name: code for code, name in enumerate(place_names)}
+        self.lats: list[float] = []
+        self.last_indexed: str | None = None
+        self._row = first_row
+
+    def add(self, point: PhotoPoint) -> None:
         p = point.payload
-        ids.append(uuid.UUID(point.id).bytes)
-        status.append(STATUS_CODES.get(p.get("status", "indexed"), _OTHER_STATUS))
-        size.append(_int(p.get("size")))
+        self.ids.append(uuid.UUID(point.id).bytes)
+        self.status.append(STATUS_CODES.get(p.get("status", "indexed"), _OTHER_STATUS))
+        self.size.append(_int(p.get("size")))
         w, h = _int(p.get("width")), _int(p.get("height"))
         if p.get("orientation") in _QUARTER_TURNS:
             w, h = h, w
-        width.append(w)
-        height.append(h)
-        mtime.append(_int(p.get("mtime_ns")))
-        sha.append(_sha_bytes(p.get("sha256")))
+        self.width.append(w)
+        self.height.append(h)
+        self.mtime.append(_int(p.get("mtime_ns")))
+        self.sha.append(_sha_bytes(p.get("sha256")))
         value = _phash_int(p.get("phash"))
-        phash.append(value if value is not None else 0)
-        has_phash.append(value is not None)
+        self.phash.append(value if value is not None else 0)
+        self.has_phash.append(value is not None)
         host_id = str(p.get("host_id", ""))
-        hosts.append(host_codes.setdefault(host_id, len(host_codes)))
+        self.hosts.append(self.host_codes.setdefault(host_id, len(self.host_codes)))
         taken_ts = p.get("taken_at_ts")
-        taken.append(float(taken_ts) if isinstance(taken_ts, int | float) and not isinstance(taken_ts, bool) else _NAN)
+        number = isinstance(taken_ts, int | float) and not isinstance(taken_ts, bool)
+        self.taken.append(float(taken_ts) if number and taken_ts is not None else _NAN)
         path = p.get("path")
         folder = path.rpartition("/")[0] if isinstance(path, str) else ""
-        dirs.append(dir_codes.setdefault(folder, len(dir_codes)))
-        places.append(_place_code(p, place_codes))
+        self.dirs.append(self.dir_codes.setdefault(folder, len(self.dir_codes)))
+        self.places.append(_place_code(p, self.place_codes))
         location = p.get("location")
         lat = location.get("lat") if isinstance(location, dict) else None
-        lats.append(float(lat) if isinstance(lat, int | float) else np.nan)
+        self.lats.append(float(lat) if isinstance(lat, int | float) else np.nan)
         caption = p.get("caption")
         if isinstance(caption, str) and caption:
-            captions.add(row, caption)
+            self.captions.add(self._row, caption)
         indexed_at = p.get("indexed_at")
-        if isinstance(indexed_at, str) and (last_indexed is None or indexed_at > last_indexed):
-            last_indexed = indexed_at
-    return Snapshot(
-        version=version,
-        ids=np.frombuffer(b"".join(ids), dtype="V16"),
-        status=np.array(status, dtype=np.uint8),
-        size=np.array(size, dtype=np.int64),
-        width=np.array(width, dtype=np.int32),
-        height=np.array(height, dtype=np.int32),
-        mtime_ns=np.array(mtime, dtype=np.int64),
-        sha256=np.frombuffer(b"".join(sha), dtype="V32"),
-        phash=np.array(phash, dtype=np.uint64),
-        has_phash=np.array(has_phash, dtype=bool),
-        captions=captions.build(),
-        last_indexed_at=last_indexed,
-        taken_s=time.perf_counter() - started,
-        host=np.array(hosts, dtype=np.uint16),
-        host_names=tuple(host_codes),
-        taken_ts=np.array(taken, dtype=np.float64),
-        dir_code=np.array(dirs, dtype=np.uint32),
-        dir_names=tuple(dir_codes),
-        place=np.array(places, dtype=np.int32),
-        place_names=tuple(place_codes),
-        lat=np.array(lats, dtype=np.float32),
-    )
+        if isinstance(indexed_at, str) and (self.last_indexed is None or indexed_at > self.last_indexed):
+            self.last_indexed = indexed_at
+        self._row += 1
+
+    def build(self, version: LibraryVersion, captions: CaptionIndex, taken_s: float) -> Snapshot:
+        return Snapshot(
+            version=version,
+            ids=np.frombuffer(b"".join(self.ids), dtype="V16"),
+            status=np.array(self.status, dtype=np.uint8),
+            size=np.array(self.size, dtype=np.int64),
+            width=np.array(self.width, dtype=np.int32),
+            height=np.array(self.height, dtype=np.int32),
+            mtime_ns=np.array(self.mtime, dtype=np.int64),
+            sha256=np.frombuffer(b"".join(self.sha), dtype="V32"),
+            phash=np.array(self.phash, dtype=np.uint64),
+            has_phash=np.array(self.has_phash, dtype=bool),
+            captions=captions,
+            last_indexed_at=self.last_indexed,
+            taken_s=taken_s,
+            host=np.array(self.hosts, dtype=np.uint16),
+            host_names=tuple(self.host_codes),
+            taken_ts=np.array(self.taken, dtype=np.float64),
+            dir_code=np.array(self.dirs, dtype=np.uint32),
+            dir_names=tuple(self.dir_codes),
+            place=np.array(self.places, dtype=np.int32),
+            place_names=tuple(self.place_codes),
+            lat=np.array(self.lats, dtype=np.float32),
+        )
+
+
+def take_snapshot(store: VectorStore, version: LibraryVersion, *, page_size: int = 2048) -> Snapshot:
+    """Scroll every photo point's light fields into columns (blocking: run it in a thread)."""
+    started = time.perf_counter()
+    columns = Columns()
+    for point in store.scroll(fields=SNAPSHOT_FIELDS, page_size=page_size):
+        columns.add(point)
+    return columns.build(version, columns.captions.build(), time.perf_counter() - started)
 
 
 def _place_code(payload: dict[str, Any], codes: dict[tuple[str, str, str, str], int]) -> int:
@@ -238,4 +261,4 @@ def _phash_int(value: Any) -> int | None:
     return None
 
 
-__all__ = ["SNAPSHOT_FIELDS", "STATUS_CODES", "Snapshot", "take_snapshot"]
+__all__ = ["SNAPSHOT_FIELDS", "STATUS_CODES", "Columns", "Snapshot", "take_snapshot"]

@@ -13,7 +13,6 @@ from photoindex.components import Components, open_components
 from photoindex.config import Settings
 from photoindex.indexer.captions import caption_pending, pending_caption_count
 from photoindex.indexer.discovery import DiscoveryRules, iter_files
-from photoindex.indexer.state import IndexState
 from photoindex.indexer.summary import IndexSummary
 
 log = structlog.get_logger(__name__)
@@ -36,7 +35,7 @@ async def index_with_components(parts: Components, roots: list[str], progress: b
         exclude=parts.settings.watch.exclude,
         follow_symlinks=parts.settings.watch.follow_symlinks,
     )
-    parts.pipeline.state = await anyio.to_thread.run_sync(lambda: IndexState.load(parts.store, host_id=parts.host_id))
+    await parts.pipeline.writer.load_state()
     unreadable: list[tuple[str, str]] = []
     files = await anyio.to_thread.run_sync(lambda: list(iter_files(roots, rules, unreadable)))
     for folder, reason in unreadable:
@@ -52,7 +51,7 @@ async def index_with_components(parts: Components, roots: list[str], progress: b
         pending = await anyio.to_thread.run_sync(pending_caption_count, parts.store)
         with _bar(progress, pending, "captioning") as bar:
             summary.captioned += await caption_pending(
-                parts.store,
+                parts.pipeline.writer,
                 parts.decoder,
                 parts.models,
                 model_size=parts.spec.image_size,

@@ -24,7 +24,9 @@ from photoindex.indexer.decoding.pool import DecodePool
 from photoindex.indexer.decoding.thumbnail_cache import ThumbnailCache
 from photoindex.indexer.models.ids import ClipSpec
 from photoindex.indexer.models.worker import ModelWorker
+from photoindex.indexer.state import IndexState
 from photoindex.indexer.store import VectorStore
+from photoindex.indexer.writer import IndexWriter
 from photoindex.library import (
     Browser,
     Catalog,
@@ -76,6 +78,7 @@ def create_app(
     host_id: str,
     daemon: DaemonControl | None = None,
     decoder: DecodePool | None = None,
+    writer: IndexWriter | None = None,
     thumbnails: ThumbnailCache | None = None,
     config_file: Path | None = None,
     projection_warm_up: bool = True,
@@ -100,6 +103,7 @@ def create_app(
         host_id=host_id,
         daemon=daemon,
         decoder=decoder,
+        writer=writer,
         config_file=config_file,
         projection_warm_up=projection_warm_up,
         min_umap_points=min_umap_points,
@@ -171,18 +175,20 @@ def build_services(
     host_id: str,
     daemon: DaemonControl | None,
     decoder: DecodePool | None,
+    writer: IndexWriter | None,
     config_file: Path | None,
     projection_warm_up: bool,
     min_umap_points: int,
     thumbnails: ThumbnailCache | None = None,
 ) -> ApiServices:
     """The controllers' collaborators, over the parts ``create_app`` is handed."""
-    store_limiter = anyio.CapacityLimiter(4)
+    store_limiter = anyio.CapacityLimiter(4)  # reads only: every write is the writer's, under its own limiter
+    # The indexer's writer when one runs in this process; else the API is the only one writing.
+    writer = writer or IndexWriter(store, IndexState(host_id))
 
     async def release_in_store(folder: str, purge: bool) -> int:
-        """No indexer runs in this process: keep or remove the folder's photos in the store itself."""
-        work = remove_root if purge else unwatch_root
-        return int(await anyio.to_thread.run_sync(lambda: work(store, folder, host_id=host_id), limiter=store_limiter))
+        """No indexer runs in this process: keep or remove the folder's photos through the API's writer."""
+        return await (remove_root if purge else unwatch_root)(writer, folder)
 
     status = daemon.status if daemon is not None else None
     jobs = Jobs()
@@ -226,6 +232,7 @@ def build_services(
         browser=browser,
         inbox=Inbox(resolve_inbox(settings, paths)),
         store_limiter=store_limiter,
+        writer=writer,
         decode_limiter=anyio.CapacityLimiter(2),
         decoder=decoder,
         status=status,
@@ -239,11 +246,13 @@ def _lifespan(services: ApiServices) -> Callable[[Litestar], AbstractAsyncContex
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         async with anyio.create_task_group() as tg:
             services.jobs.attach(tg)
+            unsubscribe = services.writer.subscribe(services.catalog.changed)
             services.projection.start()
             tg.start_soon(services.catalog.watch, name="photoindex-library-watch")
             try:
                 yield
             finally:
+                unsubscribe()
                 services.duplicates.stop()
                 services.projection.close()
                 services.jobs.attach(None)

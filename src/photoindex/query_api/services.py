@@ -14,6 +14,7 @@ from photoindex.indexer.decoding.pool import DecodePool
 from photoindex.indexer.models.ids import ClipSpec
 from photoindex.indexer.models.worker import ModelWorker
 from photoindex.indexer.store import VectorStore
+from photoindex.indexer.writer import IndexWriter
 from photoindex.library import (
     Browser,
     Catalog,
@@ -78,7 +79,8 @@ class ApiServices:
     folders: WatchedFolders
     browser: Browser
     inbox: Inbox
-    store_limiter: anyio.CapacityLimiter
+    store_limiter: anyio.CapacityLimiter  # reads of the store
+    writer: IndexWriter  # every write of the store
     decode_limiter: anyio.CapacityLimiter
     decoder: DecodePool | None = None
     status: StatusHook | None = None

@@ -21,7 +21,9 @@ from photoindex.indexer.decoding.places import GeoLookup
 from photoindex.indexer.decoding.pool import DecodePool
 from photoindex.indexer.discovery import DiscoveryRules, canonical_root, iter_files
 from photoindex.indexer.models.worker import ModelWorker
+from photoindex.indexer.state import IndexState
 from photoindex.indexer.store import VectorStore
+from photoindex.indexer.writer import IndexWriter
 from tests.fixtures.images import make_jpeg
 from tests.integration.api.conftest import Library, client_for, open_store
 from tests.integration.conftest import HOST, make_pipeline
@@ -229,7 +231,8 @@ def test_backfill_fills_photos_indexed_before_places(
         anyio.run(_index, store, decoder, api_models, tmp_path / "lib", tmp_path, None)
         lib = _library(store, tmp_path, tmp_path / "lib")
         assert "place_city" not in _payload(lib, "kyoto")
-        filled = anyio.run(backfill_places, store, geo)
+        writer = IndexWriter(store, IndexState("test-host"))
+        filled = anyio.run(backfill_places, writer, geo)
         assert filled == len(PHOTOS) - 1
         kyoto = _payload(lib, "kyoto")
         assert (kyoto["place_city"], kyoto["taken_at"], kyoto["taken_at_source"]) == (
@@ -237,6 +240,6 @@ def test_backfill_fills_photos_indexed_before_places(
             "2019-11-20T19:00:00+09:00",
             "exif+gps",
         )
-        assert anyio.run(backfill_places, store, geo) == 0  # nothing left: one empty scroll
+        assert anyio.run(backfill_places, writer, geo) == 0  # nothing left: one empty scroll
     finally:
         store.close()

@@ -138,7 +138,7 @@ class PhotosController(Controller):
     async def remove(self, services: NamedDependency[ApiServices], data: JSONBody[RemoveRequest]) -> RemoveResult:
         """Take photos out of the index; with ``trash`` their files go to the desktop trash (never deleted)."""
         outcomes = await remove_photos(
-            services.store, services.photos, data.ids, trash=data.trash, limiter=services.store_limiter
+            services.store, services.writer, services.photos, data.ids, trash=data.trash, limiter=services.store_limiter
         )
         services.catalog.invalidate()
         removed = sum(o.removed for o in outcomes)
