@@ -28,7 +28,9 @@ from photoindex.indexer.discovery import DiscoveryRules, canonical_root, iter_fi
 from photoindex.indexer.identity import load_host_id
 from photoindex.indexer.models.ids import ClipSpec
 from photoindex.indexer.models.worker import ModelWorker
+from photoindex.indexer.state import IndexState
 from photoindex.indexer.store import VectorStore
+from photoindex.indexer.writer import IndexWriter
 from photoindex.library import remove_root, unwatch_root
 from photoindex.query_api import create_app
 from tests.fixtures.images import make_jpeg, make_png
@@ -211,8 +213,8 @@ class StubDaemon:
             self.folders_changed(folders)
 
     async def release_root(self, folder: str, purge: bool) -> int:
-        work = remove_root if purge else unwatch_root
-        return int(await anyio.to_thread.run_sync(lambda: work(self.store, folder, host_id=self.host_id)))
+        writer = IndexWriter(self.store, IndexState(self.host_id))
+        return await (remove_root if purge else unwatch_root)(writer, folder)
 
 
 def api_app(
