@@ -115,9 +115,7 @@ class Daemon:
         self._rate = RateMeter()
         self._counts = CountsCache()
         self._tg: TaskGroup | None = None
-        self.router = EventRouter(
-            parts.pipeline, self.settler, self.rules, in_flight=self.work.in_flight.__contains__, summary=self.summary
-        )
+        self.router = EventRouter(parts.pipeline, self.rules, work=self.work)
         self.reconciler = Reconciler(
             parts.pipeline,
             self.rules,
