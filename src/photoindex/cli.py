@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_command = commands.add_parser
 
-    def add_parser(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+    def add_parser(name: str, **kwargs: Any) -> argparse.ArgumentParser:  # argparse's own signature
         return add_command(name, parents=[loud], **kwargs)
 
     commands.add_parser = add_parser  # type: ignore[method-assign]
@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_loudness(parser: argparse.ArgumentParser, default: Any) -> None:
+def _add_loudness(parser: argparse.ArgumentParser, default: bool | str) -> None:
+    """``-v``/``-q``; ``default``: False, or ``argparse.SUPPRESS`` to keep a value given before the command."""
     loudness = parser.add_mutually_exclusive_group()
     loudness.add_argument(
         "-v",

@@ -34,6 +34,7 @@ from photoindex.library.paging import Pinned, PinnedQuery
 from photoindex.library.place_index import PlaceIndexCache
 from photoindex.library.timeline import Timeline
 
+
 class ReportedProblem(Protocol):
     """One problem in the daemon's status record: where, and why."""
 
@@ -138,4 +139,4 @@ class ApiServices:
         return await anyio.to_thread.run_sync(call, limiter=self.store_limiter)
 
 
-__all__ = ["ApiServices", "DaemonControl", "DaemonReport", "RescanHook", "ReportedProblem", "StatusHook"]
+__all__ = ["ApiServices", "DaemonControl", "DaemonReport", "ReportedProblem", "RescanHook", "StatusHook"]
