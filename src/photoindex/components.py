@@ -22,6 +22,7 @@ from photoindex.config import AppPaths, Settings
 from photoindex.indexer.decoding.places import GeoLookup
 from photoindex.indexer.decoding.pool import DecodePool
 from photoindex.indexer.decoding.thumbnail_cache import ThumbnailCache
+from photoindex.indexer.discovery import DiscoveryRules
 from photoindex.indexer.disk.gate import ReadOnlyGate
 from photoindex.indexer.disk.space import DiskSpace
 from photoindex.indexer.identity import load_host_id
@@ -189,6 +190,12 @@ def open_search(settings: Settings, paths: AppPaths | None = None) -> Iterator[S
         models = build_model_worker(settings.model, paths.cache_dir)
         stack.callback(models.close)
         yield SearchParts(settings, paths, spec, store, models)
+
+
+def discovery_rules(settings: Settings) -> DiscoveryRules:
+    """Which files and folders of a library are photos to index (``[watch]`` include, exclude, symlinks)."""
+    watch = settings.watch
+    return DiscoveryRules(include=watch.include, exclude=watch.exclude, follow_symlinks=watch.follow_symlinks)
 
 
 def build_thumbnail_cache(settings: Settings, paths: AppPaths) -> ThumbnailCache:

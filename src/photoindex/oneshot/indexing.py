@@ -9,10 +9,10 @@ from typing import Protocol
 import anyio
 import structlog
 
-from photoindex.components import Components, open_components
+from photoindex.components import Components, discovery_rules, open_components
 from photoindex.config import Settings
 from photoindex.indexer.captions import caption_pending, pending_caption_count
-from photoindex.indexer.discovery import DiscoveryRules, iter_files
+from photoindex.indexer.discovery import iter_files
 from photoindex.indexer.summary import IndexSummary
 from photoindex.json_types import JsonValue
 
@@ -33,11 +33,7 @@ async def index_with_components(
     """Index ``roots`` with components already open (models loaded, as in a running daemon); the summary."""
     started = time.perf_counter()
     summary = IndexSummary()
-    rules = DiscoveryRules(
-        include=parts.settings.watch.include,
-        exclude=parts.settings.watch.exclude,
-        follow_symlinks=parts.settings.watch.follow_symlinks,
-    )
+    rules = discovery_rules(parts.settings)
     await parts.pipeline.writer.load_state()
     unreadable: list[tuple[str, str]] = []
     files = await anyio.to_thread.run_sync(lambda: list(iter_files(roots, rules, unreadable)))
