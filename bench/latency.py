@@ -334,6 +334,7 @@ async def measure_reconcile(work: Path, model: dict[str, Any], files: int) -> di
             parts.pipeline,
             DiscoveryRules(),
             submit=submit,
+            repoint=lambda moves: parts.pipeline.repoint(moves, IndexSummary()),
             too_young=submitted.append,
             available=lambda _root: True,
             summary=IndexSummary(),

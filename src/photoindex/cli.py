@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_command = commands.add_parser
 
-    def add_parser(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+    def add_parser(name: str, **kwargs: Any) -> argparse.ArgumentParser:  # argparse's own signature
         return add_command(name, parents=[loud], **kwargs)
 
     commands.add_parser = add_parser  # type: ignore[method-assign]
@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_loudness(parser: argparse.ArgumentParser, default: Any) -> None:
+def _add_loudness(parser: argparse.ArgumentParser, default: bool | str) -> None:
+    """``-v``/``-q``; ``default``: False, or ``argparse.SUPPRESS`` to keep a value given before the command."""
     loudness = parser.add_mutually_exclusive_group()
     loudness.add_argument(
         "-v",
@@ -215,9 +216,10 @@ def _search(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         _emit_error(ErrorCode.CONFIG_INVALID, message, as_json=args.json)
         return EXIT_USAGE
 
-    if not args.quiet and sys.stderr.isatty() and not _daemon_answers(loaded):
+    paths = AppPaths.from_settings(loaded.settings)
+    if not args.quiet and sys.stderr.isatty() and not _daemon_answers(paths):
         print(SEARCH_HINT, file=sys.stderr)
-    hits = search(loaded.settings, text=args.query, image=args.image, limit=args.limit, offset=args.offset)
+    hits = search(loaded.settings, text=args.query, image=args.image, limit=args.limit, offset=args.offset, paths=paths)
     if args.json:
         print(json.dumps(hits, indent=2))
     elif not hits:
@@ -237,25 +239,25 @@ SEARCH_HINT = (
 def _open(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     from photoindex.oneshot.opening import open_hints, open_page, page_url
 
-    url, running = page_url(loaded.settings, _running_api(loaded))
+    url, running = page_url(loaded.settings, _running_api(AppPaths.from_settings(loaded.settings)))
     print(url, flush=True)
     for hint in open_hints(running=running, opened=None if args.print else open_page(url)):
         print(hint, file=sys.stderr)
     return EXIT_OK
 
 
-def _daemon_answers(loaded: LoadedSettings) -> bool:
+def _daemon_answers(paths: AppPaths) -> bool:
     """Whether ``search`` will find a daemon with its query API (else it loads the model here)."""
     from photoindex.oneshot.searching import NO_DAEMON_ENV
 
-    return os.environ.get(NO_DAEMON_ENV) != "1" and _running_api(loaded) is not None
+    return os.environ.get(NO_DAEMON_ENV) != "1" and _running_api(paths) is not None
 
 
-def _running_api(loaded: LoadedSettings) -> str | None:
+def _running_api(paths: AppPaths) -> str | None:
     """The running daemon's API URL from its status file, or None."""
     from photoindex.daemon.status import read_status
 
-    status, _note = read_status(AppPaths.from_settings(loaded.settings).state_dir)
+    status, _note = read_status(paths.state_dir)
     return status.api_url if status is not None and status.api_url else None
 
 

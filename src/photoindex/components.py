@@ -1,8 +1,11 @@
-"""The composition root: settings → paths → store → model worker → decoder → pipeline, and the query API.
+"""The composition root: settings → paths → store → writer → model worker → decoder → pipeline → API.
 
 ``photoindex serve``, ``index`` and ``search`` all build their parts here,
 with the folders worked out once (``AppPaths``); nothing else constructs
-these, and everything else is handed what it needs.
+these, and everything else is handed what it needs. Building comes in two
+steps: the ``Groundwork`` (folders, thumbnail cache, the free-space gate)
+exists before the store opens, since the daemon waits on it for room on the
+disk first; ``open_components_on`` then builds the rest over it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from photoindex.config import AppPaths, Settings
 from photoindex.indexer.decoding.places import GeoLookup
 from photoindex.indexer.decoding.pool import DecodePool
 from photoindex.indexer.decoding.thumbnail_cache import ThumbnailCache
+from photoindex.indexer.discovery import DiscoveryRules
 from photoindex.indexer.disk.gate import ReadOnlyGate
 from photoindex.indexer.disk.space import DiskSpace
 from photoindex.indexer.identity import load_host_id
@@ -41,6 +45,31 @@ if TYPE_CHECKING:
     from photoindex.query_api.services import DaemonControl
 
 log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Groundwork:
+    """What exists before the store opens: the settings, their folders, the thumbnail cache and the disk gate."""
+
+    settings: Settings
+    paths: AppPaths
+    spec: ClipSpec
+    thumbnails: ThumbnailCache
+    gate: ReadOnlyGate
+
+
+def lay_groundwork(settings: Settings, paths: AppPaths | None = None) -> Groundwork:
+    """The folders (created when missing), the thumbnail cache and the gate over their disks.
+
+    ``paths``: the folders, when the caller has worked them out and created them already (the
+    daemon, for its lock).
+    """
+    if paths is None:
+        paths = AppPaths.from_settings(settings)
+        paths.ensure()
+    thumbnails = build_thumbnail_cache(settings, paths)
+    gate = build_gate(settings, paths, thumbnails)
+    return Groundwork(settings, paths, clip_spec(settings.model), thumbnails, gate)
 
 
 @dataclass
@@ -95,20 +124,20 @@ def build_daemon_model_worker(
 
 
 @contextmanager
-def open_components(
-    settings: Settings, paths: AppPaths | None = None, *, models: ModelWorker | None = None
-) -> Iterator[Components]:
-    """Build the indexing components; closes them (store last) on exit.
+def open_components(settings: Settings, *, models: ModelWorker | None = None) -> Iterator[Components]:
+    """Build the indexing components from the settings alone; closes them (store last) on exit."""
+    with open_components_on(lay_groundwork(settings), models=models) as parts:
+        yield parts
 
-    ``paths``: the folders, when the caller has worked them out already (the daemon, for its lock).
+
+@contextmanager
+def open_components_on(ground: Groundwork, *, models: ModelWorker | None = None) -> Iterator[Components]:
+    """Build the indexing components over ``ground``; closes them (store last) on exit.
+
     ``models``: a model worker to use instead of an in-process one (the daemon's
     runs the models in a child process); it is closed on exit all the same.
     """
-    paths = paths or AppPaths.from_settings(settings)
-    paths.ensure()
-    spec = clip_spec(settings.model)
-    thumbnails = build_thumbnail_cache(settings, paths)
-    gate = build_gate(settings, paths, thumbnails)
+    settings, paths, spec, thumbnails, gate = ground.settings, ground.paths, ground.spec, ground.thumbnails, ground.gate
     with ExitStack() as stack:
         raw_store = open_index_store(settings, paths, spec)
         stack.callback(raw_store.close)
@@ -148,9 +177,12 @@ class SearchParts:
 
 
 @contextmanager
-def open_search(settings: Settings) -> Iterator[SearchParts]:
-    """The parts of ``photoindex search`` without a daemon; closes them (store last) on exit."""
-    paths = AppPaths.from_settings(settings)
+def open_search(settings: Settings, paths: AppPaths | None = None) -> Iterator[SearchParts]:
+    """The parts of ``photoindex search`` without a daemon; closes them (store last) on exit.
+
+    ``paths``: the folders, when the caller has worked them out already.
+    """
+    paths = paths or AppPaths.from_settings(settings)
     spec = clip_spec(settings.model)
     with ExitStack() as stack:
         store = open_index_store(settings, paths, spec)
@@ -158,6 +190,12 @@ def open_search(settings: Settings) -> Iterator[SearchParts]:
         models = build_model_worker(settings.model, paths.cache_dir)
         stack.callback(models.close)
         yield SearchParts(settings, paths, spec, store, models)
+
+
+def discovery_rules(settings: Settings) -> DiscoveryRules:
+    """Which files and folders of a library are photos to index (``[watch]`` include, exclude, symlinks)."""
+    watch = settings.watch
+    return DiscoveryRules(include=watch.include, exclude=watch.exclude, follow_symlinks=watch.follow_symlinks)
 
 
 def build_thumbnail_cache(settings: Settings, paths: AppPaths) -> ThumbnailCache:

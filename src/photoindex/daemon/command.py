@@ -12,7 +12,7 @@ import anyio
 import anyio.abc
 import structlog
 
-from photoindex.components import build_daemon_model_worker, build_gate, build_thumbnail_cache, open_components
+from photoindex.components import build_daemon_model_worker, lay_groundwork, open_components_on
 from photoindex.config import AppPaths, Settings
 from photoindex.daemon.lock import OwnerLock
 from photoindex.daemon.notify import Notifier
@@ -20,7 +20,6 @@ from photoindex.daemon.read_only import wait_for_room_to_open, waiting_status
 from photoindex.daemon.serve import Daemon
 from photoindex.daemon.status import write_status
 from photoindex.indexer.disk.space import Shortage
-from photoindex.indexer.models.ids import clip_spec
 from photoindex.query_api.about import package_version
 
 log = structlog.get_logger(__name__)
@@ -42,6 +41,7 @@ def serve(
     paths = AppPaths.from_settings(settings)
     paths.ensure()
     with OwnerLock.acquire(paths.state_dir, data_dir=paths.data_dir):
+        ground = lay_groundwork(settings, paths)
         extra: tuple[str, ...] = ()
         if api:
             from photoindex.library.inbox_path import resolve_inbox
@@ -49,22 +49,19 @@ def serve(
             inbox = resolve_inbox(settings, paths)
             inbox.mkdir(parents=True, exist_ok=True, mode=0o700)
             extra = (str(inbox),)  # uploads land here; it is indexed like a library folder
-        thumbnails = build_thumbnail_cache(settings, paths)
-        space = build_gate(settings, paths, thumbnails).space
         local_store = paths.store_dir if settings.store.url is None else None
         started_at = datetime.now(UTC)
-        collection = clip_spec(settings.model).collection
 
         def say_why(shortage: Shortage) -> None:
             with contextlib.suppress(OSError):  # the state folder may be the full one
                 status = waiting_status(
-                    shortage, started_at=started_at, collection=collection, version=package_version()
+                    shortage, started_at=started_at, collection=ground.spec.collection, version=package_version()
                 )
                 write_status(paths.state_dir, status)
 
-        wait_for_room_to_open(space, local_store, thumbnails, Notifier(), on_wait=say_why)
+        wait_for_room_to_open(ground.gate.space, local_store, ground.thumbnails, Notifier(), on_wait=say_why)
         models, host = build_daemon_model_worker(settings, paths, log_level=log_level)
-        with open_components(settings, paths, models=models) as parts:
+        with open_components_on(ground, models=models) as parts:
             folders = list(roots if roots is not None else settings.watch.folders)
             daemon = Daemon(parts, folders, api=api, model_host=host, config_file=config_file, extra_roots=extra)
             anyio.run(_run_until_signal, daemon, on_ready)

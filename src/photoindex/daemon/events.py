@@ -1,11 +1,13 @@
 """Turn filesystem events into index work: settle a write, confirm a deletion, re-point a move.
 
-A rename or move inside a root is applied to the index directly: the point
-keeps its vector, payload and thumbnail and gets the new path, without
-reading, decoding or embedding anything (a moved folder of 1,000 photos is
-1,000 stats and a few store batches). That holds only while the file at the
-new path is the one indexed (same inode, size and mtime); otherwise the move
-is a deletion plus a new file. Everything else goes to the settler, which
+A rename or move inside a root is re-pointed: the point keeps its vector,
+payload and thumbnail and gets the new path, without reading, decoding or
+embedding anything (a moved folder of 1,000 photos is 1,000 stats and a few
+store batches). That holds only while the file at the new path is the one
+indexed (same inode, size and mtime), and neither path is in the pipeline;
+otherwise the move is a deletion plus a new file. Moves go through the
+``WorkTracker``, like the files handed to the pipeline, so a path is never
+indexed and re-pointed at once. Everything else goes to the settler, which
 decides when a file is complete.
 """
 
@@ -18,36 +20,32 @@ from collections.abc import Callable
 import anyio
 import structlog
 
-from photoindex.daemon.settle import Settler
 from photoindex.daemon.watcher import FsEvent
+from photoindex.daemon.work_tracker import WorkTracker
 from photoindex.indexer.discovery import DiscoveryRules, within
 from photoindex.indexer.pipeline import IndexPipeline
 from photoindex.indexer.records import FileFacts
 from photoindex.indexer.state import KnownFile
-from photoindex.indexer.summary import IndexSummary
 
 log = structlog.get_logger(__name__)
 
 
 class EventRouter:
-    """Applies ``FsEvent`` records, in order, to the settler and the index."""
+    """Applies ``FsEvent`` records, in order, to the settler and (moves, through ``work``) the index."""
 
     def __init__(
         self,
         pipeline: IndexPipeline,
-        settler: Settler,
         rules: DiscoveryRules,
         *,
-        in_flight: Callable[[str], bool],
-        summary: IndexSummary,
+        work: WorkTracker,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
-        self.pipeline = pipeline
-        self.settler = settler
+        self.pipeline = pipeline  # read for its state only
+        self.settler = work.settler
         self.rules = rules
-        self._in_flight = in_flight
-        self._summary = summary
+        self._work = work
         self._clock = clock
         self._wall = wall_clock  # compared with file mtimes
         self.applied = 0
@@ -74,7 +72,7 @@ class EventRouter:
         elif kind == "dir_created":
             pass  # watchdog walks a new folder and reports the files in it one by one
         elif kind == "deleted":
-            if self.settler.pending(path) or path in self.pipeline.state.by_path or self._in_flight(path):
+            if self.settler.pending(path) or path in self.pipeline.state.by_path or self._work.holds(path):
                 self.settler.gone(path, root, now)
         elif self.wanted(path, root):
             if kind == "closed":
@@ -96,14 +94,14 @@ class EventRouter:
         dest_wanted = bool(dest) and self.wanted(dest, root)
         state = self.pipeline.state
         known = state.by_path.get(src)
-        if known is not None and dest_wanted and not self._in_flight(src):
+        if known is not None and dest_wanted and not self._work.holds(src):
             facts = _same_file(known, dest, root)
             if facts is not None:
-                missed = await self.pipeline.repoint([(src, facts)], self._summary)
+                missed = await self._work.repoint([(src, facts)])
                 if not missed:
                     log.debug("watch.repointed", src=src, dest=dest)
                     return
-        if known is not None or self._in_flight(src):
+        if known is not None or self._work.holds(src):
             self.settler.gone(src, root, now)
         if not dest_wanted:
             return
@@ -118,7 +116,7 @@ class EventRouter:
         if not dest or not within(dest, root):
             self.settler.rescan_later(src, root, now, self.settler.delete_delay_s)
             return
-        candidates = [(k, dest + k.path[len(src) :]) for k in known if not self._in_flight(k.path)]
+        candidates = [(k, dest + k.path[len(src) :]) for k in known if not self._work.holds(k.path)]
         candidates = [(k, new) for k, new in candidates if self.wanted(new, root)]
 
         def match() -> list[tuple[str, FileFacts]]:
@@ -130,7 +128,7 @@ class EventRouter:
             return found
 
         moves = await anyio.to_thread.run_sync(match)
-        missed = set(await self.pipeline.repoint(moves, self._summary))
+        missed = set(await self._work.repoint(moves))
         moved = {old for old, _facts in moves} - missed
         for k in known:
             if k.path not in moved:

@@ -6,7 +6,8 @@ in-memory ``IndexState``: unchanged files cost that stat and a dict lookup.
 New and changed files go to the pipeline, or back to the settler when their
 mtime is too fresh to trust. A file the index knows under another path with
 the same inode, size and mtime was moved while nobody watched: its point is
-re-pointed without reading it. A known, unchanged file filed under another
+re-pointed without reading it (through the work tracker, like the moves
+the watchers report). A known, unchanged file filed under another
 root, or under none (its folder was unwatched and kept), is adopted by this
 root without reading it. Known files that are gone are removed, but
 only after a complete walk of an available root; files below folders that
@@ -19,7 +20,7 @@ import itertools
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import anyio
@@ -66,6 +67,7 @@ class Reconciler:
         rules: DiscoveryRules,
         *,
         submit: Callable[[FileFacts], Awaitable[None]],
+        repoint: Callable[[Sequence[tuple[str, FileFacts]]], Awaitable[list[str]]],
         too_young: Callable[[FileFacts], None],
         available: Callable[[str], bool],
         summary: IndexSummary,
@@ -74,6 +76,7 @@ class Reconciler:
         self.pipeline = pipeline
         self.rules = rules
         self._submit = submit
+        self._repoint = repoint  # the work tracker's: never while a path of the move is in the pipeline
         self._too_young = too_young
         self._available = available
         self._summary = summary
@@ -133,7 +136,7 @@ class Reconciler:
         if strays:
             result.adopted = await adopt(self.pipeline.writer, strays)
         if moves:
-            missed = set(await self.pipeline.repoint(moves, self._summary))
+            missed = set(await self._repoint(moves))
             result.moved = len(moves) - len(missed)
             for old, facts in moves:
                 if old in missed:  # no longer stored: index the new path, drop the old one

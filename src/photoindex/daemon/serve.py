@@ -29,9 +29,7 @@ import anyio
 import structlog
 from anyio.abc import TaskGroup
 
-from photoindex.components import (
-    Components,
-)
+from photoindex.components import Components, discovery_rules
 from photoindex.daemon.api import start_query_api
 from photoindex.daemon.background import IdleWork
 from photoindex.daemon.cache_upkeep import CacheUpkeep
@@ -55,7 +53,7 @@ from photoindex.daemon.status_report import (
 from photoindex.daemon.watcher import ObserverFactory, default_observer
 from photoindex.daemon.work_loops import PipelineLoop, apply_events, run_scans, settle_paths
 from photoindex.daemon.work_tracker import WorkTracker
-from photoindex.indexer.discovery import DiscoveryRules, canonical_root
+from photoindex.indexer.discovery import canonical_root
 from photoindex.indexer.models.process import ModelProcess
 from photoindex.indexer.summary import IndexSummary
 from photoindex.query_api.about import package_version
@@ -81,7 +79,7 @@ class Daemon:
         self.parts = parts
         self.settings = parts.settings
         watch = self.settings.watch
-        self.rules = DiscoveryRules(include=watch.include, exclude=watch.exclude, follow_symlinks=watch.follow_symlinks)
+        self.rules = discovery_rules(self.settings)
         self.summary = IndexSummary()
         self.settler = Settler(
             settle_s=watch.settle_s,
@@ -115,13 +113,12 @@ class Daemon:
         self._rate = RateMeter()
         self._counts = CountsCache()
         self._tg: TaskGroup | None = None
-        self.router = EventRouter(
-            parts.pipeline, self.settler, self.rules, in_flight=self.work.in_flight.__contains__, summary=self.summary
-        )
+        self.router = EventRouter(parts.pipeline, self.rules, work=self.work)
         self.reconciler = Reconciler(
             parts.pipeline,
             self.rules,
             submit=self.work.submit,
+            repoint=self.work.repoint,
             too_young=self.monitor.settle_young,
             available=self.monitor.available,
             summary=self.summary,

@@ -19,7 +19,7 @@ import threading
 import warnings
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import structlog
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -234,9 +234,9 @@ def inotify_watch_count() -> int | None:
     return total
 
 
-def inotify_limits() -> dict[str, Any]:
+def inotify_limits() -> dict[str, int]:
     """The kernel's inotify limits, for status and messages."""
-    limits: dict[str, Any] = {}
+    limits: dict[str, int] = {}
     for name in ("max_user_watches", "max_user_instances", "max_queued_events"):
         try:
             with open(f"/proc/sys/fs/inotify/{name}", encoding="ascii") as handle:

@@ -1,8 +1,11 @@
-"""The daemon's work in hand: files in the pipeline, files to look at again, folder scans waiting.
+"""The daemon's work in hand: files in the pipeline, moves being re-pointed, files to look at again, scans waiting.
 
-A path is never in the pipeline twice at once: a file handed on again while
-it is in flight (changed again, or reported deleted) is noted and looked at
-once the pipeline is done with it. Scan requests collapse: a folder inside
+A path is never in the pipeline twice at once, nor in the pipeline while a
+move to or from it is re-pointed: every move and every file goes through
+here, and a file handed on again while its path is held (changed again, or
+reported deleted) is noted and looked at once the pipeline or the move is
+done with it. A move whose old or new path is in the pipeline is not
+re-pointed at all; the caller treats it as a deletion plus a new file. Scan requests collapse: a folder inside
 one already waiting is not queued again, and a folder replaces the waiting
 scans inside it. The tracker also says whether the daemon is busy, and moves
 the daemon's state (``DaemonPhase``) whenever the answer may have changed.
@@ -11,7 +14,7 @@ the daemon's state (``DaemonPhase``) whenever the answer may have changed.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import anyio
@@ -69,6 +72,7 @@ class WorkTracker:
         self._clock = clock
         self._send, self._recv = anyio.create_memory_object_stream[FileFacts](queue_size)
         self.in_flight: set[str] = set()
+        self._repointing: set[str] = set()  # old and new paths of the moves being written
         self._again: dict[str, str] = {}  # path → root: changed again while in the pipeline
         self.scan_requests: dict[str, str] = {}  # folder → root
         self.scanning = False  # a reconcile scan is running
@@ -80,7 +84,14 @@ class WorkTracker:
     # -- busy or not ---------------------------------------------------------------
     def busy(self) -> bool:
         """Anything to do besides idle work: settling paths, files in the pipeline, scans."""
-        return bool(len(self.settler) or self.in_flight or self.scan_requests or self.scanning or self._again)
+        return bool(
+            len(self.settler)
+            or self.in_flight
+            or self._repointing
+            or self.scan_requests
+            or self.scanning
+            or self._again
+        )
 
     def idle_seconds(self) -> float:
         """Seconds since the daemon last had something to do (0 while it has)."""
@@ -98,6 +109,10 @@ class WorkTracker:
         """Work came or went (here or in the settler): move the daemon between idle and indexing."""
         self.phase.work_changed(busy=self.busy())
 
+    def holds(self, path: str) -> bool:
+        """Whether ``path`` is in the pipeline or in a move being re-pointed (then nothing else writes it)."""
+        return path in self.in_flight or path in self._repointing
+
     # -- the pipeline ----------------------------------------------------------------
     def queue(self) -> MemoryObjectReceiveStream[FileFacts]:
         """A receiving end of the work queue for the pipeline."""
@@ -106,7 +121,7 @@ class WorkTracker:
     async def submit(self, facts: FileFacts) -> None:
         """Hand a file to the pipeline, unless it is there already (then it is looked at again after)."""
         await self._wait_writable()  # nothing new enters the pipeline while the disk is short
-        if facts.path in self.in_flight:
+        if self.holds(facts.path):
             self._again[facts.path] = facts.root
             return
         self.in_flight.add(facts.path)
@@ -117,11 +132,14 @@ class WorkTracker:
         """The pipeline settled ``path``: look at it again if it changed meanwhile."""
         self._last_activity = self._clock()
         self.in_flight.discard(path)
+        self._look_again(path)
+        self.changed()
+
+    def _look_again(self, path: str) -> None:
         root = self._again.pop(path, None)
         if root is not None:
             self.settler.arrived(path, root, self._clock())
             self.settle_wake.set()
-        self.changed()
 
     def count_settled(self, n: int) -> None:
         self.settled_total += n
@@ -131,6 +149,32 @@ class WorkTracker:
         self.in_flight.clear()
         self._again.clear()
         self.changed()
+
+    # -- moves -----------------------------------------------------------------------
+    async def repoint(self, moves: Sequence[tuple[str, FileFacts]]) -> list[str]:
+        """Re-point moved files (old path, facts at the new path); returns the old paths that were not.
+
+        A move with either path held is left out (returned). The paths of the others are
+        held while their points are written, so a file handed on or a deletion settled for
+        one of them meanwhile waits for the write and is looked at again after it.
+        """
+        await self._wait_writable()  # nothing new is written while the disk is short
+        free = [(old, facts) for old, facts in moves if not self.holds(old) and not self.holds(facts.path)]
+        taken = {old for old, _facts in free}
+        missed = [old for old, _facts in moves if old not in taken]
+        if not free:
+            return missed
+        held = {path for old, facts in free for path in (old, facts.path)}
+        self._repointing |= held
+        self.changed()
+        try:
+            missed += await self._pipeline.repoint(free, self.summary)
+        finally:
+            self._repointing -= held
+            for path in held:
+                self._look_again(path)
+            self.changed()
+        return missed
 
     # -- scans -----------------------------------------------------------------------
     def request_scan(self, folder: str, root: str) -> None:
@@ -171,8 +215,8 @@ class WorkTracker:
         state = self._pipeline.state
         removable: list[str] = []
         for path, root in gone:
-            if path in self.in_flight:
-                self._again[path] = root  # look again once the pipeline is done with it
+            if self.holds(path):
+                self._again[path] = root  # look again once the pipeline (or the move) is done with it
             elif path in state.by_path:
                 removable.append(path)
         by_root: dict[str, list[str]] = {}

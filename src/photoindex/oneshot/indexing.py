@@ -3,38 +3,37 @@
 from __future__ import annotations
 
 import time
-from contextlib import nullcontext
-from typing import Any
+from contextlib import AbstractContextManager, nullcontext
+from typing import Protocol
 
 import anyio
 import structlog
 
-from photoindex.components import Components, open_components
+from photoindex.components import Components, discovery_rules, open_components
 from photoindex.config import Settings
 from photoindex.indexer.captions import caption_pending, pending_caption_count
-from photoindex.indexer.discovery import DiscoveryRules, iter_files
+from photoindex.indexer.discovery import iter_files
 from photoindex.indexer.summary import IndexSummary
+from photoindex.json_types import JsonValue
 
 log = structlog.get_logger(__name__)
 
 
 def index_folders(
     settings: Settings, roots: list[str], *, progress: bool = False, captions: bool = True
-) -> dict[str, Any]:
+) -> dict[str, JsonValue]:
     """Index ``roots`` (canonical folders) completely; returns the summary as a dict."""
     with open_components(settings) as parts:
         return anyio.run(index_with_components, parts, roots, progress, captions)
 
 
-async def index_with_components(parts: Components, roots: list[str], progress: bool, captions: bool) -> dict[str, Any]:
+async def index_with_components(
+    parts: Components, roots: list[str], progress: bool, captions: bool
+) -> dict[str, JsonValue]:
     """Index ``roots`` with components already open (models loaded, as in a running daemon); the summary."""
     started = time.perf_counter()
     summary = IndexSummary()
-    rules = DiscoveryRules(
-        include=parts.settings.watch.include,
-        exclude=parts.settings.watch.exclude,
-        follow_symlinks=parts.settings.watch.follow_symlinks,
-    )
+    rules = discovery_rules(parts.settings)
     await parts.pipeline.writer.load_state()
     unreadable: list[tuple[str, str]] = []
     files = await anyio.to_thread.run_sync(lambda: list(iter_files(roots, rules, unreadable)))
@@ -70,12 +69,21 @@ async def index_with_components(parts: Components, roots: list[str], progress: b
     return result
 
 
-def _bar(enabled: bool, total: int, label: str) -> Any:
+class ProgressBar(Protocol):
+    """What is used of a ``tqdm`` bar: counting files done."""
+
+    def update(self, n: int) -> None: ...
+
+
+def _bar(enabled: bool, total: int, label: str) -> AbstractContextManager[ProgressBar | None]:
     if not enabled:
         return nullcontext(None)
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=label, unit="file", dynamic_ncols=True, leave=True)
+    bar: AbstractContextManager[ProgressBar] = tqdm(
+        total=total, desc=label, unit="file", dynamic_ncols=True, leave=True
+    )
+    return bar
 
 
 __all__: list[str] = ["index_folders", "index_with_components"]

@@ -18,7 +18,7 @@ import anyio
 import numpy as np
 
 from photoindex.components import SearchParts, open_search
-from photoindex.config import Settings
+from photoindex.config import AppPaths, Settings
 from photoindex.errors import ErrorCode, FileError, ModelError
 from photoindex.indexer.decoding.decode import decode_photo
 from photoindex.indexer.records import DecodeRequest
@@ -36,23 +36,38 @@ SNAPSHOT_WAIT_S = 300.0
 
 
 def search(
-    settings: Settings, *, text: str | None, image: str | None, limit: int = 20, offset: int = 0
+    settings: Settings,
+    *,
+    text: str | None,
+    image: str | None,
+    limit: int = 20,
+    offset: int = 0,
+    paths: AppPaths | None = None,
 ) -> list[FoundPhoto]:
-    """Ranked hits (score, path, id and a few facts); text and image together add their vectors."""
+    """Ranked hits (score, path, id and a few facts); text and image together add their vectors.
+
+    ``paths``: the folders, when the caller has worked them out already.
+    """
     if image is not None and not Path(image).is_file():
         raise FileError(f"{image} is not a file", code=ErrorCode.NOT_FOUND)
     if os.environ.get(NO_DAEMON_ENV) != "1":
         hits = search_via_daemon(settings, text=text, image=image, limit=limit, offset=offset)
         if hits is not None:
             return hits
-    return search_in_process(settings, text=text, image=image, limit=limit, offset=offset)
+    return search_in_process(settings, text=text, image=image, limit=limit, offset=offset, paths=paths)
 
 
 def search_in_process(
-    settings: Settings, *, text: str | None, image: str | None, limit: int = 20, offset: int = 0
+    settings: Settings,
+    *,
+    text: str | None,
+    image: str | None,
+    limit: int = 20,
+    offset: int = 0,
+    paths: AppPaths | None = None,
 ) -> list[FoundPhoto]:
     """Load the model here and rank the store as the daemon's API does (no daemon running)."""
-    with open_search(settings) as parts:
+    with open_search(settings, paths) as parts:
         return rank(parts, text=text, image=image, limit=limit, offset=offset)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
@@ -34,14 +34,39 @@ from photoindex.library.paging import Pinned, PinnedQuery
 from photoindex.library.place_index import PlaceIndexCache
 from photoindex.library.timeline import Timeline
 
-StatusHook = Callable[[], Any]
+
+class ReportedProblem(Protocol):
+    """One problem in the daemon's status record: where, and why."""
+
+    @property
+    def where(self) -> str: ...
+
+    @property
+    def reason(self) -> str: ...
+
+
+class DaemonReport(Protocol):
+    """What the API reads of the daemon's status record (``daemon.status.DaemonStatus``, a msgspec struct
+    that ``/status`` returns whole); the daemon sits above the API, so only its shape is known here."""
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def health(self) -> str: ...
+
+    @property
+    def problems(self) -> Sequence[ReportedProblem]: ...
+
+
+StatusHook = Callable[[], DaemonReport]
 RescanHook = Callable[[str], Awaitable[None]]
 
 
 class DaemonControl(Protocol):
     """What the API asks of the daemon it runs in: its status, folder scans, and changes to the watched folders."""
 
-    def status(self) -> object:
+    def status(self) -> DaemonReport:
         """The daemon's status record (``/status``, ``/ready``)."""
         ...
 
@@ -95,7 +120,8 @@ class ApiServices:
     # "Today" for relative dates in queries ("yesterday", "last summer"): the server's local date; tests set it.
     today: Callable[[], date] = date.today
 
-    def daemon_status(self) -> Any | None:
+    def daemon_status(self) -> DaemonReport | None:
+        """The daemon's status record; None without a daemon, or when it fails to report."""
         if self.status is None:
             return None
         try:
@@ -113,4 +139,4 @@ class ApiServices:
         return await anyio.to_thread.run_sync(call, limiter=self.store_limiter)
 
 
-__all__ = ["ApiServices", "DaemonControl", "RescanHook", "StatusHook"]
+__all__ = ["ApiServices", "DaemonControl", "DaemonReport", "ReportedProblem", "RescanHook", "StatusHook"]

@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 import msgspec
 import numpy as np
@@ -23,11 +24,16 @@ from photoindex.indexer.payloads import file_payload
 from photoindex.indexer.pipeline import IndexPipeline, PipelineOptions
 from photoindex.indexer.records import FileFacts
 from photoindex.indexer.state import IndexState, KnownFile
-from photoindex.indexer.store import PhotoFilter, PhotoPoint
+from photoindex.indexer.store import PhotoFilter, PhotoPoint, VectorStore
 from photoindex.indexer.store.server import ServerStore
+from photoindex.indexer.writer import IndexWriter
 
 HOST = "test-host"
 DIM = 8
+
+
+# The store under each open pipeline: photos are put there directly, as a finished run leaves them.
+_stores: WeakKeyDictionary[IndexPipeline, VectorStore] = WeakKeyDictionary()
 
 
 def _no_model() -> object:
@@ -40,13 +46,14 @@ def open_pipeline(tmp_path: Path) -> Iterator[IndexPipeline]:
     options = PipelineOptions(host_id=HOST, model_id="none", model_size=8, captions="off", thumbs_dir=tmp_path / "t")
     decoder = DecodePool(1)
     try:
-        yield IndexPipeline(
-            store=store,
-            state=IndexState(HOST),
+        pipeline = IndexPipeline(
+            writer=IndexWriter(store, IndexState(HOST)),
             decoder=decoder,
             models=ModelWorker(_no_model),  # type: ignore[arg-type]
             options=options,
         )
+        _stores[pipeline] = store
+        yield pipeline
     finally:
         decoder.close()
         store.close()
@@ -66,11 +73,16 @@ def put_photo(pipeline: IndexPipeline, path: Path, root: Path | str) -> KnownFil
     point_id = pipeline.state.id_for(facts.path)
     vector = np.ones(DIM, dtype=np.float32) / np.sqrt(DIM)
     payload = {**file_payload(facts, host_id=HOST), "status": "indexed"}
-    pipeline.store.upsert([PhotoPoint(point_id, payload, vector)])
+    _stores[pipeline].upsert([PhotoPoint(point_id, payload, vector)])
     known = KnownFile(point_id, facts.path, facts.root, facts.size, facts.mtime_ns, facts.inode, "indexed", sha256=None)
     pipeline.state.remember(known)
     return known
 
 
 def stored_paths(pipeline: IndexPipeline) -> set[str]:
-    return {p.payload["path"] for p in pipeline.store.scroll(flt=PhotoFilter())}
+    return {p.payload["path"] for p in _stores[pipeline].scroll(flt=PhotoFilter())}
+
+
+def store_of(pipeline: IndexPipeline) -> VectorStore:
+    """The store under a pipeline from ``open_pipeline`` (read it to see what was written)."""
+    return _stores[pipeline]

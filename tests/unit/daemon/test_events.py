@@ -9,8 +9,10 @@ import pytest
 from tests.unit.daemon.index_on_disk import open_pipeline, put_photo, stored_paths
 
 from photoindex.daemon.events import EventRouter
+from photoindex.daemon.phase import DaemonPhase
 from photoindex.daemon.settle import CLOSE_QUIET_S, DELETE_DELAY_S, Settler
 from photoindex.daemon.watcher import FsEvent
+from photoindex.daemon.work_tracker import WorkTracker
 from photoindex.indexer.discovery import DiscoveryRules
 from photoindex.indexer.pipeline import IndexPipeline
 from photoindex.indexer.summary import IndexSummary
@@ -27,18 +29,15 @@ class Clocks:
         self.wall = WALL
 
 
+async def writable() -> None:
+    return None
+
+
 def make_router(pipeline: IndexPipeline, clocks: Clocks, in_flight: set[str] | None = None) -> EventRouter:
     settler = Settler(settle_s=SETTLE_S, max_delay_s=10.0, max_pending=1000, wall_clock=lambda: clocks.wall)
-    flying = in_flight if in_flight is not None else set()
-    return EventRouter(
-        pipeline,
-        settler,
-        DiscoveryRules(),
-        in_flight=flying.__contains__,
-        summary=IndexSummary(),
-        clock=lambda: clocks.now,
-        wall_clock=lambda: clocks.wall,
-    )
+    work = WorkTracker(pipeline, settler, IndexSummary(), DaemonPhase(), wait_writable=writable)
+    work.in_flight |= in_flight or set()
+    return EventRouter(pipeline, DiscoveryRules(), work=work, clock=lambda: clocks.now, wall_clock=lambda: clocks.wall)
 
 
 def photo(path: Path, mtime: float) -> str:

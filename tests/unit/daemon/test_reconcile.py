@@ -29,13 +29,15 @@ class Scan:
         self.submitted: list[str] = []
         self.young: list[str] = []
         self.available = available
+        summary = IndexSummary()
         self.reconciler = Reconciler(
             pipeline,
             DiscoveryRules(),
             submit=self._submit,
+            repoint=lambda moves: pipeline.repoint(moves, summary),
             too_young=lambda facts: self.young.append(facts.path),
             available=lambda root: self.available,
-            summary=IndexSummary(),
+            summary=summary,
             wall_clock=lambda: WALL,
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -46,12 +47,11 @@ def test_a_real_watcher_reports_writes_closes_moves_and_counts_its_watches(tmp_p
 
 
 def test_wanted_paths_skip_hidden_folders_and_partial_files(tmp_path: Path) -> None:
+    settler = Settler(settle_s=1, max_delay_s=10, max_pending=100)
     router = EventRouter(
         pipeline=None,  # type: ignore[arg-type]  # wanted() looks at names only
-        settler=Settler(settle_s=1, max_delay_s=10, max_pending=100),
         rules=DiscoveryRules(exclude=("raw-*",)),
-        in_flight=lambda _p: False,
-        summary=None,  # type: ignore[arg-type]
+        work=SimpleNamespace(settler=settler),  # type: ignore[arg-type]
     )
     root = str(tmp_path)
     assert router.wanted(f"{root}/2024/p.jpg", root)

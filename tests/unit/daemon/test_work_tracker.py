@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 from tests.unit.daemon.index_on_disk import facts_of, open_pipeline, put_photo, stored_paths
 
@@ -14,6 +15,7 @@ from photoindex.daemon.settle import CLOSE_QUIET_S, Settler
 from photoindex.daemon.status import DaemonState
 from photoindex.daemon.work_tracker import WorkTracker
 from photoindex.indexer.pipeline import IndexPipeline
+from photoindex.indexer.records import FileFacts
 from photoindex.indexer.summary import IndexSummary
 
 pytestmark = pytest.mark.anyio
@@ -95,6 +97,43 @@ async def test_settled_deletions_are_removed_unless_in_flight_or_on_an_absent_ro
     assert set(pipeline.state.by_path) == {flying.path, absent.path} == stored_paths(pipeline)
     work.file_done(flying.path)  # the pipeline is done with it: it is looked at again, and found gone
     assert work.settler.take_due(CLOSE_QUIET_S).gone == [(flying.path, str(lib))]
+
+
+async def test_moves_are_repointed_unless_a_path_is_in_the_pipeline(tmp_path: Path, pipeline: IndexPipeline) -> None:
+    lib = tmp_path / "lib"
+    calm, flying = put_photo(pipeline, lib / "calm.jpg", lib), put_photo(pipeline, lib / "flying.jpg", lib)
+    os.rename(calm.path, lib / "calm-2.jpg")
+    os.rename(flying.path, lib / "flying-2.jpg")
+    work = tracker(pipeline, Clock())
+    work.in_flight.add(str(lib / "flying-2.jpg"))  # the new path is being indexed already
+    moves = [(calm.path, facts_of(lib / "calm-2.jpg", lib)), (flying.path, facts_of(lib / "flying-2.jpg", lib))]
+    assert await work.repoint(moves) == [flying.path]
+    assert pipeline.state.by_path[str(lib / "calm-2.jpg")].point_id == calm.point_id
+    assert flying.path in pipeline.state.by_path  # untouched: the caller takes it for a deletion and a new file
+
+
+async def test_a_file_handed_on_while_its_move_is_written_is_looked_at_after(
+    tmp_path: Path, pipeline: IndexPipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lib = tmp_path / "lib"
+    known = put_photo(pipeline, lib / "a.jpg", lib)
+    os.rename(known.path, lib / "b.jpg")
+    dest = facts_of(lib / "b.jpg", lib)
+    work = tracker(pipeline, Clock())
+    queue = work.queue()
+    write_moves = pipeline.repoint
+
+    async def settled_meanwhile(moves: list[tuple[str, FileFacts]], summary: IndexSummary) -> list[str]:
+        await work.submit(dest)  # the settler hands on the new path while the move is written
+        assert work.busy() and work.holds(dest.path)
+        return await write_moves(moves, summary)
+
+    monkeypatch.setattr(pipeline, "repoint", settled_meanwhile)
+    assert await work.repoint([(known.path, dest)]) == []
+    assert pipeline.state.by_path[dest.path].point_id == known.point_id
+    with pytest.raises(anyio.WouldBlock):
+        queue.receive_nowait()  # not indexed alongside the move
+    assert work.settler.pending(dest.path) and not work.holds(dest.path)
 
 
 async def test_the_daemon_state_moves_with_the_work(tmp_path: Path, pipeline: IndexPipeline) -> None:

@@ -10,7 +10,7 @@ from photoindex.errors import PhotoindexError
 from photoindex.query_api.about import package_version
 from photoindex.query_api.problems import problem_docs
 from photoindex.query_api.schemas.library import Health, Readiness
-from photoindex.query_api.services import ApiServices
+from photoindex.query_api.services import ApiServices, DaemonReport
 
 
 class HealthController(Controller):
@@ -46,17 +46,15 @@ class HealthController(Controller):
         return Response(body, status_code=200 if body.ready else 503)
 
 
-def _watchers(status: object, *, attached: bool) -> str:
+def _watchers(status: DaemonReport | None, *, attached: bool) -> str:
     if not attached:
         return "none"
     if status is None:
         return "not ready: the daemon reports no status"
-    state = getattr(status, "state", None)
-    if state in ("starting", "stopping"):
-        return f"not ready: the daemon is {state}"
-    problems = [p for p in getattr(status, "problems", []) or []]
-    if getattr(status, "health", "ok") != "ok" and problems:
-        return "degraded: " + "; ".join(f"{getattr(p, 'where', '?')}: {getattr(p, 'reason', '?')}" for p in problems)
+    if status.state in ("starting", "stopping"):
+        return f"not ready: the daemon is {status.state}"
+    if status.health != "ok" and status.problems:
+        return "degraded: " + "; ".join(f"{p.where}: {p.reason}" for p in status.problems)
     return "ok"
 
 
