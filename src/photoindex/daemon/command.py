@@ -20,7 +20,7 @@ from photoindex.daemon.read_only import wait_for_room_to_open, waiting_status
 from photoindex.daemon.serve import Daemon
 from photoindex.daemon.status import write_status
 from photoindex.indexer.disk.space import Shortage
-from photoindex.query_api.about import package_version
+from photoindex.version import package_version
 
 log = structlog.get_logger(__name__)
 

@@ -30,7 +30,6 @@ import structlog
 from anyio.abc import TaskGroup
 
 from photoindex.components import Components, discovery_rules
-from photoindex.daemon.api import start_query_api
 from photoindex.daemon.background import IdleWork
 from photoindex.daemon.cache_upkeep import CacheUpkeep
 from photoindex.daemon.event_inbox import EventInbox
@@ -56,7 +55,7 @@ from photoindex.daemon.work_tracker import WorkTracker
 from photoindex.indexer.discovery import canonical_root
 from photoindex.indexer.models.process import ModelProcess
 from photoindex.indexer.summary import IndexSummary
-from photoindex.query_api.about import package_version
+from photoindex.version import package_version
 
 log = structlog.get_logger(__name__)
 
@@ -162,6 +161,9 @@ class Daemon:
                 for root in self.monitor:
                     await self.monitor.bring_up(root, tg)
                 if self._api_enabled:
+                    # uvicorn and Litestar load only in a daemon that serves the API (--no-api: ~13 MB less).
+                    from photoindex.daemon.api import start_query_api
+
                     self.api_url = await start_query_api(tg, self.parts, self, config_file=self._config_file)
                 self.phase.ready()
                 self.work.changed()

@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
-import functools
-from importlib import metadata
+from photoindex.version import package_version
 
 API_VERSION = "1"
-
-
-@functools.cache
-def package_version() -> str:
-    try:
-        return metadata.version("photoindex")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
-
 
 __all__ = ["API_VERSION", "package_version"]
