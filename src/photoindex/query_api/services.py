@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import anyio
 
@@ -34,6 +34,7 @@ from photoindex.library.paging import Pinned, PinnedQuery
 from photoindex.library.place_index import PlaceIndexCache
 from photoindex.library.timeline import Timeline
 
+T = TypeVar("T")
 StatusHook = Callable[[], Any]
 RescanHook = Callable[[str], Awaitable[None]]
 
@@ -108,7 +109,7 @@ class ApiServices:
             raise Rejected("no indexer runs in this process (start `photoindex serve`)", reason="unavailable")
         await self.rescan_hook(folder)
 
-    async def in_store(self, call: Callable[[], Any]) -> Any:
+    async def in_store(self, call: Callable[[], T]) -> T:
         """Run a blocking store call off the event loop."""
         return await anyio.to_thread.run_sync(call, limiter=self.store_limiter)
 
