@@ -6,7 +6,10 @@ the way in (``payload_to_dict``). Every field defaults to ``None`` and
 ``omit_defaults`` leaves it out of the dict, so a field a photo does not have
 is absent in the store exactly as before, and a payload written by an earlier
 version (fewer fields, or keys no longer used) still decodes: unknown keys are
-ignored.
+ignored (no reader needs them; a photo moved or copied is written without them).
+
+Partial updates (``VectorStore.set_payload``) stay a mapping of field names to
+values: the store merges them, so the fields they do not name are kept.
 """
 
 from __future__ import annotations
