@@ -229,7 +229,7 @@ def scores(predicted: set[tuple[str, str]], true: set[tuple[str, str]]) -> dict[
 
 def evaluate(store: EdgeStore, truth: dict[str, tuple[str, str]]) -> dict[str, Any]:
     snapshot = take_snapshot(store, read_version(store))
-    path_of = {p.id: p.payload["path"] for p in store.scroll(fields=("path",))}
+    path_of = {p.id: p.payload.path for p in store.scroll(fields=("path",))}
     canonical = {os.path.realpath(k): v for k, v in truth.items()}
 
     def files(rows: tuple[int, ...]) -> list[str]:
@@ -282,7 +282,7 @@ def evaluate(store: EdgeStore, truth: dict[str, tuple[str, str]]) -> dict[str, A
             "seconds": round(seconds, 4),
             "recall_by_variant": grouped_with_photo,
         }
-    failed = sum(1 for p in store.scroll(fields=("status",)) if p.payload.get("status") == "failed")
+    failed = sum(1 for p in store.scroll(fields=("status",)) if p.payload.status == "failed")
     result["failed_files"] = failed
     return result
 

@@ -61,7 +61,7 @@ from photoindex.daemon.status import read_status  # noqa: E402
 from photoindex.indexer.discovery import DiscoveryRules  # noqa: E402
 from photoindex.indexer.payloads import file_payload  # noqa: E402
 from photoindex.indexer.records import FileFacts  # noqa: E402
-from photoindex.indexer.store import PhotoFilter, PhotoPoint, point_id  # noqa: E402
+from photoindex.indexer.store import PhotoFilter, PhotoPayload, PhotoPoint, payload_from_dict, point_id  # noqa: E402
 from photoindex.indexer.summary import IndexSummary  # noqa: E402
 
 GOALS = {"p50_s": 1.0, "idle_rss_mb": 300.0, "reconcile_s": 10.0}
@@ -372,10 +372,10 @@ def _make_files(root: Path, files: int) -> list[FileFacts]:
     return out
 
 
-def _payload(facts: FileFacts, host_id: str) -> dict[str, Any]:
+def _payload(facts: FileFacts, host_id: str) -> PhotoPayload:
     payload = file_payload(facts, host_id=host_id)
     payload.update(status="indexed", sha256=f"{facts.inode:064x}", caption_status="done", model_id="bench")
-    return payload
+    return payload_from_dict(payload)
 
 
 # -- the run -------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from photoindex.indexer.store import EdgeStore, GeoBox, PhotoFilter, PhotoPoint, point_id
+from photoindex.indexer.store import EdgeStore, GeoBox, PhotoFilter, PhotoPoint, payload_from_dict, point_id
 
 STATE_FIELDS = ("path", "size", "mtime_ns", "inode", "status", "sha256")
 MAKES = ("Canon", "Nikon", "Sony", "Apple", "Fujifilm", "OLYMPUS", "Panasonic", "Google")
@@ -52,7 +52,9 @@ def make_points(rng: np.random.Generator, start: int, n: int, dim: int) -> list[
         }
         if i % 3:
             payload["location"] = {"lat": float(rng.uniform(-60, 70)), "lon": float(rng.uniform(-180, 180))}
-        points.append(PhotoPoint(id=point_id("bench-host", path), payload=payload, vector=vectors[k]))
+        points.append(
+            PhotoPoint(id=point_id("bench-host", path), payload=payload_from_dict(payload), vector=vectors[k])
+        )
     return points
 
 

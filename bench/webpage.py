@@ -148,7 +148,7 @@ def write_thumbnails(store: EdgeStore, cache_dir: Path, pool_dir: Path) -> int:
     made: set[Path] = set()
     count = 0
     for point in store.scroll():
-        target = thumbnail_path(cache_dir, str(point.payload["sha256"]))
+        target = thumbnail_path(cache_dir, str(point.payload.sha256))
         if target.parent not in made:
             target.parent.mkdir(parents=True, exist_ok=True)
             made.add(target.parent)

@@ -21,6 +21,7 @@ def test_corpus_indexes_photos_and_records_broken_files(tmp_path: Path, run_cli:
     from photoindex.components import open_index_store
     from photoindex.config import AppPaths, load_settings
     from photoindex.indexer.models.ids import clip_spec
+    from photoindex.indexer.store import payload_to_dict
 
     config = write_config(tmp_path)
     code, first = run_cli("--config", str(config), "index", str(CORPUS), "--json")
@@ -30,7 +31,7 @@ def test_corpus_indexes_photos_and_records_broken_files(tmp_path: Path, run_cli:
     settings = load_settings(config, env={}).settings
     store = open_index_store(settings, AppPaths.from_settings(settings), clip_spec(settings.model))
     try:
-        stored = {p.payload["path"][len(str(CORPUS.resolve())) + 1 :]: p.payload for p in store.scroll()}
+        stored = {p.payload.path[len(str(CORPUS.resolve())) + 1 :]: payload_to_dict(p.payload) for p in store.scroll()}
     finally:
         store.close()
     for path, row in manifest.items():

@@ -25,6 +25,7 @@ from photoindex.components import open_index_store
 from photoindex.config import AppPaths, load_settings
 from photoindex.daemon.status import DaemonStatus, read_status
 from photoindex.indexer.models.ids import clip_spec
+from photoindex.indexer.store import payload_to_dict
 from tests.e2e.conftest import write_config
 
 pytestmark = pytest.mark.timeout(300)
@@ -194,7 +195,7 @@ def index_matches_disk(config: Path, root: Path) -> dict[str, Any]:
     settings = load_settings(config).settings
     store = open_index_store(settings, AppPaths.from_settings(settings), clip_spec(settings.model))
     try:
-        points = {p.payload["path"]: p.payload for p in store.scroll()}
+        points = {p.payload.path: payload_to_dict(p.payload) for p in store.scroll()}
     finally:
         store.close()
     on_disk = {str(p.resolve()) for p in root.rglob("*.jpg") if not p.name.startswith(".")}

@@ -163,8 +163,8 @@ def index_is_disk(config: Path, root: Path) -> None:
     settings = load_settings(config).settings
     store = open_index_store(settings, AppPaths.from_settings(settings), clip_spec(settings.model))
     try:
-        paths = Counter(p.payload["path"] for p in store.scroll())
-        statuses = Counter(p.payload["status"] for p in store.scroll())
+        paths = Counter(p.payload.path for p in store.scroll())
+        statuses = Counter(p.payload.status for p in store.scroll())
     finally:
         store.close()
     doubled = [p for p, n in paths.items() if n > 1]

@@ -72,7 +72,7 @@ def test_a_picked_photo_uploads_with_progress_and_becomes_searchable(
     screenshot(browser, "upload")
 
     index_inbox(served, decoder, api_models, tmp_path / "work")
-    (uploaded,) = [p.id for p in served.library.store.scroll() if p.payload["path"].endswith("/inbox/harbour.jpg")]
+    (uploaded,) = [p.id for p in served.library.store.scroll() if p.payload.path.endswith("/inbox/harbour.jpg")]
     page.goto(f"{served.url}/#search")
     page.wait_for_selector("#view-search:not([hidden])")
     page.set_input_files("#pick", str(photo))

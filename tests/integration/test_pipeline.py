@@ -18,7 +18,7 @@ from photoindex.indexer.discovery import DiscoveryRules, canonical_root, iter_fi
 from photoindex.indexer.models.worker import ModelWorker
 from photoindex.indexer.pipeline import IndexPipeline
 from photoindex.indexer.records import DecodeRequest
-from photoindex.indexer.store import PhotoFilter, VectorStore
+from photoindex.indexer.store import PhotoFilter, VectorStore, payload_to_dict
 from photoindex.indexer.summary import IndexSummary
 from tests.fixtures.models import tiny_clip_embedder
 from tests.integration.conftest import TINY_SIZE, make_photo, make_pipeline, working_models
@@ -40,7 +40,7 @@ def library(root: Path, n: int = 6) -> list[Path]:
 
 
 def paths_in(store: VectorStore, status: str = "indexed") -> set[str]:
-    return {p.payload["path"] for p in store.scroll(flt=PhotoFilter(statuses=(status,)))}
+    return {p.payload.path for p in store.scroll(flt=PhotoFilter(statuses=(status,)))}
 
 
 async def test_index_then_rerun_does_no_work(store: VectorStore, decoder: DecodePool, tmp_path: Path) -> None:
@@ -52,7 +52,7 @@ async def test_index_then_rerun_does_no_work(store: VectorStore, decoder: Decode
     assert paths_in(store) == {str(p.resolve()) for p in photos}
     point = next(iter(store.scroll(with_vectors=True)))
     assert point.vector is not None and point.vector.shape == (store.dim,)
-    assert thumbnail_path(tmp_path / "cache", point.payload["sha256"]).is_file()
+    assert thumbnail_path(tmp_path / "cache", point.payload.sha256).is_file()
 
     second = await scan(make_pipeline(store, decoder, working_models(), tmp_path), lib)
     assert second.unchanged == len(photos)
@@ -66,7 +66,7 @@ async def test_rename_move_copy_and_delete_never_reembed(
     lib = tmp_path / "lib"
     library(lib)
     await scan(make_pipeline(store, decoder, working_models(), tmp_path), lib)
-    before = {p.payload["sha256"]: p.vector for p in store.scroll(with_vectors=True)}
+    before = {p.payload.sha256: p.vector for p in store.scroll(with_vectors=True)}
 
     (lib / "p0.jpg").rename(lib / "renamed.jpg")  # rename
     shutil.move(lib / "sub", lib / "moved")  # a directory of 3 photos
@@ -80,7 +80,7 @@ async def test_rename_move_copy_and_delete_never_reembed(
     assert paths_in(store) == on_disk
     assert store.count() == len(on_disk)  # no orphan points
     for point in store.scroll(with_vectors=True):
-        assert np.allclose(point.vector, before[point.payload["sha256"]])  # the same vectors, re-pointed
+        assert np.allclose(point.vector, before[point.payload.sha256])  # the same vectors, re-pointed
 
 
 async def test_copies_new_in_one_run_are_embedded_once(store: VectorStore, decoder: DecodePool, tmp_path: Path) -> None:
@@ -105,7 +105,7 @@ async def test_changed_content_is_reindexed_and_touch_is_not(
     summary = await scan(make_pipeline(store, decoder, working_models(), tmp_path), lib)
     assert (summary.indexed, summary.touched, summary.unchanged, summary.embedded_images) == (1, 1, 1, 1)
     (changed,) = store.scroll(flt=PhotoFilter(paths=(str(photos[0].resolve()),)))
-    assert changed.payload["size"] == photos[0].stat().st_size
+    assert changed.payload.size == photos[0].stat().st_size
 
 
 async def test_bad_files_fail_alone_with_codes(store: VectorStore, decoder: DecodePool, tmp_path: Path) -> None:
@@ -120,7 +120,7 @@ async def test_bad_files_fail_alone_with_codes(store: VectorStore, decoder: Deco
     assert summary.failed[ErrorCode.EMPTY_FILE] == 1
     assert summary.failed[ErrorCode.TRUNCATED] == 1
     assert sum(summary.failed.values()) == 3
-    failed = {p.payload["name"]: p.payload for p in store.scroll(flt=PhotoFilter(statuses=("failed",)))}
+    failed = {p.payload.name: payload_to_dict(p.payload) for p in store.scroll(flt=PhotoFilter(statuses=("failed",)))}
     assert failed["empty.jpg"]["error_code"] == ErrorCode.EMPTY_FILE
     assert failed["truncated.jpg"]["error_message"]
     # Known failures are not retried while the file is unchanged...
@@ -142,7 +142,7 @@ async def test_search_by_own_pixels_returns_the_photo_first(
     for photo in photos:
         pixels = decode_photo(str(photo), DecodeRequest(model_size=TINY_SIZE)).pixels
         (hit, *_rest) = store.search(embedder.embed_images(pixels[None])[0], limit=3)
-        assert hit.payload["path"] == str(photo.resolve())
+        assert hit.payload.path == str(photo.resolve())
         assert hit.score > 0.999
 
 
@@ -158,8 +158,8 @@ async def test_models_unavailable_then_pending_photos_get_embedded(
     summary = await scan(make_pipeline(store, decoder, broken, tmp_path), lib)
     assert (summary.pending, summary.indexed, summary.embedded_images) == (4, 0, 0)
     pending = list(store.scroll(flt=PhotoFilter(statuses=("pending",))))
-    assert len(pending) == 4 and all(p.vector is None and p.payload["width"] == 320 for p in pending)
-    assert all(thumbnail_path(tmp_path / "cache", p.payload["sha256"]).is_file() for p in pending)
+    assert len(pending) == 4 and all(p.vector is None and p.payload.width == 320 for p in pending)
+    assert all(thumbnail_path(tmp_path / "cache", p.payload.sha256).is_file() for p in pending)
     assert store.search(np.ones(store.dim, dtype=np.float32), limit=5) == []
     broken.close()
 
@@ -174,7 +174,7 @@ async def test_inline_captions(store: VectorStore, decoder: DecodePool, tmp_path
     summary = await scan(make_pipeline(store, decoder, working_models(captions=True), tmp_path, captions="inline"), lib)
     assert summary.captioned == 3
     for point in store.scroll():
-        assert point.payload["caption_status"] == "done" and isinstance(point.payload["caption"], str)
+        assert point.payload.caption_status == "done" and isinstance(point.payload.caption, str)
 
 
 async def test_deferred_captions_make_photos_searchable_first(
@@ -190,7 +190,7 @@ async def test_deferred_captions_make_photos_searchable_first(
     assert len(store.search(np.ones(store.dim, dtype=np.float32), limit=10)) == 5  # searchable already
     done = await caption_pending(pipeline.writer, decoder, models, model_size=TINY_SIZE, batch_size=2)
     assert done == 5 and pending_caption_count(store) == 0
-    assert all(p.payload["caption"] for p in store.scroll())
+    assert all(p.payload.caption for p in store.scroll())
 
 
 async def test_metadata_raw_and_filters_reach_the_store(
@@ -216,7 +216,7 @@ async def test_metadata_raw_and_filters_reach_the_store(
     summary = await scan(make_pipeline(store, decoder, working_models(), tmp_path), lib)
     assert (summary.indexed, dict(summary.failed)) == (4, {ErrorCode.TRUNCATED: 1})
 
-    by_name = {p.payload["name"]: p.payload for p in store.scroll()}
+    by_name = {p.payload.name: payload_to_dict(p.payload) for p in store.scroll()}
     gps = by_name["gps.jpg"]
     assert (gps["camera_make"], gps["camera_model"]) == ("Canon", "EOS R6")
     assert gps["gps_lat"] == pytest.approx(48.8584, abs=1e-4) and gps["gps_lon"] == pytest.approx(2.2945, abs=1e-4)
@@ -225,11 +225,11 @@ async def test_metadata_raw_and_filters_reach_the_store(
     assert {by_name["with_preview.dng"]["format"], by_name["without_preview.dng"]["format"]} == {"DNG"}
 
     with_gps = list(store.scroll(flt=PhotoFilter(has_gps=True)))
-    assert [p.payload["name"] for p in with_gps] == ["gps.jpg"]
-    canon = {p.payload["name"] for p in store.scroll(flt=PhotoFilter(camera_makes=("Canon",), statuses=("indexed",)))}
+    assert [p.payload.name for p in with_gps] == ["gps.jpg"]
+    canon = {p.payload.name for p in store.scroll(flt=PhotoFilter(camera_makes=("Canon",), statuses=("indexed",)))}
     assert canon == {"gps.jpg", "with_preview.dng", "without_preview.dng"}
     taken_2023 = PhotoFilter(taken_from_ts=1672531200.0, taken_to_ts=1704067200.0)
-    assert [p.payload["name"] for p in store.scroll(flt=taken_2023)] == ["gps.jpg"]
+    assert [p.payload.name for p in store.scroll(flt=taken_2023)] == ["gps.jpg"]
 
 
 async def test_copies_arriving_while_their_content_is_being_written_are_not_reembedded(

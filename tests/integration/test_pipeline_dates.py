@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from photoindex.indexer.decoding.pool import DecodePool
-from photoindex.indexer.store import PhotoFilter, VectorStore
+from photoindex.indexer.store import PhotoFilter, VectorStore, payload_to_dict
 from tests.fixtures.images import make_jpeg, make_png
 from tests.integration.conftest import make_pipeline, working_models
 from tests.integration.test_pipeline import scan
@@ -45,7 +45,7 @@ async def test_dates_come_from_exif_then_the_name_then_the_mtime(
     summary = await scan(make_pipeline(store, decoder, working_models(), tmp_path), lib)
     assert summary.indexed == 6
 
-    by_name = {p.payload["name"]: p.payload for p in store.scroll()}
+    by_name = {p.payload.name: payload_to_dict(p.payload) for p in store.scroll()}
     dated = {name: (p.get("taken_at"), p.get("taken_at_source")) for name, p in by_name.items()}
     local_mtime = MTIME.astimezone().isoformat(timespec="seconds")
     assert dated == {
@@ -59,7 +59,7 @@ async def test_dates_come_from_exif_then_the_name_then_the_mtime(
     assert by_name["holiday.jpg"]["taken_at_ts"] == pytest.approx(MTIME.timestamp(), abs=1e-6)
 
     # The date filter finds what EXIF alone never dated.
-    found = {p.payload["name"] for p in store.scroll(flt=MAY_14)}
+    found = {p.payload.name for p in store.scroll(flt=MAY_14)}
     assert found == {"PXL_20230514_153012345.jpg", "Screenshot 2023-05-14 at 15.30.12.png", "IMG-20230514-WA0001.jpg"}
 
 
@@ -83,7 +83,7 @@ async def test_a_copy_or_a_rename_reads_its_own_name_and_mtime(
     summary = await scan(make_pipeline(store, decoder, working_models(), tmp_path), lib)
     assert summary.embedded_images == 0  # copies and renames reuse what was stored
 
-    dated = {p.payload["name"]: (p.payload.get("taken_at"), p.payload.get("taken_at_source")) for p in store.scroll()}
+    dated = {p.payload.name: (p.payload.taken_at, p.payload.taken_at_source) for p in store.scroll()}
     assert dated == {
         "IMG-20240101-WA0002.jpg": ("2024-01-01", "filename"),
         "kept.jpg": (later.astimezone().isoformat(timespec="seconds"), "mtime"),

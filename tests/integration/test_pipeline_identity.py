@@ -31,11 +31,11 @@ async def scan(pipeline: IndexPipeline, root: Path) -> IndexSummary:
 
 
 def ids_by_sha(store: VectorStore, host: str = HOST) -> dict[str, str]:
-    return {p.payload["sha256"]: p.id for p in store.scroll(flt=PhotoFilter(host_ids=(host,)))}
+    return {p.payload.sha256: p.id for p in store.scroll(flt=PhotoFilter(host_ids=(host,)))}
 
 
 def ids_by_path(store: VectorStore) -> dict[str, str]:
-    return {p.payload["path"]: p.id for p in store.scroll()}
+    return {p.payload.path: p.id for p in store.scroll()}
 
 
 async def test_renames_and_moves_keep_the_photo_id(store: VectorStore, decoder: DecodePool, tmp_path: Path) -> None:
@@ -129,9 +129,9 @@ async def test_two_hosts_sharing_a_server_collection_keep_their_own_photos(
     # Search spans both hosts unless filtered.
     query = np.ones(server_store.dim, dtype=np.float32)
     everyone = server_store.search(query, limit=10)
-    assert {h.payload["host_id"] for h in everyone} == {"host-a", "host-b"} and len(everyone) == 5
+    assert {h.payload.host_id for h in everyone} == {"host-a", "host-b"} and len(everyone) == 5
     only_a = server_store.search(query, limit=10, flt=PhotoFilter(host_ids=("host-a",)))
-    assert len(only_a) == 3 and {h.payload["host_id"] for h in only_a} == {"host-a"}
+    assert len(only_a) == 3 and {h.payload.host_id for h in only_a} == {"host-a"}
 
     # Duplicates are per host: the other host's copy of a photo is not one this host can remove.
     shutil.copy2(photos[1], lib / "copy.jpg")
@@ -140,5 +140,5 @@ async def test_two_hosts_sharing_a_server_collection_keep_their_own_photos(
     answer = await finder.find(DuplicateParams(kind="exact"), wait_s=30)
     assert answer.result is not None
     groups = [set(answer.result.snapshot.point_ids(g.rows)) for g in answer.result.groups]
-    b_ids = {p.payload["path"]: p.id for p in server_store.scroll(flt=PhotoFilter(host_ids=("host-b",)))}
+    b_ids = {p.payload.path: p.id for p in server_store.scroll(flt=PhotoFilter(host_ids=("host-b",)))}
     assert groups == [{b_ids[str(photos[1].resolve())], b_ids[str((lib / "copy.jpg").resolve())]}]

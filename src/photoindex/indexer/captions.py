@@ -56,7 +56,9 @@ async def caption_pending(
     ``keep_going`` is asked before each batch; when it says no, the pass stops
     there (the daemon stops captioning as soon as other work arrives).
     """
-    todo = [(p.id, p.payload["path"]) for p in await writer.scroll(PENDING, fields=("path",))]
+    todo = [
+        (p.id, p.payload.path) for p in await writer.scroll(PENDING, fields=("path",)) if p.payload.path is not None
+    ]
     request = DecodeRequest(model_size=model_size, caption_size=DEFAULT_CAPTION_SIZE)
     done = 0
     for start in range(0, len(todo), batch_size):

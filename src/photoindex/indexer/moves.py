@@ -52,7 +52,7 @@ async def repoint(
         overwritten: list[str] = []
         for known, facts in todo:
             old_point = stored.get(known.point_id)
-            if old_point is None or old_point.payload.get("path") != known.path:
+            if old_point is None or old_point.payload.path != known.path:
                 missed.append(known.path)  # gone, or rewritten meanwhile for another file
                 continue
             payload = moved_payload(old_point.payload, facts, host_id=host_id, geo=geo)

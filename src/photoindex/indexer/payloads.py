@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
-from typing import Any
 
 from photoindex.indexer.decoding.places import GPS_ZONE_SUFFIX, ZONE_FIELDS, GeoLookup, coordinates
 from photoindex.indexer.decoding.taken_date import taken_fields
 from photoindex.indexer.records import FileFacts, FileFailure, HashedFile, PhotoMetadata
 from photoindex.indexer.status import CaptionStatus, PhotoStatus
-from photoindex.indexer.store import ancestor_dirs
+from photoindex.indexer.store import PhotoPayload, ancestor_dirs, payload_from_dict, payload_to_dict
 
 # Fields the indexer reads back at start-up to decide what is unchanged.
 STATE_FIELDS = ("path", "root", "size", "mtime_ns", "inode", "sha256", "status", "caption_status", "error_code")
@@ -47,7 +46,7 @@ def decoded_photo_payload(
     caption_status: CaptionStatus,
     fingerprint: str | None = None,
     geo: GeoLookup | None = None,
-) -> dict[str, Any]:
+) -> PhotoPayload:
     """Everything stored for a photo: file facts, metadata, hashes, caption state; with ``geo``, its place
     and local time (``geo`` must be loaded, or the first photo with GPS loads it on this thread)."""
     payload = file_payload(file.facts, host_id=host_id)
@@ -67,7 +66,7 @@ def decoded_photo_payload(
         payload[key] = value
     payload.update(taken_fields(metadata.taken_at, file.facts.path, file.facts.mtime_ns))
     _add_geo(payload, geo)
-    return payload
+    return payload_from_dict(payload)
 
 
 def _add_geo(payload: dict[str, object], geo: GeoLookup | None) -> None:
@@ -77,14 +76,14 @@ def _add_geo(payload: dict[str, object], geo: GeoLookup | None) -> None:
 
 
 def moved_payload(
-    payload: dict[str, Any], facts: FileFacts, *, host_id: str, geo: GeoLookup | None = None
-) -> dict[str, Any]:
+    payload: PhotoPayload, facts: FileFacts, *, host_id: str, geo: GeoLookup | None = None
+) -> PhotoPayload:
     """A stored photo's payload for a copy, a rename or a move to ``facts``: same content, another file.
 
     A date from the EXIF belongs to the content and stays; one read from the old
     file's name or mtime is read again from this file's, as a fresh index would.
     """
-    moved = {**payload, **file_payload(facts, host_id=host_id)}
+    moved = {**payload_to_dict(payload), **file_payload(facts, host_id=host_id)}
     if moved.get("taken_at_source") in ("filename", "mtime", f"filename{GPS_ZONE_SUFFIX}"):
         for key in ("taken_at", "taken_at_source", "taken_at_ts", *ZONE_FIELDS):
             moved.pop(key, None)
@@ -92,7 +91,7 @@ def moved_payload(
         position = coordinates(moved) if geo is not None else None
         if geo is not None and position is not None:
             moved.update(geo.zoned(*position, moved))
-    return moved
+    return payload_from_dict(moved)
 
 
 def metadata_fields(metadata: PhotoMetadata) -> dict[str, object]:
@@ -107,7 +106,7 @@ def metadata_fields(metadata: PhotoMetadata) -> dict[str, object]:
     return fields
 
 
-def failure_payload(failure: FileFailure, *, host_id: str, model_id: str) -> dict[str, object]:
+def failure_payload(failure: FileFailure, *, host_id: str, model_id: str) -> PhotoPayload:
     """A failed file: durable, shown in summaries, retried when its size or mtime changes."""
     payload = file_payload(failure.facts, host_id=host_id)
     payload.update(
@@ -119,4 +118,4 @@ def failure_payload(failure: FileFailure, *, host_id: str, model_id: str) -> dic
     )
     if failure.sha256 is not None:
         payload["sha256"] = failure.sha256
-    return payload
+    return payload_from_dict(payload)

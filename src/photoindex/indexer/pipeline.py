@@ -14,7 +14,6 @@ import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 import anyio
 import numpy as np
@@ -35,7 +34,7 @@ from photoindex.indexer.payloads import decoded_photo_payload, failure_payload, 
 from photoindex.indexer.records import DecodedPhoto, DecodeRequest, FileFacts, FileFailure, HashedFile
 from photoindex.indexer.state import IndexState, KnownFile
 from photoindex.indexer.status import PhotoStatus
-from photoindex.indexer.store import PhotoPoint
+from photoindex.indexer.store import PhotoPayload, PhotoPoint
 from photoindex.indexer.summary import IndexSummary
 from photoindex.indexer.write_batch import BY_PATH, StoreWrite, settle_ids
 from photoindex.indexer.writer import IndexWriter
@@ -66,7 +65,7 @@ class IndexPipeline:
         self.options = options
         self._inflight: dict[str, list[HashedFile]] = {}  # content being decoded → copies waiting on it
         # Content embedded but not yet written (so not yet in ``state``): a copy arriving now reuses it.
-        self._unwritten: dict[str, tuple[dict[str, Any], np.ndarray]] = {}
+        self._unwritten: dict[str, tuple[PhotoPayload, np.ndarray]] = {}
         self._hash_limiter = anyio.CapacityLimiter(options.hash_workers)
         self.on_settled: Callable[[int], None] | None = None  # progress: files that need nothing more
         self.on_file_done: Callable[[str], None] | None = None  # each path given to process() once it is settled
@@ -280,7 +279,7 @@ class IndexPipeline:
                     else moved_payload(payload, hashed.facts, host_id=self.options.host_id, geo=self.options.geo)
                 )
                 points.append(PhotoPoint(id=BY_PATH, payload=copy_payload, vector=vector))
-                known.append(known_file(BY_PATH, hashed, status, copy_payload.get("caption_status")))
+                known.append(known_file(BY_PATH, hashed, status, copy_payload.caption_status))
                 if status == "pending":
                     summary.pending += 1
                 elif position == 0:
@@ -291,10 +290,10 @@ class IndexPipeline:
                 self._unwritten[photo.file.sha256] = (payload, vector)
         return StoreWrite(points=tuple(points), known=tuple(known))
 
-    def _copy_of(self, hashed: HashedFile, payload: dict[str, Any], vector: np.ndarray) -> StoreWrite:
+    def _copy_of(self, hashed: HashedFile, payload: PhotoPayload, vector: np.ndarray) -> StoreWrite:
         """A point for a copy of content whose vector is at hand: nothing decoded or embedded."""
         copy_payload = moved_payload(payload, hashed.facts, host_id=self.options.host_id, geo=self.options.geo)
-        known = known_file(BY_PATH, hashed, "indexed", copy_payload.get("caption_status"))
+        known = known_file(BY_PATH, hashed, "indexed", copy_payload.caption_status)
         return StoreWrite(points=(PhotoPoint(id=BY_PATH, payload=copy_payload, vector=vector),), known=(known,))
 
     async def _write_stage(self, receive: ObjectReceiveStream[StoreWrite], summary: IndexSummary) -> None:
@@ -349,7 +348,7 @@ class IndexPipeline:
             moved_from = donor
         else:
             summary.reused += 1
-        known = known_file(BY_PATH, hashed, "indexed", payload.get("caption_status"))
+        known = known_file(BY_PATH, hashed, "indexed", payload.caption_status)
         point = PhotoPoint(BY_PATH, payload, old.vector)
         await writes.send(StoreWrite(points=(point,), known=(known,), moved_from=moved_from))
         return True

@@ -54,18 +54,20 @@ class IndexState:
         flt = PhotoFilter(host_ids=(host_id,), roots=roots)
         for point in store.scroll(flt=flt, fields=STATE_FIELDS):
             p = point.payload
+            if p.path is None:
+                raise KeyError("path")  # every photo point has one
             state.remember(
                 KnownFile(
                     point_id=point.id,
-                    path=p["path"],
-                    root=p.get("root", ""),
-                    size=int(p.get("size", -1)),
-                    mtime_ns=int(p.get("mtime_ns", -1)),
-                    inode=int(p.get("inode", -1)),
-                    status=p.get("status", "indexed"),
-                    sha256=p.get("sha256"),
-                    caption_status=p.get("caption_status"),
-                    error_code=p.get("error_code"),
+                    path=p.path,
+                    root=p.root if p.root is not None else "",
+                    size=p.size if p.size is not None else -1,
+                    mtime_ns=p.mtime_ns if p.mtime_ns is not None else -1,
+                    inode=p.inode if p.inode is not None else -1,
+                    status=p.status if p.status is not None else "indexed",
+                    sha256=p.sha256,
+                    caption_status=p.caption_status,
+                    error_code=p.error_code,
                 )
             )
         return state

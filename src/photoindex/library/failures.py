@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
 
 from photoindex.indexer.status import PhotoStatus
-from photoindex.indexer.store import PhotoFilter, VectorStore
+from photoindex.indexer.store import PhotoFilter, PhotoPayload, VectorStore
 
 _FAILED = PhotoFilter(statuses=(PhotoStatus.FAILED,))
 _FIELDS = ("path", "root", "size", "error_code", "error_message", "indexed_at")
@@ -16,13 +15,14 @@ _FIELDS = ("path", "root", "size", "error_code", "error_message", "indexed_at")
 @dataclass(frozen=True)
 class FailurePage:
     total: int
-    items: list[tuple[str, dict[str, Any]]]  # (point id, payload with _FIELDS)
+    items: list[tuple[str, PhotoPayload]]  # (point id, payload with _FIELDS)
 
 
 def failures_by_code(store: VectorStore) -> dict[str, int]:
     """Failed files per error code (blocking; failures are few, one scroll of one field)."""
     counts = Counter(
-        str(p.payload.get("error_code", "ERR_DECODE")) for p in store.scroll(flt=_FAILED, fields=("error_code",))
+        p.payload.error_code if p.payload.error_code is not None else "ERR_DECODE"
+        for p in store.scroll(flt=_FAILED, fields=("error_code",))
     )
     return dict(sorted(counts.items()))
 
@@ -32,9 +32,9 @@ def failure_page(store: VectorStore, *, offset: int, limit: int, code: str | Non
     rows = [
         (p.id, p.payload)
         for p in store.scroll(flt=_FAILED, fields=_FIELDS)
-        if code is None or p.payload.get("error_code") == code
+        if code is None or p.payload.error_code == code
     ]
-    rows.sort(key=lambda item: str(item[1].get("path", "")))
+    rows.sort(key=lambda item: item[1].path or "")
     return FailurePage(total=len(rows), items=rows[offset : offset + limit])
 
 

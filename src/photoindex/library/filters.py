@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import math
 import posixpath
-from collections.abc import Mapping
 
 import msgspec
 
 from photoindex.indexer.status import PhotoStatus
-from photoindex.indexer.store import GeoBox, PhotoFilter
+from photoindex.indexer.store import GeoBox, GeoPoint, PhotoFilter, PhotoPayload
 
 EARTH_RADIUS_KM = 6371.0088
 _KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180.0
@@ -39,14 +38,11 @@ class GeoCircle(msgspec.Struct, frozen=True):
             return GeoBox(min_lat=min_lat, max_lat=max_lat, min_lon=-180.0, max_lon=180.0)
         return GeoBox(min_lat=min_lat, max_lat=max_lat, min_lon=_wrap(self.lon - dlon), max_lon=_wrap(self.lon + dlon))
 
-    def contains(self, location: object) -> bool:
-        """True when a payload ``location`` ({"lat", "lon"}) lies within the circle."""
-        if not isinstance(location, dict):
+    def contains(self, location: GeoPoint | None) -> bool:
+        """True when a payload ``location`` lies within the circle."""
+        if location is None:
             return False
-        lat, lon = location.get("lat"), location.get("lon")
-        if not isinstance(lat, int | float) or not isinstance(lon, int | float):
-            return False
-        return distance_km(self.lat, self.lon, float(lat), float(lon)) <= self.radius_km
+        return distance_km(self.lat, self.lon, location.lat, location.lon) <= self.radius_km
 
 
 class SearchFilters(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -93,9 +89,9 @@ class SearchFilters(msgspec.Struct, frozen=True, omit_defaults=True):
             place_country_codes=_one(self.place_country_code),
         )
 
-    def accepts(self, payload: Mapping[str, object]) -> bool:
+    def accepts(self, payload: PhotoPayload) -> bool:
         """The conditions the store could not apply (the radius); everything else is already true."""
-        return self.near is None or self.near.contains(payload.get("location"))
+        return self.near is None or self.near.contains(payload.location)
 
     @property
     def exact_in_store(self) -> bool:

@@ -129,8 +129,8 @@ class PhotoFiles:
 
     def original_path(self, point: PhotoPoint) -> Path:
         """The photo's file, if it is still a regular file inside its root (symlinks resolved)."""
-        path, root = point.payload.get("path"), point.payload.get("root")
-        if not isinstance(path, str) or not isinstance(root, str):
+        path, root = point.payload.path, point.payload.root
+        if path is None or root is None:
             raise StoreError(f"photo {point.id} has no file on record", code=ErrorCode.NOT_FOUND)
         resolved = os.path.realpath(path)
         if not within(resolved, os.path.realpath(root)):
@@ -146,15 +146,15 @@ class PhotoFiles:
 
 def content_hash(point: PhotoPoint, what: str) -> str:
     """The photo's content hash, which names its cached renditions; ``NOT_FOUND`` for a file never indexed."""
-    sha = point.payload.get("sha256")
-    if not isinstance(sha, str) or point.payload.get("status") == PhotoStatus.FAILED:
+    sha = point.payload.sha256
+    if sha is None or point.payload.status == PhotoStatus.FAILED:
         raise FileError(f"this file could not be indexed, so it has no {what}", code=ErrorCode.NOT_FOUND)
     return sha
 
 
 def media_type(point: PhotoPoint) -> str:
-    fmt = point.payload.get("format")
-    return MEDIA_TYPES.get(fmt, "application/octet-stream") if isinstance(fmt, str) else "application/octet-stream"
+    fmt = point.payload.format
+    return MEDIA_TYPES.get(fmt, "application/octet-stream") if fmt is not None else "application/octet-stream"
 
 
 __all__ = ["MEDIA_TYPES", "PhotoFiles", "content_hash", "media_type", "parse_id"]

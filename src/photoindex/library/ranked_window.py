@@ -18,12 +18,12 @@ hit before it does too, so each was served already. When that check fails
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from photoindex.indexer.store import PhotoFilter, SearchHit, VectorStore
+from photoindex.indexer.store import PhotoFilter, PhotoPayload, SearchHit, VectorStore
 from photoindex.library.paging import Position, rank_key, rounded
 
 # Read this many more hits than asked for, so a few ties or dropped hits do not cost a second read.
@@ -59,7 +59,7 @@ def vector_window(
     skip: int = 0,
     ties: int = 0,
     drop: Collection[str] = (),
-    accepts: Callable[[Mapping[str, object]], bool] | None = None,
+    accepts: Callable[[PhotoPayload], bool] | None = None,
     fields: Sequence[str] | None = None,
 ) -> Window:
     """The first ``want`` hits after ``after`` (all of them when None) in rank order, scores rounded.

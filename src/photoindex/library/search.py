@@ -17,13 +17,12 @@ import dataclasses
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import anyio
 import msgspec
 import numpy as np
 
-from photoindex.indexer.store import PhotoFilter, PhotoPoint, SearchHit, VectorStore
+from photoindex.indexer.store import PhotoFilter, PhotoPayload, PhotoPoint, SearchHit, VectorStore
 from photoindex.library.captions_index import CaptionMatch
 from photoindex.library.catalog import Catalog
 from photoindex.library.filters import SearchFilters
@@ -48,7 +47,7 @@ class Hit:
     vector_score: float
     caption_score: float
     caption_words: tuple[str, ...]
-    payload: dict[str, Any]
+    payload: PhotoPayload
 
     @property
     def matched(self) -> tuple[str, ...]:
@@ -209,7 +208,7 @@ class Searcher:
             return {}, by_id
 
         def load() -> list[PhotoPoint]:
-            paths = [p.payload["path"] for p in self._store.retrieve(list(by_id)) if "path" in p.payload]
+            paths = [p.payload.path for p in self._store.retrieve(list(by_id)) if p.payload.path is not None]
             if not paths:
                 return []
             flt = msgspec.structs.replace(filters.store_filter(), paths=tuple(paths))

@@ -14,11 +14,10 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import numpy as np
 
-from photoindex.indexer.store import PhotoPoint, VectorStore
+from photoindex.indexer.store import PhotoPayload, PhotoPoint, VectorStore
 from photoindex.library.captions_index import CaptionIndex
 from photoindex.library.version import LibraryVersion
 
@@ -164,35 +163,29 @@ class Columns:
     def add(self, point: PhotoPoint) -> None:
         p = point.payload
         self.ids.append(uuid.UUID(point.id).bytes)
-        self.status.append(STATUS_CODES.get(p.get("status", "indexed"), _OTHER_STATUS))
-        self.size.append(_int(p.get("size")))
-        w, h = _int(p.get("width")), _int(p.get("height"))
-        if p.get("orientation") in _QUARTER_TURNS:
+        self.status.append(STATUS_CODES.get(p.status or "indexed", _OTHER_STATUS))
+        self.size.append(p.size or 0)
+        w, h = p.width or 0, p.height or 0
+        if p.orientation in _QUARTER_TURNS:
             w, h = h, w
         self.width.append(w)
         self.height.append(h)
-        self.mtime.append(_int(p.get("mtime_ns")))
-        self.sha.append(_sha_bytes(p.get("sha256")))
-        value = _phash_int(p.get("phash"))
+        self.mtime.append(p.mtime_ns or 0)
+        self.sha.append(_sha_bytes(p.sha256))
+        value = _phash_int(p.phash)
         self.phash.append(value if value is not None else 0)
         self.has_phash.append(value is not None)
-        host_id = str(p.get("host_id", ""))
+        host_id = p.host_id or ""
         self.hosts.append(self.host_codes.setdefault(host_id, len(self.host_codes)))
-        taken_ts = p.get("taken_at_ts")
-        number = isinstance(taken_ts, int | float) and not isinstance(taken_ts, bool)
-        self.taken.append(float(taken_ts) if number and taken_ts is not None else _NAN)
-        path = p.get("path")
-        folder = path.rpartition("/")[0] if isinstance(path, str) else ""
+        self.taken.append(p.taken_at_ts if p.taken_at_ts is not None else _NAN)
+        folder = p.path.rpartition("/")[0] if p.path is not None else ""
         self.dirs.append(self.dir_codes.setdefault(folder, len(self.dir_codes)))
         self.places.append(_place_code(p, self.place_codes))
-        location = p.get("location")
-        lat = location.get("lat") if isinstance(location, dict) else None
-        self.lats.append(float(lat) if isinstance(lat, int | float) else np.nan)
-        caption = p.get("caption")
-        if isinstance(caption, str) and caption:
-            self.captions.add(self._row, caption)
-        indexed_at = p.get("indexed_at")
-        if isinstance(indexed_at, str) and (self.last_indexed is None or indexed_at > self.last_indexed):
+        self.lats.append(p.location.lat if p.location is not None else np.nan)
+        if p.caption:
+            self.captions.add(self._row, p.caption)
+        indexed_at = p.indexed_at
+        if indexed_at is not None and (self.last_indexed is None or indexed_at > self.last_indexed):
             self.last_indexed = indexed_at
         self._row += 1
 
@@ -231,20 +224,16 @@ def take_snapshot(store: VectorStore, version: LibraryVersion, *, page_size: int
     return columns.build(version, columns.captions.build(), time.perf_counter() - started)
 
 
-def _place_code(payload: dict[str, Any], codes: dict[tuple[str, str, str, str], int]) -> int:
-    code = payload.get("place_country_code")
-    if not isinstance(code, str) or not code:
+def _place_code(payload: PhotoPayload, codes: dict[tuple[str, str, str, str], int]) -> int:
+    code = payload.place_country_code
+    if not code:
         return _NO_PLACE
-    city, region, country = (str(payload.get(f) or "") for f in ("place_city", "place_region", "place_country"))
-    return codes.setdefault((city, region, country, code), len(codes))
+    place = (payload.place_city or "", payload.place_region or "", payload.place_country or "", code)
+    return codes.setdefault(place, len(codes))
 
 
-def _int(value: Any) -> int:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
-
-
-def _sha_bytes(value: Any) -> bytes:
-    if isinstance(value, str) and len(value) == 64:
+def _sha_bytes(value: str | None) -> bytes:
+    if value is not None and len(value) == 64:
         try:
             return bytes.fromhex(value)
         except ValueError:
@@ -252,8 +241,8 @@ def _sha_bytes(value: Any) -> bytes:
     return _NO_SHA
 
 
-def _phash_int(value: Any) -> int | None:
-    if isinstance(value, str) and len(value) == 16:
+def _phash_int(value: str | None) -> int | None:
+    if value is not None and len(value) == 16:
         try:
             return int(value, 16)
         except ValueError:

@@ -124,11 +124,11 @@ def _found(hit: Hit) -> FoundPhoto:
     return FoundPhoto(
         id=hit.id,
         score=round(float(hit.score), 6),
-        path=payload.get("path"),
-        caption=payload.get("caption"),
-        taken_at=payload.get("taken_at"),
-        width=payload.get("width"),
-        height=payload.get("height"),
+        path=payload.path,
+        caption=payload.caption,
+        taken_at=payload.taken_at,
+        width=payload.width,
+        height=payload.height,
     )
 
 

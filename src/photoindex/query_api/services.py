@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Protocol
+from typing import Protocol, TypeVar
 
 import anyio
 
@@ -60,6 +60,7 @@ class DaemonReport(Protocol):
 
 
 StatusHook = Callable[[], DaemonReport]
+T = TypeVar("T")
 RescanHook = Callable[[str], Awaitable[None]]
 
 
@@ -134,7 +135,7 @@ class ApiServices:
             raise Rejected("no indexer runs in this process (start `photoindex serve`)", reason="unavailable")
         await self.rescan_hook(folder)
 
-    async def in_store(self, call: Callable[[], Any]) -> Any:
+    async def in_store(self, call: Callable[[], T]) -> T:
         """Run a blocking store call off the event loop."""
         return await anyio.to_thread.run_sync(call, limiter=self.store_limiter)
 

@@ -94,7 +94,7 @@ async def _index(store: VectorStore, decoder: DecodePool, models: ModelWorker, r
     pipeline = make_pipeline(store, decoder, models, work)
     canonical = canonical_root(str(root))
     await pipeline.run(list(iter_files([canonical], DiscoveryRules())))
-    by_stem = {Path(p.payload["path"]).stem: p for p in store.scroll()}
+    by_stem = {Path(p.payload.path).stem: p for p in store.scroll()}
     for stem, caption in CAPTIONS.items():
         store.set_payload(by_stem[stem].id, {"caption": caption, "caption_status": "done"})
 
@@ -109,8 +109,8 @@ def build_library(store: VectorStore, decoder: DecodePool, models: ModelWorker, 
     return Library(
         root=Path(canonical_root(str(root))),
         store=store,
-        ids={Path(p.payload["path"]).stem: p.id for p in points},
-        paths={Path(p.payload["path"]).stem: p.payload["path"] for p in points},
+        ids={Path(p.payload.path).stem: p.id for p in points},
+        paths={Path(p.payload.path).stem: p.payload.path for p in points},
         cache_dir=base / "cache",
         data_dir=base / "data",
     )

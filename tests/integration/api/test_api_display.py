@@ -62,9 +62,9 @@ def build_corpus_library(
     lib = Library(Path(canonical_root(str(root))), store, {}, {}, base / "cache", base / "data")
     anyio.run(_index, lib, decoder, models)
     for point in store.scroll():
-        assert point.payload["status"] == "indexed", point.payload
-        lib.ids[Path(point.payload["path"]).name] = point.id
-        lib.paths[Path(point.payload["path"]).name] = point.payload["path"]
+        assert point.payload.status == "indexed", point.payload
+        lib.ids[Path(point.payload.path).name] = point.id
+        lib.paths[Path(point.payload.path).name] = point.payload.path
     return lib
 
 
@@ -92,7 +92,7 @@ def jpeg(response: Any) -> Image.Image:
 
 
 def sha_of(lib: Library, name: str) -> str:
-    return str(lib.store.retrieve([lib.ids[name]])[0].payload["sha256"])
+    return str(lib.store.retrieve([lib.ids[name]])[0].payload.sha256)
 
 
 @pytest.mark.parametrize(("name", "size"), [("iphone.heic", (1600, 1200)), ("canon.dng", (1224, 816))])

@@ -109,7 +109,7 @@ def test_folders_add_and_remove_persist_to_the_config_file(
         assert removed.status_code == 200
         assert [f["path"] for f in removed.json()["folders"]] == [str(extra)]
         # By default the photos stay in the index (still searchable), outside any watched folder.
-        assert {p.payload["root"] for p in own_library.store.scroll()} == {""}
+        assert {p.payload.root for p in own_library.store.scroll()} == {""}
         assert own_library.store.count() == 9
         assert Path(own_library.paths["paris"]).exists()
         assert client.delete("/api/v1/folders", params={"path": "/not/watched"}).status_code == 404

@@ -25,7 +25,7 @@ from litestar.testing import TestClient
 
 from photoindex.config import ApiSettings, Settings
 from photoindex.indexer.models.worker import ModelWorker, Priority
-from photoindex.indexer.store import PhotoPoint, point_id
+from photoindex.indexer.store import PhotoPoint, payload_from_dict, point_id
 from photoindex.library.paging import MAX_LIMIT
 from photoindex.oneshot.daemon_client import search_via_daemon
 from tests.fixtures.images import make_jpeg
@@ -57,7 +57,7 @@ def photo(root: Path, picture: int, name: str) -> PhotoPoint:
         "sha256": pair,  # two copies share each content: 225 exact groups that tie
         "mtime_ns": 1,
     }
-    return PhotoPoint(id=point_id(HOST, path), payload=payload, vector=VECTORS[picture])
+    return PhotoPoint(id=point_id(HOST, path), payload=payload_from_dict(payload), vector=VECTORS[picture])
 
 
 @pytest.fixture(params=["edge", "server"])
@@ -67,8 +67,8 @@ def tied(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Library]:
     root.mkdir()
     points = [photo(root, p, f"p{p}-{c}") for p in range(PICTURES) for c in range(COPIES)]
     store.upsert(points)
-    paths = {Path(p.payload["path"]).stem: p.payload["path"] for p in points}
-    ids = {Path(p.payload["path"]).stem: p.id for p in points}
+    paths = {Path(p.payload.path).stem: p.payload.path for p in points}
+    ids = {Path(p.payload.path).stem: p.id for p in points}
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     (data_dir / "host-id").write_text(HOST + "\n", encoding="ascii")  # the API is on the host that indexed

@@ -68,7 +68,7 @@ def test_original_streams_with_its_content_type(client: Client, library: Library
 
 def test_thumbnail_rebuilt_when_the_cache_lost_it(own_library: Library, api_models: ModelWorker) -> None:
     point = own_library.store.retrieve([own_library.ids["winter"]])[0]
-    cached = thumbnail_path(own_library.cache_dir, point.payload["sha256"])
+    cached = thumbnail_path(own_library.cache_dir, point.payload.sha256)
     cached.unlink()
     with client_for(own_library, api_models) as client:
         response = client.get(f"/api/v1/photos/{point.id}/thumbnail")

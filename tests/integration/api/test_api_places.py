@@ -22,7 +22,7 @@ from photoindex.indexer.decoding.pool import DecodePool
 from photoindex.indexer.discovery import DiscoveryRules, canonical_root, iter_files
 from photoindex.indexer.models.worker import ModelWorker
 from photoindex.indexer.state import IndexState
-from photoindex.indexer.store import VectorStore
+from photoindex.indexer.store import VectorStore, payload_to_dict
 from photoindex.indexer.writer import IndexWriter
 from tests.fixtures.images import make_jpeg
 from tests.integration.api.conftest import Library, client_for, open_store
@@ -68,8 +68,8 @@ def _library(store: VectorStore, base: Path, root: Path) -> Library:
     return Library(
         root=Path(canonical_root(str(root))),
         store=store,
-        ids={Path(p.payload["path"]).stem: p.id for p in points},
-        paths={Path(p.payload["path"]).stem: p.payload["path"] for p in points},
+        ids={Path(p.payload.path).stem: p.id for p in points},
+        paths={Path(p.payload.path).stem: p.payload.path for p in points},
         cache_dir=base / "cache",
         data_dir=base / "data",
     )
@@ -102,8 +102,8 @@ def client(places_library: Library, api_models: ModelWorker) -> Iterator[Client]
         yield test_client
 
 
-def _payload(lib: Library, name: str) -> dict[str, Any]:
-    return lib.store.retrieve([lib.ids[name]])[0].payload
+def _payload(lib: Library, name: str) -> dict[str, object]:
+    return payload_to_dict(lib.store.retrieve([lib.ids[name]])[0].payload)
 
 
 def _search(client: Client, q: str, **params: Any) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from photoindex.config import ModelSettings, PathSettings, Settings, WatchSettin
 from photoindex.daemon.lock import OwnerLock
 from photoindex.daemon.serve import Daemon
 from photoindex.indexer.models.worker import ModelWorker
-from photoindex.indexer.store import PhotoFilter, VectorStore
+from photoindex.indexer.store import PhotoFilter, VectorStore, payload_to_dict
 from tests.fixtures.models import tiny_blip_captioner, tiny_clip_config, tiny_clip_embedder
 
 
@@ -63,11 +63,11 @@ async def wait_until(condition: Callable[[], bool], timeout: float = 30.0, what:
 
 def indexed(store: VectorStore, status: str = "indexed") -> dict[str, dict[str, Any]]:
     """path → payload of the points with ``status``."""
-    return {p.payload["path"]: p.payload for p in store.scroll(flt=PhotoFilter(statuses=(status,)))}
+    return {p.payload.path: payload_to_dict(p.payload) for p in store.scroll(flt=PhotoFilter(statuses=(status,)))}
 
 
 def all_points(store: VectorStore) -> dict[str, dict[str, Any]]:
-    return {p.payload["path"]: p.payload for p in store.scroll()}
+    return {p.payload.path: payload_to_dict(p.payload) for p in store.scroll()}
 
 
 def disk_photos(root: Path) -> set[str]:

@@ -14,11 +14,11 @@ pytestmark = [pytest.mark.anyio, pytest.mark.timeout(180)]
 
 
 def ids_by_sha(store: VectorStore) -> dict[str, str]:
-    return {p.payload["sha256"]: p.id for p in store.scroll()}
+    return {p.payload.sha256: p.id for p in store.scroll()}
 
 
 def ids_by_path(store: VectorStore) -> dict[str, str]:
-    return {p.payload["path"]: p.id for p in store.scroll()}
+    return {p.payload.path: p.id for p in store.scroll()}
 
 
 async def test_live_renames_and_moves_keep_ids(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from photoindex.indexer.decoding.places import PLACE_FIELDS, ZONE_FIELDS
-from photoindex.indexer.store import PhotoPoint
+from photoindex.indexer.store import PhotoPoint, payload_from_dict, payload_to_dict
 from tests.fixtures.images import make_jpeg
 from tests.integration.daemon.conftest import converged, daemon_settings, indexed, running, wait_until
 
@@ -27,10 +27,10 @@ async def test_places_at_index_time_and_back_filled_after_a_restart(tmp_path: Pa
         payload = indexed(store)[kyoto]
         assert (payload["place_city"], payload["taken_at"]) == ("Kyoto", "2019-11-20T19:00:00+09:00")
         # As an older version wrote it: no place, no zone, the EXIF time without an offset.
-        point = next(p for p in store.scroll(with_vectors=True) if p.payload["path"] == kyoto)
-        old = {k: v for k, v in point.payload.items() if k not in PLACE_FIELDS + ZONE_FIELDS}
+        point = next(p for p in store.scroll(with_vectors=True) if p.payload.path == kyoto)
+        old = {k: v for k, v in payload_to_dict(point.payload).items() if k not in PLACE_FIELDS + ZONE_FIELDS}
         old.update(taken_at="2019-11-20T19:00:00", taken_at_source="exif")
-        store.upsert([PhotoPoint(id=point.id, payload=old, vector=point.vector)])
+        store.upsert([PhotoPoint(id=point.id, payload=payload_from_dict(old), vector=point.vector)])
         assert "place_city" not in indexed(store)[kyoto]
     async with running(settings, [lib]) as daemon:
         store = daemon.parts.store

@@ -16,7 +16,7 @@ from photoindex.errors import ErrorCode, StoreError
 from photoindex.indexer.decoding.thumbnail_cache import ThumbnailCache
 from photoindex.indexer.disk.gate import ReadOnlyGate
 from photoindex.indexer.disk.space import MB, DiskSpace
-from photoindex.indexer.store import EdgeStore, PhotoPoint, point_id
+from photoindex.indexer.store import EdgeStore, PhotoPayload, PhotoPoint, point_id
 from photoindex.indexer.store.guarded import GuardedStore
 
 MIN_FREE_MB = 4
@@ -65,7 +65,7 @@ def test_the_cache_yields_first_then_writes_are_refused_then_they_resume(small_f
     gate.on_resume = lambda: resumed.append(True)
     # The store lives elsewhere here (it needs more room than this filesystem has); the gate is the same.
     store = GuardedStore(EdgeStore.open(tmp_path / "store", "c", 4), gate.refusal)
-    point = PhotoPoint(id=point_id("h", "/p.jpg"), payload={"path": "/p.jpg"}, vector=np.ones(4, np.float32))
+    point = PhotoPoint(id=point_id("h", "/p.jpg"), payload=PhotoPayload(path="/p.jpg"), vector=np.ones(4, np.float32))
 
     async def scenario() -> None:
         filler = fill(small_fs, "filler", leave_mb=MIN_FREE_MB - 1)

@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.timeout(240)]
 
 def available_flags(store, root: Path) -> dict[str, object]:  # type: ignore[no-untyped-def]
     flt = PhotoFilter(roots=(str(root.resolve()),))
-    return {p.payload["path"]: p.payload.get("available") for p in store.scroll(flt=flt)}
+    return {p.payload.path: p.payload.available for p in store.scroll(flt=flt)}
 
 
 async def test_a_renamed_root_keeps_its_photos_as_unavailable_until_it_returns(tmp_path: Path) -> None:

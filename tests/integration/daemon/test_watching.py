@@ -44,8 +44,8 @@ async def test_a_dropped_photo_is_searchable_and_status_reports_it(tmp_path: Pat
         path = resolved(make_photo(lib / "kite.jpg", seed=1))
         await wait_until(lambda: path in indexed(daemon.parts.store), what="the drop to be indexed")
         store = daemon.parts.store
-        vector = next(p.vector for p in store.scroll(with_vectors=True) if p.payload["path"] == path)
-        assert vector is not None and store.search(vector, limit=1)[0].payload["path"] == path
+        vector = next(p.vector for p in store.scroll(with_vectors=True) if p.payload.path == path)
+        assert vector is not None and store.search(vector, limit=1)[0].payload.path == path
         await wait_until(lambda: daemon.status().photos["indexed"] == 1 and daemon.status().state == "idle")
         status = daemon.status()
         assert status.health == "ok" and status.watchers[0].state == "watching"
@@ -63,7 +63,7 @@ async def test_renames_and_folder_moves_are_repointed_without_inference(tmp_path
     async with running(settings, [lib]) as daemon:
         await converged(daemon, lib)
         store, summary = daemon.parts.store, daemon.summary
-        vectors = {p.payload["sha256"]: p.vector for p in store.scroll(with_vectors=True)}
+        vectors = {p.payload.sha256: p.vector for p in store.scroll(with_vectors=True)}
         embedded, decoded = summary.embedded_images, summary.decoded_images
 
         (lib / "p0.jpg").rename(lib / "renamed.jpg")
@@ -74,7 +74,7 @@ async def test_renames_and_folder_moves_are_repointed_without_inference(tmp_path
         assert (summary.embedded_images, summary.decoded_images) == (embedded, decoded)
         assert summary.moved >= 4
         for point in store.scroll(with_vectors=True):
-            assert np.array_equal(point.vector, vectors[point.payload["sha256"]])  # the same vector, re-pointed
+            assert np.array_equal(point.vector, vectors[point.payload.sha256])  # the same vector, re-pointed
         assert resolved(lib / "deeper/moved/p1.jpg") in indexed(store)
 
 
@@ -122,7 +122,7 @@ async def test_a_slow_writer_is_indexed_once_and_complete(tmp_path: Path, monkey
 
         def recording_upsert(points: Sequence[PhotoPoint]) -> None:
             if not complete.is_set():
-                written_early.extend(p.payload.get("size") for p in points if p.payload["path"] == resolved(target))
+                written_early.extend(p.payload.size for p in points if p.payload.path == resolved(target))
             upsert(points)
 
         monkeypatch.setattr(store, "upsert", recording_upsert)

@@ -24,7 +24,7 @@ from photoindex.indexer.payloads import file_payload
 from photoindex.indexer.pipeline import IndexPipeline, PipelineOptions
 from photoindex.indexer.records import FileFacts
 from photoindex.indexer.state import IndexState, KnownFile
-from photoindex.indexer.store import PhotoFilter, PhotoPoint, VectorStore
+from photoindex.indexer.store import PhotoFilter, PhotoPoint, VectorStore, payload_from_dict
 from photoindex.indexer.store.server import ServerStore
 from photoindex.indexer.writer import IndexWriter
 
@@ -73,14 +73,14 @@ def put_photo(pipeline: IndexPipeline, path: Path, root: Path | str) -> KnownFil
     point_id = pipeline.state.id_for(facts.path)
     vector = np.ones(DIM, dtype=np.float32) / np.sqrt(DIM)
     payload = {**file_payload(facts, host_id=HOST), "status": "indexed"}
-    _stores[pipeline].upsert([PhotoPoint(point_id, payload, vector)])
+    _stores[pipeline].upsert([PhotoPoint(point_id, payload_from_dict(payload), vector)])
     known = KnownFile(point_id, facts.path, facts.root, facts.size, facts.mtime_ns, facts.inode, "indexed", sha256=None)
     pipeline.state.remember(known)
     return known
 
 
 def stored_paths(pipeline: IndexPipeline) -> set[str]:
-    return {p.payload["path"] for p in _stores[pipeline].scroll(flt=PhotoFilter())}
+    return {p.payload.path for p in _stores[pipeline].scroll(flt=PhotoFilter())}
 
 
 def store_of(pipeline: IndexPipeline) -> VectorStore:

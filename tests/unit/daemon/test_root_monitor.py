@@ -137,7 +137,7 @@ async def test_a_missing_root_keeps_its_photos_marked_unavailable_until_it_retur
         assert lib.reason is not None and "missing" in lib.reason
         assert len(s.work.settler) == 0 and s.work.scan_requests == {}
         await wait_for(lambda: s.monitor.registry.marked_unavailable(str(root)))
-        assert store_of(s.pipeline).retrieve([known.point_id])[0].payload["available"] is False
+        assert store_of(s.pipeline).retrieve([known.point_id])[0].payload.available is False
         assert known.path in s.pipeline.state.by_path
 
         root.mkdir()
@@ -145,7 +145,7 @@ async def test_a_missing_root_keeps_its_photos_marked_unavailable_until_it_retur
         assert lib.state == RootState.WATCHING and not lib.degraded
         assert s.work.scan_requests == {str(root): str(root)}
         await wait_for(lambda: not s.monitor.registry.marked_unavailable(str(root)))
-        assert store_of(s.pipeline).retrieve([known.point_id])[0].payload["available"] is True
+        assert store_of(s.pipeline).retrieve([known.point_id])[0].payload.available is True
 
 
 async def wait_for(condition: Callable[[], bool]) -> None:

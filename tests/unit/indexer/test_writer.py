@@ -15,7 +15,7 @@ from photoindex.indexer.changes import IndexChange
 from photoindex.indexer.moves import repoint
 from photoindex.indexer.records import FileFacts
 from photoindex.indexer.state import UNWATCHED_ROOT, IndexState, KnownFile
-from photoindex.indexer.store import EdgeStore, PhotoPoint, VectorStore, point_id
+from photoindex.indexer.store import EdgeStore, PhotoPoint, VectorStore, payload_from_dict, point_id
 from photoindex.indexer.summary import IndexSummary
 from photoindex.indexer.writer import IndexWriter
 
@@ -50,7 +50,7 @@ def _known(path: str, *, root: str = ROOT, inode: int = 1) -> KnownFile:
 def _point(known: KnownFile) -> PhotoPoint:
     payload = {"path": known.path, "root": known.root, "host_id": HOST, "status": "indexed", "size": 10}
     vector = np.random.default_rng(known.inode).standard_normal(DIM).astype(np.float32)
-    return PhotoPoint(known.point_id, payload, vector)
+    return PhotoPoint(known.point_id, payload_from_dict(payload), vector)
 
 
 def _listening(writer: IndexWriter) -> list[IndexChange]:
@@ -88,7 +88,7 @@ async def test_a_move_keeps_the_id_and_tells_a_change(store: VectorStore) -> Non
     assert missed == ["/lib/unknown.jpg"]
     assert heard == [IndexChange(changed=(a.point_id,))]
     assert writer.state.by_path[moved.path].point_id == a.point_id and a.path not in writer.state.by_path
-    assert store.retrieve([a.point_id])[0].payload["path"] == moved.path
+    assert store.retrieve([a.point_id])[0].payload.path == moved.path
     # Moved over another indexed file: that file's point goes.
     await repoint(writer, [(moved.path, over_b)], IndexSummary(), host_id=HOST, geo=None)
     assert heard[-1] == IndexChange(changed=(a.point_id,), removed=(b.point_id,))
@@ -132,11 +132,11 @@ async def test_payload_updates_tell_their_fields_and_keep_mirrored_fields_in_the
     assert writer.state.by_path[a.path].caption_status == "done"
     assert await writer.unwatch_root(ROOT) == 1
     assert writer.state.by_path[a.path].root == UNWATCHED_ROOT
-    assert store.retrieve([a.point_id])[0].payload["root"] == UNWATCHED_ROOT
+    assert store.retrieve([a.point_id])[0].payload.root == UNWATCHED_ROOT
     assert await writer.set_roots([(writer.state.by_path[a.path], ROOT)]) == 1
     assert await writer.mark_available(ROOT, False) == 1
     assert heard[-1].fields == ("available",)
-    assert store.retrieve([a.point_id])[0].payload["available"] is False
+    assert store.retrieve([a.point_id])[0].payload.available is False
 
 
 async def test_a_failing_subscriber_is_logged_and_the_others_still_hear(store: VectorStore) -> None:

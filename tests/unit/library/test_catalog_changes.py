@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from photoindex.indexer.state import IndexState
-from photoindex.indexer.store import EdgeStore, PhotoPoint, VectorStore, point_id
+from photoindex.indexer.store import EdgeStore, PhotoPayload, PhotoPoint, VectorStore, payload_from_dict, point_id
 from photoindex.indexer.writer import IndexWriter
 from photoindex.library import Catalog, Jobs
 
@@ -28,7 +28,7 @@ def store(tmp_path: Path) -> Iterator[VectorStore]:
 async def test_a_caption_written_through_the_writer_reaches_the_snapshot(store: VectorStore) -> None:
     pid = point_id(HOST, "/lib/a.jpg")
     payload = {"path": "/lib/a.jpg", "host_id": HOST, "status": "indexed", "caption_status": "pending"}
-    store.upsert([PhotoPoint(pid, payload, np.ones(4, dtype=np.float32))])
+    store.upsert([PhotoPoint(pid, payload_from_dict(payload), np.ones(4, dtype=np.float32))])
     catalog = Catalog(store, Jobs(), version_check_s=0.0, changed_refresh_s=0.0)
     writer = IndexWriter(store, IndexState(HOST))
     writer.subscribe(catalog.changed)
@@ -49,7 +49,7 @@ async def test_changes_the_writer_reports_update_the_snapshot_without_a_full_rea
     ids = [point_id(HOST, f"/lib/{i}.jpg") for i in range(4)]
     store.upsert(
         [
-            PhotoPoint(pid, {"path": f"/lib/{i}.jpg", "host_id": HOST, "status": "indexed"}, None)
+            PhotoPoint(pid, PhotoPayload(path=f"/lib/{i}.jpg", host_id=HOST, status="indexed"), None)
             for i, pid in enumerate(ids)
         ]
     )

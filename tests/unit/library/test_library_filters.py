@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from photoindex.indexer.store import GeoBox
+from photoindex.indexer.store import GeoBox, GeoPoint
 from photoindex.library.filters import GeoCircle, SearchFilters, distance_km
 
 
@@ -17,8 +17,8 @@ def test_circle_box_holds_the_circle() -> None:
     box = circle.box()
     assert box.min_lat < 48.0 < 49.7 < box.max_lat
     assert box.min_lon < 1.0 and box.max_lon > 3.7
-    assert circle.contains({"lat": 49.0, "lon": 2.5})
-    assert not circle.contains({"lat": 51.5074, "lon": -0.1278})
+    assert circle.contains(GeoPoint(lat=49.0, lon=2.5))
+    assert not circle.contains(GeoPoint(lat=51.5074, lon=-0.1278))
     assert not circle.contains(None)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from qdrant_client import QdrantClient
 
-from photoindex.indexer.store import EdgeStore, PhotoPoint, ServerStore, VectorStore, point_id
+from photoindex.indexer.store import EdgeStore, PhotoPoint, ServerStore, VectorStore, payload_from_dict, point_id
 from photoindex.library import Catalog, GeoCircle, Hit, Jobs, Searcher, SearchFilters, combine
 from photoindex.library.paging import Position, rank_key
 
@@ -61,7 +61,7 @@ def photo(picture: int, name: str) -> PhotoPoint:
     }
     if picture in CAPTIONED and int(name.split("-")[-1]) % 2 == 0:
         payload["caption"] = "a red kite over a sandy beach"
-    return PhotoPoint(id=point_id("host-a", path), payload=payload, vector=PICTURE_VECTORS[picture])
+    return PhotoPoint(id=point_id("host-a", path), payload=payload_from_dict(payload), vector=PICTURE_VECTORS[picture])
 
 
 @dataclass
@@ -81,7 +81,7 @@ class Kind:
             for p in points.values()
             if p.id not in self.exclude
             and self.filters.accepts(p.payload)
-            and (makes is None or p.payload["camera_make"] in makes)
+            and (makes is None or p.payload.camera_make in makes)
         }
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from photoindex.indexer.store import EdgeStore, PhotoPoint, VectorStore, point_id
+from photoindex.indexer.store import EdgeStore, PhotoPayload, PhotoPoint, VectorStore, payload_from_dict, point_id
 from photoindex.library.snapshot import Snapshot, take_snapshot
 from photoindex.library.snapshot_update import updated_snapshot
 from photoindex.library.version import LibraryVersion
@@ -28,7 +28,7 @@ def store(tmp_path: Path) -> Iterator[VectorStore]:
     opened.close()
 
 
-def _payload(i: int, *, caption: str | None = None, folder: str = "/lib/a") -> dict[str, Any]:
+def _payload(i: int, *, caption: str | None = None, folder: str = "/lib/a") -> PhotoPayload:
     payload: dict[str, Any] = {
         "path": f"{folder}/{i}.jpg",
         "host_id": HOST if i % 5 else "other-host",
@@ -48,7 +48,7 @@ def _payload(i: int, *, caption: str | None = None, folder: str = "/lib/a") -> d
         payload.update(place_city=f"City{i % 4}", place_region="R", place_country="C", place_country_code="CC")
     if caption is not None:
         payload["caption"] = caption
-    return payload
+    return payload_from_dict(payload)
 
 
 def _pid(i: int) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from photoindex.indexer.decoding.geocoder import Geocoder
 from photoindex.indexer.decoding.local_time import TimeZones, localized_fields
+from photoindex.indexer.store.payload import PhotoPayload
 
 __all__ = ["GPS_ZONE_SUFFIX", "PLACE_FIELDS", "ZONE_FIELDS", "GeoLookup", "coordinates"]
 
@@ -62,12 +63,12 @@ class GeoLookup:
             return {}
         return {**localized, "taken_at_source": f"{source}{GPS_ZONE_SUFFIX}"}
 
-    def backfill(self, payload: Mapping[str, object]) -> dict[str, str | float] | None:
+    def backfill(self, payload: PhotoPayload) -> dict[str, str | float] | None:
         """What a photo indexed before places existed lacks (None: nothing, it has no usable position)."""
-        position = coordinates(payload)
-        if position is None:
+        if payload.location is None:
             return None
-        return self.fields(*position, payload)
+        taken = {"taken_at_source": payload.taken_at_source, "taken_at": payload.taken_at}
+        return self.fields(payload.location.lat, payload.location.lon, taken)
 
 
 def coordinates(payload: Mapping[str, object]) -> tuple[float, float] | None:

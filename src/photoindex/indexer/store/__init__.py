@@ -18,6 +18,7 @@ from photoindex.indexer.store._protocol import (
     VectorStore,
 )
 from photoindex.indexer.store.edge import EdgeStore
+from photoindex.indexer.store.payload import GeoPoint, PhotoPayload, payload_from_dict, payload_to_dict
 from photoindex.indexer.store.points import META_POINT_ID, ancestor_dirs, point_id
 
 if TYPE_CHECKING:
@@ -38,12 +39,16 @@ __all__ = [
     "VECTOR_NAME",
     "EdgeStore",
     "GeoBox",
+    "GeoPoint",
     "PhotoFilter",
+    "PhotoPayload",
     "PhotoPoint",
     "SearchHit",
     "ServerStore",
     "VectorStore",
     "ancestor_dirs",
     "open_store",
+    "payload_from_dict",
+    "payload_to_dict",
     "point_id",
 ]

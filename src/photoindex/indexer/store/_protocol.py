@@ -14,10 +14,12 @@ them: ``kind="photo"`` (what separates photos from the metadata point) and
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import msgspec
 import numpy as np
+
+from photoindex.indexer.store.payload import PhotoPayload
 
 VECTOR_NAME = "image"
 
@@ -51,7 +53,7 @@ class PhotoPoint(msgspec.Struct, frozen=True):
     """One stored point: an opaque id, its payload, and its vector if it has one."""
 
     id: str
-    payload: dict[str, Any]
+    payload: PhotoPayload
     vector: np.ndarray | None = None
 
 
@@ -60,7 +62,7 @@ class SearchHit(msgspec.Struct, frozen=True):
 
     id: str
     score: float
-    payload: dict[str, Any]
+    payload: PhotoPayload
 
 
 class GeoBox(msgspec.Struct, frozen=True):
@@ -118,7 +120,8 @@ class VectorStore(Protocol):
         """Insert or replace points by id, in one batch; idempotent."""
 
     def set_payload(self, point_id: str, payload: Mapping[str, object]) -> None:
-        """Merge ``payload`` into one point's payload, keeping its vector.
+        """Merge ``payload`` (a few ``PhotoPayload`` field names and values) into one point's payload, keeping
+        its vector; the fields it does not name are left as they are.
 
         Raises ``StoreError`` with code ``NOT_FOUND`` when the point does not exist.
         """

@@ -38,6 +38,7 @@ from photoindex.indexer.store._protocol import (
     PhotoPoint,
     SearchHit,
 )
+from photoindex.indexer.store.payload import payload_from_dict
 from photoindex.indexer.store.points import META_KIND, META_POINT_ID, merged_payload, with_derived_fields
 
 log = structlog.get_logger(__name__)
@@ -196,7 +197,7 @@ class EdgeStore:
         )
         with self._call("search") as shard:
             scored = shard.query(request)
-        return [SearchHit(id=str(s.id), score=float(s.score), payload=s.payload or {}) for s in scored]
+        return [SearchHit(id=str(s.id), score=float(s.score), payload=payload_from_dict(s.payload)) for s in scored]
 
     def scroll(
         self,
@@ -302,7 +303,7 @@ def _point(record: qe.Record, with_vectors: bool) -> PhotoPoint:
         values = record.vector.get(VECTOR_NAME)
         if values is not None:
             vector = np.asarray(values, dtype=np.float32)
-    return PhotoPoint(id=str(record.id), payload=record.payload or {}, vector=vector)
+    return PhotoPoint(id=str(record.id), payload=payload_from_dict(record.payload), vector=vector)
 
 
 def _payload_selector(fields: Sequence[str] | None) -> bool | qe.PayloadSelector:

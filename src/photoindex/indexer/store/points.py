@@ -15,6 +15,8 @@ import posixpath
 import uuid
 from collections.abc import Mapping
 
+from photoindex.indexer.store.payload import PhotoPayload, payload_to_dict
+
 # Fixed forever: changing it would give every stored photo a new id.
 _NAMESPACE = uuid.UUID("0024c36b-57d7-4bf6-8ba9-76402dda1f7c")
 
@@ -65,9 +67,9 @@ def normalize_dir(folder: str) -> str | None:
     return dirs[-1] if dirs else None
 
 
-def with_derived_fields(payload: Mapping[str, object]) -> dict[str, object]:
-    """A copy of ``payload`` with ``kind`` and ``dirs`` filled in when missing."""
-    out = dict(payload)
+def with_derived_fields(payload: PhotoPayload | Mapping[str, object]) -> dict[str, object]:
+    """``payload`` as the dict the store keeps, with ``kind`` and ``dirs`` filled in when missing."""
+    out = payload_to_dict(payload) if isinstance(payload, PhotoPayload) else dict(payload)
     out.setdefault("kind", PHOTO_KIND)
     path = out.get("path")
     if isinstance(path, str) and "dirs" not in out:

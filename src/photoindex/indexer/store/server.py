@@ -34,6 +34,7 @@ from photoindex.indexer.store._protocol import (
     PhotoPoint,
     SearchHit,
 )
+from photoindex.indexer.store.payload import payload_from_dict
 from photoindex.indexer.store.points import META_KIND, META_POINT_ID, merged_payload, with_derived_fields
 
 log = structlog.get_logger(__name__)
@@ -196,7 +197,9 @@ class ServerStore:
                 offset=offset,
                 with_payload=True if fields is None else (list(fields) or False),
             )
-        return [SearchHit(id=str(p.id), score=float(p.score), payload=p.payload or {}) for p in response.points]
+        return [
+            SearchHit(id=str(p.id), score=float(p.score), payload=payload_from_dict(p.payload)) for p in response.points
+        ]
 
     def scroll(
         self,
@@ -332,7 +335,7 @@ def _point(record: qm.Record, with_vectors: bool) -> PhotoPoint:
         values = record.vector.get(VECTOR_NAME)
         if values is not None:
             vector = np.asarray(values, dtype=np.float32)
-    return PhotoPoint(id=str(record.id), payload=record.payload or {}, vector=vector)
+    return PhotoPoint(id=str(record.id), payload=payload_from_dict(record.payload), vector=vector)
 
 
 def _render(conditions: f.Plan) -> qm.Filter:

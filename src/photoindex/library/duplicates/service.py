@@ -184,7 +184,7 @@ def stored_fingerprints(store: VectorStore, snapshot: Snapshot, rows: Sequence[i
     found: dict[str, bytes | None] = {}
     for start in range(0, len(ids), _FINGERPRINT_PAGE):
         for point in store.retrieve(ids[start : start + _FINGERPRINT_PAGE]):
-            found[point.id] = decode_fingerprint(point.payload.get("fingerprint"))
+            found[point.id] = decode_fingerprint(point.payload.fingerprint)
     return [found.get(i) for i in ids]
 
 

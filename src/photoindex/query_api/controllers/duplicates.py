@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 
 from photoindex.errors import ErrorCode
+from photoindex.indexer.store import PhotoPayload
 from photoindex.library import (
     DEFAULT_DISTANCE,
     DEFAULT_MIN_SCORE,
@@ -36,6 +37,8 @@ from photoindex.query_api.schemas.duplicates import (
     Thresholds,
 )
 from photoindex.query_api.services import ApiServices
+
+_NO_PAYLOAD = PhotoPayload()  # a photo removed since the snapshot: shown without its path
 
 GroupLimit = Annotated[int, QueryParameter(ge=1, le=limits.MAX_DUPLICATE_LIMIT, description="groups per page")]
 
@@ -169,16 +172,16 @@ async def _page(
             if position >= limits.MAX_MEMBERS_SHOWN:
                 break
             point_id = snapshot.point_id(row)
-            payload = payloads.get(point_id, {})
+            payload = payloads.get(point_id, _NO_PAYLOAD)
             members.append(
                 Member(
                     id=point_id,
-                    path=payload.get("path"),
+                    path=payload.path,
                     size=int(snapshot.size[row]),
                     width=int(snapshot.width[row]),
                     height=int(snapshot.height[row]),
-                    format=payload.get("format"),
-                    sha256=payload.get("sha256"),
+                    format=payload.format,
+                    sha256=payload.sha256,
                     keeper=position == 0,
                     distance=int(closeness) if params.kind == "near" else None,
                     similarity=closeness if params.kind == "similar" else None,

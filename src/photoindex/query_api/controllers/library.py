@@ -52,7 +52,9 @@ class LibraryController(Controller):
     @get("/status", responses=problem_docs(401), summary="Queue, rate, ETA, failures by code, watchers, models")
     async def status(self, services: NamedDependency[ApiServices]) -> Status:
         store = services.store
-        counts = await services.in_store(lambda: {s: store.count(PhotoFilter(statuses=(s,))) for s in PhotoStatus})
+        counts = await services.in_store(
+            lambda: {s.value: store.count(PhotoFilter(statuses=(s,))) for s in PhotoStatus}
+        )
         by_code = await services.in_store(lambda: failures_by_code(store))
         daemon = services.daemon_status()
         error = services.models.embedder_error
@@ -80,11 +82,11 @@ class LibraryController(Controller):
         items = [
             FailureOut(
                 id=point_id,
-                path=payload.get("path"),
-                code=str(payload.get("error_code", ErrorCode.DECODE)),
-                message=payload.get("error_message"),
-                size=payload.get("size"),
-                at=payload.get("indexed_at"),
+                path=payload.path,
+                code=payload.error_code if payload.error_code is not None else str(ErrorCode.DECODE),
+                message=payload.error_message,
+                size=payload.size,
+                at=payload.indexed_at,
             )
             for point_id, payload in page.items
         ]
@@ -142,7 +144,7 @@ async def _collection(services: ApiServices) -> Collection:
     snapshot, _fresh = await services.catalog.snapshot()
     return Collection(
         name=store.collection,
-        model_id=meta.get("model_id"),
+        model_id=_text(meta.get("model_id")),
         dim=store.dim,
         random_weights=bool(meta.get("random_weights", False)),
         photos=sum(counts.values()),
@@ -151,7 +153,7 @@ async def _collection(services: ApiServices) -> Collection:
         failed=counts["failed"],
         bytes=snapshot.total_bytes() if snapshot is not None else None,
         last_indexed_at=snapshot.last_indexed_at if snapshot is not None else None,
-        created_at=meta.get("created_at"),
+        created_at=_text(meta.get("created_at")),
         samples=[photo_summary(p.id, p.payload) for p in samples],
     )
 
@@ -162,6 +164,10 @@ def _batch_size(services: ApiServices) -> int:
         return size
     configured = services.settings.model.batch_size
     return configured if configured > 0 else 16  # the CPU default (CPU_BATCH, indexer/models/worker.py)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 __all__ = ["LibraryController"]

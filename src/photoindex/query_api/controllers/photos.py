@@ -91,11 +91,12 @@ class PhotosController(Controller):
     ) -> File:
         point = await services.photos.get(photo_id)
         path = services.photos.original_path(point)
-        etag = f'"{point.payload.get("sha256", "")}-{point.payload.get("mtime_ns", "")}"'
+        mtime_ns = point.payload.mtime_ns
+        etag = f'"{point.payload.sha256 or ""}-{mtime_ns if mtime_ns is not None else ""}"'
         headers = {"Cache-Control": ORIGINAL_CACHE, "ETag": etag}
         if _matches(request, etag):
             return _not_modified(headers)
-        name = point.payload.get("name") or path.name
+        name = point.payload.name or path.name
         return File(
             path, media_type=media_type(point), content_disposition_type="inline", filename=str(name), headers=headers
         )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import msgspec
+
+from photoindex.indexer.store import PhotoPayload
 
 API_PREFIX = "/api/v1"
 
@@ -36,30 +36,20 @@ class VersionInfo(msgspec.Struct, kw_only=True):
     last_indexed_at: str | None = None
 
 
-def _text(payload: Mapping[str, object], key: str) -> str | None:
-    value = payload.get(key)
-    return value if isinstance(value, str) else None
-
-
-def _number(payload: Mapping[str, object], key: str) -> int | None:
-    value = payload.get(key)
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def photo_summary(point_id: str, payload: Mapping[str, object]) -> PhotoSummary:
+def photo_summary(point_id: str, payload: PhotoPayload) -> PhotoSummary:
     return PhotoSummary(
         id=point_id,
-        path=_text(payload, "path"),
-        name=_text(payload, "name"),
-        width=_number(payload, "width"),
-        height=_number(payload, "height"),
-        format=_text(payload, "format"),
-        taken_at=_text(payload, "taken_at"),
-        camera_make=_text(payload, "camera_make"),
-        camera_model=_text(payload, "camera_model"),
-        caption=_text(payload, "caption"),
-        status=_text(payload, "status"),
-        size=_number(payload, "size"),
+        path=payload.path,
+        name=payload.name,
+        width=payload.width,
+        height=payload.height,
+        format=payload.format,
+        taken_at=payload.taken_at,
+        camera_make=payload.camera_make,
+        camera_model=payload.camera_model,
+        caption=payload.caption,
+        status=payload.status,
+        size=payload.size,
         thumbnail_url=f"{API_PREFIX}/photos/{point_id}/thumbnail",
     )
 

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
 
 from photoindex.indexer.status import PhotoStatus
+from photoindex.indexer.store import PhotoPayload
 from photoindex.query_api.schemas.common import API_PREFIX
 
 # "+gps": the offset of a camera's wall-clock time came from the time zone at the photo's GPS position.
 TakenAtSource = Literal["exif", "filename", "mtime", "exif+gps", "filename+gps"]
-T = TypeVar("T")
 _TAKEN_AT_SOURCES: tuple[TakenAtSource, ...] = ("exif", "filename", "mtime", "exif+gps", "filename+gps")
 
 
@@ -97,89 +96,70 @@ class RemoveResult(msgspec.Struct):
     note: str | None = None
 
 
-def _get(payload: Mapping[str, object], key: str, kind: type[T]) -> T | None:
-    value = payload.get(key)
-    if isinstance(value, bool) and kind is not bool:
-        return None
-    return value if isinstance(value, kind) else None
-
-
-def _real(payload: Mapping[str, object], key: str) -> int | float | None:
-    """A number as stored (an int stays an int in the JSON); a bool is not one."""
-    value = payload.get(key)
-    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def photo_info(point_id: str, payload: Mapping[str, object]) -> PhotoInfo:
-    location = payload.get("location")
-    gps = None
-    if isinstance(location, dict) and isinstance(location.get("lat"), int | float):
-        gps = Gps(float(location["lat"]), float(location["lon"]), _real(payload, "gps_alt"))
+def photo_info(point_id: str, payload: PhotoPayload) -> PhotoInfo:
+    location = payload.location
+    gps = Gps(location.lat, location.lon, payload.gps_alt) if location is not None else None
     error = None
-    if payload.get("status") == PhotoStatus.FAILED:
-        error = Failure(str(payload.get("error_code", "ERR_DECODE")), _get(payload, "error_message", str))
+    if payload.status == PhotoStatus.FAILED:
+        error = Failure(payload.error_code if payload.error_code is not None else "ERR_DECODE", payload.error_message)
     return PhotoInfo(
         id=point_id,
-        path=_get(payload, "path", str),
-        name=_get(payload, "name", str),
-        root=_get(payload, "root", str),
-        status=_get(payload, "status", str),
-        size=_get(payload, "size", int),
-        mtime_ns=_get(payload, "mtime_ns", int),
-        sha256=_get(payload, "sha256", str),
-        phash=_get(payload, "phash", str),
-        format=_get(payload, "format", str),
-        width=_get(payload, "width", int),
-        height=_get(payload, "height", int),
-        orientation=_get(payload, "orientation", int),
-        taken_at=_get(payload, "taken_at", str),
+        path=payload.path,
+        name=payload.name,
+        root=payload.root,
+        status=payload.status,
+        size=payload.size,
+        mtime_ns=payload.mtime_ns,
+        sha256=payload.sha256,
+        phash=payload.phash,
+        format=payload.format,
+        width=payload.width,
+        height=payload.height,
+        orientation=payload.orientation,
+        taken_at=payload.taken_at,
         taken_at_source=_taken_at_source(payload),
-        camera_make=_get(payload, "camera_make", str),
-        camera_model=_get(payload, "camera_model", str),
-        lens=_get(payload, "lens", str),
-        focal_length=_float(_real(payload, "focal_length")),
-        f_number=_float(_real(payload, "f_number")),
-        exposure_time=_float(_real(payload, "exposure_time")),
-        iso=_get(payload, "iso", int),
+        camera_make=payload.camera_make,
+        camera_model=payload.camera_model,
+        lens=payload.lens,
+        focal_length=payload.focal_length,
+        f_number=payload.f_number,
+        exposure_time=payload.exposure_time,
+        iso=payload.iso,
         gps=gps,
-        caption=_get(payload, "caption", str),
-        caption_status=_get(payload, "caption_status", str),
-        model_id=_get(payload, "model_id", str),
-        indexed_at=_get(payload, "indexed_at", str),
+        caption=payload.caption,
+        caption_status=payload.caption_status,
+        model_id=payload.model_id,
+        indexed_at=payload.indexed_at,
         error=error,
         thumbnail_url=f"{API_PREFIX}/photos/{point_id}/thumbnail",
         original_url=f"{API_PREFIX}/photos/{point_id}/original",
         display_url=f"{API_PREFIX}/photos/{point_id}/display",
         similar_url=f"{API_PREFIX}/photos/{point_id}/similar",
         place=_place(payload),
-        taken_at_zone=_get(payload, "taken_at_zone", str),
+        taken_at_zone=payload.taken_at_zone,
     )
 
 
-def _place(payload: Mapping[str, object]) -> PhotoPlace | None:
-    code = _get(payload, "place_country_code", str)
+def _place(payload: PhotoPayload) -> PhotoPlace | None:
+    code = payload.place_country_code
     if not code:
         return None
     return PhotoPlace(
-        city=_get(payload, "place_city", str) or "",
-        region=_get(payload, "place_region", str) or "",
-        country=_get(payload, "place_country", str) or code,
+        city=payload.place_city or "",
+        region=payload.place_region or "",
+        country=payload.place_country or code,
         country_code=code,
     )
 
 
-def _taken_at_source(payload: Mapping[str, object]) -> TakenAtSource | None:
-    source = payload.get("taken_at_source")
+def _taken_at_source(payload: PhotoPayload) -> TakenAtSource | None:
+    source = payload.taken_at_source
     for known in _TAKEN_AT_SOURCES:
         if source == known:
             return known
-    if source is None and isinstance(payload.get("taken_at"), str):
+    if source is None and payload.taken_at is not None:
         return "exif"  # indexed before other sources were read: EXIF was the only one
     return None
-
-
-def _float(value: float | None) -> float | None:
-    return float(value) if value is not None else None
 
 
 __all__ = ["Failure", "Gps", "PhotoInfo", "RemovalOut", "RemoveRequest", "RemoveResult", "photo_info"]

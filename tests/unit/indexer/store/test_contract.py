@@ -22,6 +22,8 @@ from photoindex.indexer.store import (
     PhotoPoint,
     ServerStore,
     VectorStore,
+    payload_from_dict,
+    payload_to_dict,
     point_id,
 )
 
@@ -66,7 +68,9 @@ def unit(rng: np.random.Generator, n: int | None = None) -> np.ndarray:
 def photo(name: str, path: str, vector: np.ndarray | None, **payload: Any) -> PhotoPoint:
     return PhotoPoint(
         id=point_id("host-a", path),
-        payload={"name": name, "path": path, "status": "indexed" if vector is not None else "pending", **payload},
+        payload=payload_from_dict(
+            {"name": name, "path": path, "status": "indexed" if vector is not None else "pending", **payload}
+        ),
         vector=vector,
     )
 
@@ -81,7 +85,7 @@ def test_upsert_then_retrieve_returns_payload_and_vector(store: VectorStore) -> 
     store.upsert([p])
     [got] = store.retrieve([p.id], with_vectors=True)
     assert got.id == p.id
-    assert got.payload == {**p.payload, "kind": "photo", "dirs": ["/lib", "/lib/x"]}
+    assert payload_to_dict(got.payload) == {**payload_to_dict(p.payload), "kind": "photo", "dirs": ["/lib", "/lib/x"]}
     assert got.vector is not None and got.vector.dtype == np.float32
     np.testing.assert_allclose(got.vector, v, atol=1e-6)
     [without] = store.retrieve([p.id])
@@ -93,11 +97,13 @@ def test_reupsert_replaces_the_point_instead_of_adding_one(store: VectorStore) -
     p = photo("a", "/lib/a.jpg", unit(rng), caption="old")
     store.upsert([p])
     store.upsert([p])
-    changed = PhotoPoint(id=p.id, payload={"name": "a", "path": "/lib/a.jpg", "status": "indexed"}, vector=p.vector)
+    changed = PhotoPoint(
+        id=p.id, payload=payload_from_dict({"name": "a", "path": "/lib/a.jpg", "status": "indexed"}), vector=p.vector
+    )
     store.upsert([changed])
     assert store.count() == 1
     [got] = store.retrieve([p.id])
-    assert "caption" not in got.payload  # an upsert replaces the payload; set_payload merges
+    assert "caption" not in payload_to_dict(got.payload)  # an upsert replaces the payload; set_payload merges
 
 
 def test_points_without_vectors_are_stored_counted_and_never_searched(store: VectorStore) -> None:
@@ -108,11 +114,19 @@ def test_points_without_vectors_are_stored_counted_and_never_searched(store: Vec
     store.upsert([indexed, pending, failed])
     assert store.count() == 3
     got = {p.id: p for p in store.retrieve([indexed.id, pending.id, failed.id], with_vectors=True)}
-    assert got[pending.id].vector is None and got[failed.id].payload["error_code"] == "ERR_DECODE"
+    assert got[pending.id].vector is None and got[failed.id].payload.error_code == "ERR_DECODE"
     hits = store.search(unit(rng), limit=10)
     assert [h.id for h in hits] == [indexed.id]
     # A pending point gets its vector by a later upsert of the same id.
-    store.upsert([PhotoPoint(id=pending.id, payload={**pending.payload, "status": "indexed"}, vector=unit(rng))])
+    store.upsert(
+        [
+            PhotoPoint(
+                id=pending.id,
+                payload=payload_from_dict({**payload_to_dict(pending.payload), "status": "indexed"}),
+                vector=unit(rng),
+            )
+        ]
+    )
     assert {h.id for h in store.search(unit(rng), limit=10)} == {indexed.id, pending.id}
 
 
@@ -133,9 +147,9 @@ def test_set_payload_merges_and_keeps_the_vector(store: VectorStore) -> None:
     store.upsert([p])
     store.set_payload(p.id, {"caption": "a red kite", "caption_status": "done"})
     [got] = store.retrieve([p.id], with_vectors=True)
-    assert got.payload["caption"] == "a red kite"
-    assert got.payload["caption_status"] == "done"
-    assert got.payload["name"] == "a"
+    assert got.payload.caption == "a red kite"
+    assert got.payload.caption_status == "done"
+    assert got.payload.name == "a"
     assert got.vector is not None
     np.testing.assert_allclose(got.vector, v, atol=1e-6)
 
@@ -182,7 +196,7 @@ def test_search_ranks_by_cosine_similarity_with_the_own_vector_first(store: Vect
         expected = {points[j].id: float(vectors[j] @ vectors[i]) for j in range(30)}
         for h in hits:
             assert h.score == pytest.approx(expected[h.id], abs=1e-4)
-        assert hits[0].payload["name"] == f"p{i}"
+        assert hits[0].payload.name == f"p{i}"
     # An unnormalized query scores the same: cosine ignores length.
     assert store.search(vectors[3] * 7.0, limit=1)[0].score == pytest.approx(1.0, abs=1e-5)
 
@@ -319,9 +333,9 @@ def test_filters_select_the_same_photos_in_count_scroll_and_search(
     store = library_store
     rng = np.random.default_rng(9)
     assert store.count(flt) == len(expected)
-    assert {p.payload["name"] for p in store.scroll(flt=flt, page_size=3)} == expected
+    assert {p.payload.name for p in store.scroll(flt=flt, page_size=3)} == expected
     hits = store.search(unit(rng), limit=50, flt=flt)
-    assert {h.payload["name"] for h in hits} == expected & WITH_VECTORS
+    assert {h.payload.name for h in hits} == expected & WITH_VECTORS
 
 
 # -- scroll, count, meta ---------------------------------------------------------------
@@ -335,7 +349,7 @@ def test_scroll_pages_through_everything_and_skips_meta(store: VectorStore) -> N
     store.set_meta({"model_id": "m"})
     seen = list(store.scroll(page_size=5))
     assert sorted(p.id for p in seen) == sorted(p.id for p in points)
-    assert all(p.payload["kind"] == "photo" and p.vector is None for p in seen)
+    assert all(p.payload.kind == "photo" and p.vector is None for p in seen)
     with_vectors = {p.id: p.vector for p in store.scroll(page_size=4, with_vectors=True)}
     assert sum(v is not None for v in with_vectors.values()) == len([i for i in range(23) if i % 3])
 
@@ -344,7 +358,7 @@ def test_scroll_fields_returns_only_those_payload_keys(store: VectorStore) -> No
     rng = np.random.default_rng(11)
     store.upsert([photo("a", "/lib/a.jpg", unit(rng), size=5, mtime_ns=7, inode=9, sha256="aa")])
     [p] = store.scroll(fields=("path", "size", "mtime_ns", "inode", "status", "sha256", "absent"))
-    assert p.payload == {
+    assert payload_to_dict(p.payload) == {
         "path": "/lib/a.jpg",
         "size": 5,
         "mtime_ns": 7,

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from photoindex.errors import ErrorCode, StoreError
-from photoindex.indexer.store import EdgeStore, PhotoFilter, PhotoPoint, point_id
+from photoindex.indexer.store import EdgeStore, PhotoFilter, PhotoPayload, PhotoPoint, point_id
 
 COLLECTION = "photos-test"
 
@@ -24,13 +24,13 @@ WRITER = textwrap.dedent(
     import sys, time
     from pathlib import Path
     import numpy as np
-    from photoindex.indexer.store import EdgeStore, PhotoPoint, point_id
+    from photoindex.indexer.store import EdgeStore, PhotoPayload, PhotoPoint, point_id
 
     store = EdgeStore.open(Path(sys.argv[1]), sys.argv[2], 8)
     rng = np.random.default_rng(0)
     def batch(start, n):
         return [
-            PhotoPoint(id=point_id("h", f"/lib/{i}.jpg"), payload={"path": f"/lib/{i}.jpg"},
+            PhotoPoint(id=point_id("h", f"/lib/{i}.jpg"), payload=PhotoPayload(path=f"/lib/{i}.jpg"),
                        vector=rng.standard_normal(8).astype(np.float32) if i % 2 else None)
             for i in range(start, start + n)
         ]
@@ -108,7 +108,10 @@ def test_optimize_keeps_every_point_searchable(tmp_path: Path) -> None:
         rng = np.random.default_rng(0)
         vectors = rng.standard_normal((50, 8)).astype(np.float32)
         store.upsert(
-            [PhotoPoint(id=point_id("h", f"/p{i}"), payload={"path": f"/p{i}"}, vector=vectors[i]) for i in range(50)]
+            [
+                PhotoPoint(id=point_id("h", f"/p{i}"), payload=PhotoPayload(path=f"/p{i}"), vector=vectors[i])
+                for i in range(50)
+            ]
         )
         store.optimize()
         assert store.count() == 50
@@ -128,7 +131,9 @@ def test_threads_may_search_while_another_thread_writes(tmp_path: Path) -> None:
             for start in range(0, 400, 40):
                 store.upsert(
                     [
-                        PhotoPoint(id=point_id("h", f"/w/{i}.jpg"), payload={"path": f"/w/{i}.jpg"}, vector=vectors[i])
+                        PhotoPoint(
+                            id=point_id("h", f"/w/{i}.jpg"), payload=PhotoPayload(path=f"/w/{i}.jpg"), vector=vectors[i]
+                        )
                         for i in range(start, start + 40)
                     ]
                 )
