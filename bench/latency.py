@@ -180,9 +180,9 @@ def measure_idle_rss(
     lib = work / "lib"
     lib.mkdir(parents=True)
     settings = settings_for(work, model, idle_unload_s=ttl)
-    settings = msgspec.structs.replace(settings, api=ApiSettings(port=_free_port()))
+    settings = msgspec.structs.replace(settings, api=ApiSettings(port=free_port()))
     config = work / "config.toml"
-    config.write_text(_toml(settings), encoding="utf-8")
+    config.write_text(settings_toml(settings), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PHOTOINDEX_", "NOTIFY_SOCKET"))}
     log = open(work / "daemon.log", "wb")  # noqa: SIM115 - closed below, after the process ends
     process = subprocess.Popen(
@@ -284,7 +284,7 @@ def _tree_rss_mb(pid: int) -> float:
     return _rss_mb(pid) + sum(_rss_mb(child) for child in _descendants(pid))
 
 
-def _free_port() -> int:
+def free_port() -> int:
     import socket
 
     with socket.socket() as sock:
@@ -292,7 +292,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _toml(settings: Settings) -> str:
+def settings_toml(settings: Settings) -> str:
     lines = []
     for section, values in msgspec.to_builtins(settings).items():
         lines.append(f"[{section}]")

@@ -20,7 +20,7 @@ _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 MB = 1 << 20
 
 
-def _children_map() -> dict[int, list[int]]:
+def children_map() -> dict[int, list[int]]:
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -39,7 +39,7 @@ def _children_map() -> dict[int, list[int]]:
 def tree_rss(pid: int | None = None) -> tuple[int, list[int]]:
     """(bytes resident in ``pid`` and its descendants, each one's bytes, ``pid`` first); Linux only."""
     root = pid or os.getpid()
-    children = _children_map()
+    children = children_map()
     each: list[int] = []
     todo = [root]
     while todo:
@@ -56,7 +56,7 @@ def tree_rss(pid: int | None = None) -> tuple[int, list[int]]:
 def tree_cpu_seconds(pid: int | None = None) -> float:
     """User + system CPU seconds used so far by ``pid`` and its live descendants; Linux only."""
     root = pid or os.getpid()
-    children = _children_map()
+    children = children_map()
     ticks = os.sysconf("SC_CLK_TCK")
     total, todo = 0.0, [root]
     while todo:
