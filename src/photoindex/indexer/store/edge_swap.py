@@ -58,14 +58,22 @@ def swap_in(store: EdgeStore, built: Path, journal: set[str]) -> SwapReport:
         shard.close()
         raise
     old = store.replace_shard(shard, built)
+    closing = time.perf_counter()
     if old is not None:
         try:
             old.close()
         except Exception as exc:  # the new shard serves and holds every write; the old one is garbage
             log.warning("store.old_shard_close_failed", error=str(exc))
+    close_s = time.perf_counter() - closing
     store.layout.remove_leftovers()
     report = SwapReport(load_s=load_s, copied=len(ids), total_s=time.perf_counter() - started)
-    log.info("store.index_swapped", path=str(built), load_ms=round(load_s * 1000), copied=len(ids))
+    log.info(
+        "store.index_swapped",
+        path=str(built),
+        load_ms=round(load_s * 1000),
+        close_ms=round(close_s * 1000),
+        copied=len(ids),
+    )
     return report
 
 
