@@ -22,8 +22,8 @@ from pathlib import Path
 import anyio
 import msgspec
 import numpy as np
-
 from bench.store import make_points
+
 from photoindex.indexer.state import IndexState
 from photoindex.indexer.store import EdgeStore, PhotoFilter
 from photoindex.indexer.vector_index import VectorIndexBuilder

@@ -29,12 +29,17 @@ from pathlib import Path
 import anyio
 import structlog
 
-from photoindex.errors import StoreError
+from photoindex.errors import ErrorCode, StoreError
 from photoindex.indexer.store.edge import EdgeStore
 from photoindex.indexer.store.edge_swap import swap_in
 from photoindex.indexer.writer import IndexWriter
 
 log = structlog.get_logger(__name__)
+
+# The copy, plus what the build adds (graph, quantized vectors: about a fifth more at dim 512), plus a
+# margin above the daemon's own free-space reserve.
+_ROOM_FACTOR = 1.5
+_ROOM_MARGIN_BYTES = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,7 @@ class VectorIndexBuilder:
         layout = self._store.layout
         try:
             await anyio.to_thread.run_sync(shutil.rmtree, layout.building, True)  # an interrupted build's
+            await anyio.to_thread.run_sync(self._check_room)
             copy_s = await self._copy(layout.building)
             self.stage = "building"
             started = time.perf_counter()
@@ -120,6 +126,17 @@ class VectorIndexBuilder:
             indexed=indexed,
         )
         return result
+
+    def _check_room(self) -> None:
+        """Refuse to copy a store the disk has no room for: a full disk would stop the store's own writes."""
+        path = self._store.path
+        size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+        free = shutil.disk_usage(path).free
+        if free < size * _ROOM_FACTOR + _ROOM_MARGIN_BYTES:
+            raise StoreError(
+                f"no room to build the vector index: the store takes {size >> 20} MB, {free >> 20} MB are free",
+                code=ErrorCode.DISK_FULL,
+            )
 
     async def _copy(self, target: Path) -> float:
         started = time.perf_counter()

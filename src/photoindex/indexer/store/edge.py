@@ -8,11 +8,8 @@ Threads: qdrant-edge-py holds the GIL for the whole of each call (measured:
 a 12 ms search stalls every other Python thread for 12 ms). Searches, batched
 upserts and scrolls are milliseconds; ``optimize()`` is not (see there).
 
-Vector index: new points land in a plain segment that search scans in full;
-the HNSW index (and its int8 quantization) is built in another process from a
-copy of the shard and swapped in (``index_build``, ``edge_swap``), so this
-class only keeps the journal of ids written meanwhile and swaps the shard
-under its lock. ``edge_layout`` says which directory is the store.
+The vector index is built in another process and swapped in (``vector_index``);
+here are only its hooks: the journal of ids written meanwhile, and the swap.
 
 Points without a vector (pending and failed files) are stored with an empty
 vector map, which a named-vector shard accepts: they have a payload, count
@@ -46,6 +43,7 @@ from photoindex.indexer.store._protocol import (
     SearchHit,
 )
 from photoindex.indexer.store.edge_layout import EdgeLayout
+from photoindex.indexer.store.edge_mapped import edge_config
 from photoindex.indexer.store.payload import payload_from_dict
 from photoindex.indexer.store.points import META_KIND, META_POINT_ID, merged_payload, with_derived_fields
 
@@ -214,11 +212,10 @@ class EdgeStore:
     def optimize(self) -> bool:
         """Merge segments and build the HNSW index; True when anything changed.
 
-        Not needed for correctness, and exact search stays within target up to
-        about 100k photos (p95 17 ms with a filter, 2 cores). It holds the GIL
-        throughout: 93 s for 100k vectors of dim 512 on 2 cores, during which
-        the rest of the process stands still. Run it from a maintenance command
-        or at start-up before serving, not under a live API.
+        It holds the GIL throughout: 93 s for 100k vectors of dim 512 on 2
+        cores, during which the rest of the process stands still. The daemon
+        never calls it: ``VectorIndexBuilder`` builds the index in a child
+        process and swaps it in.
         """
         with self._call("optimize") as shard:
             return bool(shard.optimize())
@@ -333,11 +330,6 @@ class EdgeStore:
 
     def _vectors(self, vector: np.ndarray | None) -> dict[str, qe.NamedVector]:
         return {} if vector is None else {VECTOR_NAME: self._vector_list(vector)}
-
-
-def edge_config(dim: int) -> qe.EdgeConfig:
-    """The shard's vectors; every other setting (the index's, where it lives) stays as the shard has it."""
-    return qe.EdgeConfig(vectors={VECTOR_NAME: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)})
 
 
 def _check_stored_dim(path: Path, collection: str, dim: int) -> None:

@@ -1,4 +1,4 @@
-"""The configuration of a built shard: the index, and every part of it memory-mapped so that loading it is short.
+"""The shard's configurations: the serving one, and a built one whose every part is memory-mapped to load fast.
 
 Loading a shard holds the GIL throughout (qdrant-edge), and the daemon loads
 the built shard while it serves. With qdrant-edge's defaults a built shard of
@@ -36,6 +36,11 @@ _MAPPED_INDEX: dict[qe.PayloadSchemaType, Callable[[], qe.PayloadSchemaParams]] 
     qe.PayloadSchemaType.Float: lambda: qe.FloatIndexParams(memory=_COLD),
     qe.PayloadSchemaType.Geo: lambda: qe.GeoIndexParams(memory=_COLD),
 }
+
+
+def edge_config(dim: int) -> qe.EdgeConfig:
+    """The serving shard's vectors; every other setting (the index's, where it lives) stays as the shard has it."""
+    return qe.EdgeConfig(vectors={VECTOR_NAME: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)})
 
 
 def built_config(dim: int, *, m: int, ef_construct: int, quantized: bool) -> qe.EdgeConfig:
@@ -83,4 +88,4 @@ def _mapped_fields(directory: Path) -> set[str]:
     return set.intersection(*per_segment) if per_segment else set()
 
 
-__all__ = ["built_config", "map_field_indexes"]
+__all__ = ["built_config", "edge_config", "map_field_indexes"]
