@@ -91,6 +91,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dim", type=int, default=512)
     parser.add_argument("--clusters", type=int, default=2000)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument(
+        "--rebuild", type=int, default=0, help="then write this many more points and build again (a later build)"
+    )
     args = parser.parse_args(argv)
     base = Path(tempfile.mkdtemp(prefix="photoindex-index-bench-"))
     try:
@@ -111,6 +114,13 @@ def main(argv: list[str] | None = None) -> None:
                 f"search {label}: p50/p95 {p50_0:.1f}/{p95_0:.1f} ms full scan -> {p50:.1f}/{p95:.1f} ms indexed, "
                 f"recall@10 {recall:.3f}"
             )
+        if args.rebuild:
+            rng = np.random.default_rng(11)
+            more = clustered(rng, args.rebuild, args.dim, args.clusters)
+            points = make_points(rng, args.points, args.rebuild, args.dim)
+            store.upsert([msgspec.structs.replace(p, vector=more[k]) for k, p in enumerate(points)])
+            print(f"a later build, {args.rebuild} points written since the first:")
+            anyio.run(build_with_ticker, store)
         store.close()
     finally:
         shutil.rmtree(base, ignore_errors=True)
