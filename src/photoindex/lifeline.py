@@ -40,6 +40,17 @@ def bind_to_parent() -> None:
     threading.Thread(target=_watch, args=(parent,), name="photoindex-parent-watch", daemon=True).start()
 
 
+def bind_to_spawner(parent_pid: int) -> None:
+    """The same for a plain subprocess (``python -m``), which multiprocessing does not know as a child.
+
+    On Linux only: elsewhere the parent ends the subprocess on its way out.
+    """
+    if sys.platform.startswith("linux"):
+        _die_with_parent_signal()
+    if os.getppid() != parent_pid:
+        os._exit(1)  # the parent died before the signal was armed (or this is not its child)
+
+
 def _die_with_parent_signal() -> None:
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
@@ -53,4 +64,4 @@ def _watch(parent: multiprocessing.process.BaseProcess) -> None:
     os._exit(0)
 
 
-__all__ = ["bind_to_parent"]
+__all__ = ["bind_to_parent", "bind_to_spawner"]

@@ -70,6 +70,15 @@ class StoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     # 64 MB: qdrant-edge's files grow in 32 MiB units (WAL segments, vector chunks, payload pages: the
     # sizes of the files of a fresh store), and one batch can start one of them; the rest is margin.
     min_free_mb: Annotated[int, msgspec.Meta(ge=0)] = 64
+    # The embedded store's vector index (HNSW graph, int8 quantized vectors rescored with the float ones),
+    # rebuilt in a child process when this many vectors were written since the last build, or this
+    # fraction of the indexed ones if more; new points are searched in full until then. 20k: a full scan
+    # of 20k vectors of dim 512 takes about 2 ms on 2 cores (bench/index_build.py), and a build of 100k
+    # takes minutes of a low-priority core, so fewer new points are not worth a build.
+    index_min_new: Annotated[int, msgspec.Meta(ge=1)] = 20_000
+    index_new_fraction: Annotated[float, msgspec.Meta(ge=0.0)] = 0.1
+    index_after_idle_s: Annotated[float, msgspec.Meta(ge=0.0)] = 60.0  # quiet this long before a build starts
+    index_build: bool = True  # False: never build (every search is a full scan)
 
 
 class ApiSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

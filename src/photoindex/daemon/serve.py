@@ -34,6 +34,7 @@ from photoindex.daemon.background import IdleWork
 from photoindex.daemon.cache_upkeep import CacheUpkeep
 from photoindex.daemon.event_inbox import EventInbox
 from photoindex.daemon.events import EventRouter
+from photoindex.daemon.index_upkeep import index_upkeep_for
 from photoindex.daemon.monitored_root import MonitoredRoot
 from photoindex.daemon.notify import Notifier
 from photoindex.daemon.phase import DaemonPhase
@@ -128,6 +129,12 @@ class Daemon:
             idle_s=self.work.idle_seconds,
             indexed_total=lambda: self.summary.indexed + self.summary.reused,
         )
+        self.index_upkeep = index_upkeep_for(
+            parts,
+            busy=self.busy,
+            idle_s=self.work.idle_seconds,
+            indexed_total=lambda: self.summary.indexed + self.summary.reused,
+        )
         self.gate.on_resume = self._resume_after_disk_full
         self.pipeline_loop = PipelineLoop(parts.pipeline, self.work, self.monitor, self.summary)
         self.cache_upkeep = CacheUpkeep(parts.thumbnails, lambda: self.parts.pipeline.state)
@@ -173,6 +180,8 @@ class Daemon:
                 tg.start_soon(self.monitor.keep_checking, tg)
                 tg.start_soon(self.idle.run)
                 tg.start_soon(self.cache_upkeep.run)
+                if self.index_upkeep is not None:
+                    tg.start_soon(self.index_upkeep.run)
                 tg.start_soon(
                     keep_status_written, self.parts.paths.state_dir, self.status, self._notifier, self.healthy
                 )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from itertools import islice
 from typing import TypeVar
@@ -55,6 +55,12 @@ class IndexWriter:
     def limiter(self) -> anyio.CapacityLimiter:
         """Held around every store call the writer makes."""
         return self._limiter
+
+    @contextlib.asynccontextmanager
+    async def paused(self) -> AsyncIterator[None]:
+        """Hold every write (and the writer's reads) until the block ends; they wait, none fails."""
+        async with self._limiter:
+            yield
 
     def subscribe(self, listener: ChangeListener) -> Callable[[], None]:
         """Call ``listener`` with every committed write's ``IndexChange``; returns what unsubscribes it."""

@@ -8,6 +8,9 @@ Threads: qdrant-edge-py holds the GIL for the whole of each call (measured:
 a 12 ms search stalls every other Python thread for 12 ms). Searches, batched
 upserts and scrolls are milliseconds; ``optimize()`` is not (see there).
 
+The vector index is built in another process and swapped in (``vector_index``);
+here are only its hooks: the journal of ids written meanwhile, and the swap.
+
 Points without a vector (pending and failed files) are stored with an empty
 vector map, which a named-vector shard accepts: they have a payload, count
 and scroll like any photo, and vector search never returns them.
@@ -17,8 +20,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -38,12 +42,16 @@ from photoindex.indexer.store._protocol import (
     PhotoPoint,
     SearchHit,
 )
+from photoindex.indexer.store.edge_layout import EdgeLayout
+from photoindex.indexer.store.edge_mapped import edge_config
 from photoindex.indexer.store.payload import payload_from_dict
 from photoindex.indexer.store.points import META_KIND, META_POINT_ID, merged_payload, with_derived_fields
 
 log = structlog.get_logger(__name__)
 
 _CONFIG_FILE = "edge_config.json"  # written by qdrant-edge when a shard is created
+# Exact search rescores the int8 candidates with the stored float vectors, so quantization costs no ordering.
+_SEARCH_PARAMS = qe.SearchParams(hnsw_ef=128, quantization=qe.QuantizationSearchParams(rescore=True))
 _COLLECTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 _SCHEMAS = {
@@ -62,15 +70,20 @@ class EdgeStore:
         self._path = path
         self._collection = collection
         self._dim = dim
+        self.layout = EdgeLayout(path.parent, collection)
+        # Held around every shard call, so the swap never closes a shard a call is using.
+        self._lock = threading.Lock()
+        self._journal: set[str] | None = None  # ids written since a build copied the shard; None: no build
 
     @classmethod
     def open(cls, base_dir: Path, collection: str, dim: int) -> EdgeStore:
         """Open the collection's shard, creating it (and its payload indexes) when new."""
         if not _COLLECTION_NAME.fullmatch(collection):
             raise StoreError(f"collection name {collection!r} is not a plain file name")
-        path = Path(base_dir) / collection
+        layout = EdgeLayout(Path(base_dir), collection)
+        path = layout.active()
         started = time.perf_counter()
-        config = qe.EdgeConfig(vectors={VECTOR_NAME: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)})
+        config = edge_config(dim)
         existing = (path / _CONFIG_FILE).exists()
         if existing:
             _check_stored_dim(path, collection, dim)
@@ -81,6 +94,7 @@ class EdgeStore:
             raise _open_error(exc, path, collection, dim) from exc
         store = cls(shard, path=path, collection=collection, dim=dim)
         try:
+            layout.remove_leftovers()  # only now: the shard's lock says no other process is building here
             store._ensure_indexes()
             points = shard.info().points_count
         except BaseException:
@@ -109,16 +123,53 @@ class EdgeStore:
         """The shard directory."""
         return self._path
 
+    # -- the vector index build's hooks ------------------------------------------
+
+    def start_journal(self) -> None:
+        """Record the id of every point written from now on (a build copied the shard as it is now)."""
+        self._journal = set()
+
+    def take_journal(self) -> set[str]:
+        """The ids written since ``start_journal``; recording stops."""
+        journal, self._journal = self._journal or set(), None
+        return journal
+
+    def vector_counts(self) -> tuple[int, int]:
+        """(points with a vector, vectors in the HNSW index); the difference is searched in full."""
+        has_vector = qe.Filter(must=[qe.HasVectorCondition(VECTOR_NAME)])
+        with self._call("count vectors") as shard:
+            return int(shard.count(qe.CountRequest(exact=True, filter=has_vector))), shard.info().indexed_vectors_count
+
+    def copy_points(self, ids: Sequence[str], target: qe.EdgeShard) -> None:
+        """Write these points into ``target`` as this shard holds them now: gone here, deleted there."""
+        with self._call("retrieve for copy") as shard:
+            records = shard.retrieve(list(ids), True, True)
+        present = {str(r.id) for r in records}
+        points = [qe.Point(r.id, r.vector if isinstance(r.vector, dict) else {}, r.payload or {}) for r in records]
+        gone = [i for i in ids if i not in present]
+        if gone:
+            target.update(qe.UpdateOperation.delete_points(list(gone)))
+        if points:
+            target.update(qe.UpdateOperation.upsert_points(points))
+
+    def replace_shard(self, shard: qe.EdgeShard, path: Path) -> qe.EdgeShard | None:
+        """Serve from ``shard`` (in ``path``) from now on; returns the old one, which no call is using."""
+        with self._lock:
+            old, self._shard, self._path = self._shard, shard, path
+        return old
+
     # -- writes ---------------------------------------------------------------
 
     def upsert(self, points: Sequence[PhotoPoint]) -> None:
         if not points:
             return
+        self._record(p.id for p in points)
         edge_points = [qe.Point(p.id, self._vectors(p.vector), with_derived_fields(p.payload)) for p in points]
         with self._call("upsert") as shard:
             shard.update(qe.UpdateOperation.upsert_points(edge_points))
 
     def set_payload(self, point_id: str, payload: Mapping[str, object]) -> None:
+        self._record([point_id])
         with self._call("set_payload") as shard:
             try:
                 shard.update(qe.UpdateOperation.set_payload([point_id], merged_payload(payload)))
@@ -130,11 +181,13 @@ class EdgeStore:
     def delete(self, ids: Sequence[str]) -> None:
         if not ids:
             return
+        self._record(ids)
         with self._call("delete") as shard:
             shard.update(qe.UpdateOperation.delete_points(list(ids)))
 
     def set_meta(self, meta: Mapping[str, object]) -> None:
         point = qe.Point(META_POINT_ID, {}, {"kind": META_KIND, "meta": dict(meta)})
+        self._record([META_POINT_ID])
         with self._call("set_meta") as shard:
             shard.update(qe.UpdateOperation.upsert_points([point]))
 
@@ -144,7 +197,8 @@ class EdgeStore:
 
     def close(self) -> None:
         """Flush and release the shard (and its lock); a second call does nothing."""
-        shard, self._shard = self._shard, None
+        with self._lock:
+            shard, self._shard = self._shard, None
         if shard is None:
             return
         try:
@@ -158,11 +212,10 @@ class EdgeStore:
     def optimize(self) -> bool:
         """Merge segments and build the HNSW index; True when anything changed.
 
-        Not needed for correctness, and exact search stays within target up to
-        about 100k photos (p95 17 ms with a filter, 2 cores). It holds the GIL
-        throughout: 93 s for 100k vectors of dim 512 on 2 cores, during which
-        the rest of the process stands still. Run it from a maintenance command
-        or at start-up before serving, not under a live API.
+        It holds the GIL throughout: 93 s for 100k vectors of dim 512 on 2
+        cores, during which the rest of the process stands still. The daemon
+        never calls it: ``VectorIndexBuilder`` builds the index in a child
+        process and swaps it in.
         """
         with self._call("optimize") as shard:
             return bool(shard.optimize())
@@ -194,6 +247,7 @@ class EdgeStore:
             query=qe.Query.Nearest(self._vector_list(vector), using=VECTOR_NAME),
             filter=_render(conditions) if conditions.must or conditions.must_not else None,
             with_payload=_payload_selector(fields),
+            params=_SEARCH_PARAMS,
         )
         with self._call("search") as shard:
             scored = shard.query(request)
@@ -242,17 +296,23 @@ class EdgeStore:
 
     # -- internals ------------------------------------------------------------
 
+    def _record(self, ids: Iterable[str]) -> None:
+        # Recorded before the write: a write that fails after reaching the shard is still copied by the swap.
+        if self._journal is not None:
+            self._journal.update(ids)
+
     @contextmanager
     def _call(self, action: str) -> Iterator[qe.EdgeShard]:
-        shard = self._shard
-        if shard is None:
-            raise StoreError(f"store {self._path} is closed")
-        try:
-            yield shard
-        except StoreError:
-            raise
-        except Exception as exc:
-            raise StoreError(f"{action} failed on {self._path}: {exc}") from exc
+        with self._lock:
+            shard = self._shard
+            if shard is None:
+                raise StoreError(f"store {self._path} is closed")
+            try:
+                yield shard
+            except StoreError:
+                raise
+            except Exception as exc:
+                raise StoreError(f"{action} failed on {self._path}: {exc}") from exc
 
     def _ensure_indexes(self) -> None:
         with self._call("create payload index") as shard:
