@@ -10,12 +10,13 @@ path when the file is known, else derived for a new photo (``id_for``).
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from photoindex.indexer.payloads import STATE_FIELDS
 from photoindex.indexer.records import FileFacts
+from photoindex.indexer.state_counts import StateCounts
+from photoindex.indexer.state_folders import FolderTree
 from photoindex.indexer.store import PhotoFilter, VectorStore, point_id
 
 # The ``root`` of photos kept in the index after their folder stopped being watched.
@@ -39,13 +40,22 @@ class KnownFile:
 
 
 class IndexState:
-    """Path → KnownFile, and content hash → the indexed files whose vector can be reused."""
+    """Path → KnownFile, and content hash → the indexed files whose vector can be reused.
+
+    Every question asked on the way of one file (its record, its point id, a
+    file with the same content) and every count the status reports is answered
+    from an index or a tally kept as files are remembered and forgotten, never
+    by a pass over every known file.
+    """
 
     def __init__(self, host_id: str) -> None:
         self.host_id = host_id
         self.by_path: dict[str, KnownFile] = {}
         self._paths_by_id: dict[str, str] = {}  # point id → path: which ids are taken
         self._indexed_by_sha: dict[str, set[str]] = {}  # sha256 → paths of indexed points
+        self._by_root: dict[str, dict[str, None]] = {}  # root → its paths (an ordered set)
+        self._folders = FolderTree()
+        self._counts = StateCounts()
 
     @classmethod
     def load(cls, store: VectorStore, *, host_id: str, roots: tuple[str, ...] | None = None) -> IndexState:
@@ -72,6 +82,27 @@ class IndexState:
             )
         return state
 
+    def __len__(self) -> int:
+        return len(self.by_path)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self.by_path
+
+    def __getitem__(self, path: str) -> KnownFile:
+        return self.by_path[path]
+
+    def paths(self) -> list[str]:
+        """Every known path (a pass over the whole library: for tests and one-off tools, never per file)."""
+        return list(self.by_path)
+
+    def files(self) -> list[KnownFile]:
+        """Every known file (a pass over the whole library, as ``paths``)."""
+        return list(self.by_path.values())
+
+    def get(self, path: str) -> KnownFile | None:
+        """The record of the file at ``path``, if the index knows it."""
+        return self.by_path.get(path)
+
     def remember(self, known: KnownFile) -> None:
         self.forget(known.path)
         holder = self._paths_by_id.get(known.point_id)
@@ -81,12 +112,23 @@ class IndexState:
         self._paths_by_id[known.point_id] = known.path
         if known.status == "indexed" and known.sha256:
             self._indexed_by_sha.setdefault(known.sha256, set()).add(known.path)
+        self._by_root.setdefault(known.root, {})[known.path] = None
+        self._folders.add(known.path)
+        self._counts.add(root=known.root, status=known.status, error_code=known.error_code, sha256=known.sha256)
 
     def forget(self, path: str) -> KnownFile | None:
         known = self.by_path.pop(path, None)
-        if known is not None and self._paths_by_id.get(known.point_id) == path:
+        if known is None:
+            return None
+        if self._paths_by_id.get(known.point_id) == path:
             del self._paths_by_id[known.point_id]
-        if known is not None and known.sha256:
+        in_root = self._by_root[known.root]
+        del in_root[path]
+        if not in_root:
+            del self._by_root[known.root]
+        self._folders.discard(path)
+        self._counts.add(root=known.root, status=known.status, error_code=known.error_code, sha256=known.sha256, by=-1)
+        if known.sha256:
             paths = self._indexed_by_sha.get(known.sha256)
             if paths is not None:
                 paths.discard(path)
@@ -138,21 +180,23 @@ class IndexState:
         return known
 
     def under(self, root: str) -> Iterator[KnownFile]:
-        for known in list(self.by_path.values()):
-            if known.root == root:
+        """The known files of ``root`` (a copy: the state may change while they are gone through)."""
+        for path in list(self._by_root.get(root, ())):
+            known = self.by_path.get(path)
+            if known is not None:
                 yield known
+
+    def count_under(self, root: str) -> int:
+        return self._counts.per_root.get(root, 0)
 
     def under_dir(self, folder: str) -> list[KnownFile]:
         """Every known file anywhere below ``folder``."""
-        prefix = folder.rstrip("/") + "/"
-        return [k for k in list(self.by_path.values()) if k.path.startswith(prefix)]
+        return [self.by_path[p] for p in self._folders.below(folder)]
 
-    def counts(self) -> tuple[Counter[str], Counter[str]]:
-        """Known files by status, and failed files by error code."""
-        statuses: Counter[str] = Counter()
-        failures: Counter[str] = Counter()
-        for known in list(self.by_path.values()):
-            statuses[known.status] += 1
-            if known.status == "failed":
-                failures[known.error_code or "ERR_DECODE"] += 1
-        return statuses, failures
+    def counts(self) -> tuple[Mapping[str, int], Mapping[str, int], Mapping[str, int]]:
+        """Known files by status, failed files by error code, and known files per root (copies, kept as counted)."""
+        return self._counts.snapshot()
+
+    def has_pending(self, sha256: str) -> bool:
+        """Whether some file stored without a vector yet (pending) has this content."""
+        return self._counts.pending_shas.get(sha256, 0) > 0
