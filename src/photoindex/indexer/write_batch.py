@@ -49,7 +49,9 @@ def settle_ids(writes: list[StoreWrite], state: IndexState) -> list[StoreWrite]:
             pid = point.id
             if pid == BY_PATH:
                 donor = write.moved_from
-                if donor is not None and state.get(donor.path) is donor and donor.point_id not in taken:
+                if (
+                    donor is not None and state.get(donor.path) == donor and donor.point_id not in taken
+                ):  # still its record
                     pid = donor.point_id  # a rename or move: the photo keeps its id
                     forget.append(donor.path)
                     replaced = state.get(file.path)
