@@ -55,10 +55,9 @@ class CacheUpkeep:
     def sweep(self) -> SweepResult:
         """One sweep (blocking): dead thumbnails first, then the least recently served over the limit."""
         state = self._state()
-        pending = {k.sha256 for k in list(state.by_path.values()) if k.status == "pending" and k.sha256}
 
         def live(sha: str) -> bool:
-            return state.has_indexed(sha) or sha in pending
+            return state.has_indexed(sha) or state.has_pending(sha)
 
         return self.cache.sweep(live)
 

@@ -72,7 +72,7 @@ class EventRouter:
         elif kind == "dir_created":
             pass  # watchdog walks a new folder and reports the files in it one by one
         elif kind == "deleted":
-            if self.settler.pending(path) or path in self.pipeline.state.by_path or self._work.holds(path):
+            if self.settler.pending(path) or path in self.pipeline.state or self._work.holds(path):
                 self.settler.gone(path, root, now)
         elif self.wanted(path, root):
             if kind == "closed":
@@ -93,7 +93,7 @@ class EventRouter:
         self.settler.forget(src)
         dest_wanted = bool(dest) and self.wanted(dest, root)
         state = self.pipeline.state
-        known = state.by_path.get(src)
+        known = state.get(src)
         if known is not None and dest_wanted and not self._work.holds(src):
             facts = _same_file(known, dest, root)
             if facts is not None:
@@ -105,7 +105,7 @@ class EventRouter:
             self.settler.gone(src, root, now)
         if not dest_wanted:
             return
-        dest_known = state.by_path.get(dest)
+        dest_known = state.get(dest)
         if dest_known is not None and _same_file(dest_known, dest, root) is not None:
             return  # already re-pointed with its folder (watchdog repeats a folder move file by file)
         self.settler.arrived(dest, root, now)

@@ -110,7 +110,7 @@ class Reconciler:
                 if wall - facts.mtime_ns / 1e9 < young_s:
                     self._too_young(facts)
                     result.young += 1
-                elif facts.path not in state.by_path and (facts.inode, facts.size, facts.mtime_ns) in by_triple:
+                elif facts.path not in state and (facts.inode, facts.size, facts.mtime_ns) in by_triple:
                     held.append(facts)
                 else:
                     await self._submit(facts)

@@ -140,7 +140,7 @@ class RootMonitor:
         root.mark_missing(reason)
         self._work.changed()
         log.warning("roots.unavailable", root=root.path, reason=reason, dropped_pending=known)
-        if any(True for _ in self._pipeline.state.under(root.path)):
+        if self._pipeline.state.count_under(root.path):
             tg.start_soon(self._mark, root.path, False)
 
     async def _mark(self, root: str, available: bool) -> None:

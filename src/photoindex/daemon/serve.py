@@ -44,7 +44,7 @@ from photoindex.daemon.roots import RootRegistry, drop_root, unwatch_root
 from photoindex.daemon.settle import Settler
 from photoindex.daemon.status import DaemonState, DaemonStatus, RateMeter, write_status
 from photoindex.daemon.status_report import (
-    CountsCache,
+    IndexCounts,
     StatusInputs,
     build_status,
     keep_status_written,
@@ -111,7 +111,6 @@ class Daemon:
         self.api_url: str | None = None
         self.started_at = datetime.now(UTC)
         self._rate = RateMeter()
-        self._counts = CountsCache()
         self._tg: TaskGroup | None = None
         self.router = EventRouter(parts.pipeline, self.rules, work=self.work)
         self.reconciler = Reconciler(
@@ -187,7 +186,7 @@ class Daemon:
                 )
                 self._write_status()
                 self._notifier.ready(self._status_line())
-                log.info("daemon.ready", roots=list(self.roots), api=self.api_url, photos=len(pipeline.state.by_path))
+                log.info("daemon.ready", roots=list(self.roots), api=self.api_url, photos=len(pipeline.state))
                 task_status.started(self)
         finally:
             self.inbox.closing()
@@ -253,7 +252,7 @@ class Daemon:
         write_status(self.parts.paths.state_dir, self.status())
 
     def status(self) -> DaemonStatus:
-        """A snapshot of the daemon (cheap; the counts are refreshed every few seconds)."""
+        """A snapshot of the daemon (cheap: the counts are tallies the index state keeps)."""
         return build_status(self._status_inputs())
 
     def _status_inputs(self) -> StatusInputs:
@@ -262,7 +261,7 @@ class Daemon:
         return StatusInputs(
             state=self.phase.state,
             roots=list(self.roots.values()),
-            counts=self._counts.get(state, now),
+            counts=IndexCounts.of(state),
             rate_per_second=self._rate.sample(self.work.settled_total, now),
             settling=len(self.settler),
             queued=self.work.queued,
@@ -284,7 +283,7 @@ class Daemon:
         )
 
     def _status_line(self) -> str:
-        return f"watching {len(self.roots)} folder(s); {len(self.parts.pipeline.state.by_path)} photos indexed"
+        return f"watching {len(self.roots)} folder(s); {len(self.parts.pipeline.state)} photos indexed"
 
 
 __all__ = ["Daemon"]

@@ -217,11 +217,11 @@ class WorkTracker:
         for path, root in gone:
             if self.holds(path):
                 self._again[path] = root  # look again once the pipeline (or the move) is done with it
-            elif path in state.by_path:
+            elif path in state:
                 removable.append(path)
         by_root: dict[str, list[str]] = {}
         for path in removable:
-            by_root.setdefault(state.by_path[path].root, []).append(path)
+            by_root.setdefault(state[path].root, []).append(path)
         for root, paths in by_root.items():
             if available(root):
                 try:

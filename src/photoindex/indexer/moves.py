@@ -40,7 +40,7 @@ async def repoint(
     state = writer.state
     missed: list[str] = []
     for start in range(0, len(moves), MOVE_BATCH):
-        chunk = [(state.by_path.get(old), old, facts) for old, facts in moves[start : start + MOVE_BATCH]]
+        chunk = [(state.get(old), old, facts) for old, facts in moves[start : start + MOVE_BATCH]]
         missed += [old for known, old, _facts in chunk if known is None]
         todo = [(known, facts) for known, _old, facts in chunk if known is not None]
         if not todo:
@@ -57,7 +57,7 @@ async def repoint(
                 continue
             payload = moved_payload(old_point.payload, facts, host_id=host_id, geo=geo)
             points.append(PhotoPoint(known.point_id, payload, old_point.vector))  # the photo keeps its id
-            target = state.by_path.get(facts.path)
+            target = state.get(facts.path)
             if target is not None and target.point_id != known.point_id:
                 overwritten.append(target.point_id)  # moved over another indexed file
             new = replace(

@@ -377,7 +377,7 @@ class IndexPipeline:
     async def remove_paths(self, paths: Iterable[str], summary: IndexSummary) -> int:
         """Drop the points of known ``paths`` that are gone from disk; returns how many went."""
         state = self.state
-        gone = [k for k in (state.by_path.get(p) for p in paths) if k is not None and not os.path.lexists(k.path)]
+        gone = [k for k in (state.get(p) for p in paths) if k is not None and not os.path.lexists(k.path)]
         await self.writer.remove_known(gone)
         summary.deleted += len(gone)
         return len(gone)

@@ -4,48 +4,46 @@ Loaded once by scrolling this host's points in the store (only the few
 payload fields needed; other hosts sharing a server collection are none of
 its business), then kept current by the ``IndexWriter`` as it writes. A file whose
 size and mtime_ns match what the index recorded costs a dict lookup: no read,
-no decode, no inference. It is also where a file's point id is found: by its
+no decode, no inference. A file is held as a row of a few typed columns
+(``state_rows``), not as a Python object: about a tenth of the memory at a
+million photos (measured by ``bench/state.py``). It is also where a file's point id is found: by its
 path when the file is known, else derived for a new photo (``id_for``).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 
 from photoindex.indexer.payloads import STATE_FIELDS
 from photoindex.indexer.records import FileFacts
+from photoindex.indexer.state_counts import StateCounts
+from photoindex.indexer.state_folders import FolderTree
+from photoindex.indexer.state_rows import Rows, id_key, sha_key
+from photoindex.indexer.state_types import KnownFile
 from photoindex.indexer.store import PhotoFilter, VectorStore, point_id
 
 # The ``root`` of photos kept in the index after their folder stopped being watched.
 UNWATCHED_ROOT = ""
 
 
-@dataclass(frozen=True)
-class KnownFile:
-    """One indexed (or failed, or pending) file as the store records it."""
-
-    point_id: str
-    path: str
-    root: str
-    size: int
-    mtime_ns: int
-    inode: int
-    status: str  # indexed | pending | failed
-    sha256: str | None
-    caption_status: str | None = None
-    error_code: str | None = None
-
-
 class IndexState:
-    """Path → KnownFile, and content hash → the indexed files whose vector can be reused."""
+    """Path → KnownFile, and content hash → the indexed files whose vector can be reused.
+
+    Every question asked on the way of one file (its record, its point id, a
+    file with the same content) and every count the status reports is answered
+    from an index or a tally kept as files are remembered and forgotten, never
+    by a pass over every known file.
+    """
 
     def __init__(self, host_id: str) -> None:
         self.host_id = host_id
-        self.by_path: dict[str, KnownFile] = {}
-        self._paths_by_id: dict[str, str] = {}  # point id → path: which ids are taken
-        self._indexed_by_sha: dict[str, set[str]] = {}  # sha256 → paths of indexed points
+        self._rows = Rows()
+        self._row_of: dict[str, int] = {}  # path → row
+        self._row_of_id: dict[bytes | str, int] = {}  # point id key → row: which ids are taken
+        # Content hash key → the row of an indexed file with it, or the rows when several (copies) have it.
+        self._indexed_by_sha: dict[bytes | str, int | list[int]] = {}
+        self._folders = FolderTree()
+        self._counts = StateCounts()
 
     @classmethod
     def load(cls, store: VectorStore, *, host_id: str, roots: tuple[str, ...] | None = None) -> IndexState:
@@ -72,31 +70,64 @@ class IndexState:
             )
         return state
 
+    def __len__(self) -> int:
+        return len(self._row_of)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._row_of
+
+    def __getitem__(self, path: str) -> KnownFile:
+        return self._rows.known(self._row_of[path])
+
+    def get(self, path: str) -> KnownFile | None:
+        """The record of the file at ``path``, if the index knows it."""
+        row = self._row_of.get(path)
+        return None if row is None else self._rows.known(row)
+
+    def paths(self) -> list[str]:
+        """Every known path (a pass over the whole library: for tests and one-off tools, never per file)."""
+        return list(self._row_of)
+
+    def files(self) -> list[KnownFile]:
+        """Every known file (a pass over the whole library, as ``paths``)."""
+        return [self._rows.known(row) for row in list(self._row_of.values())]
+
     def remember(self, known: KnownFile) -> None:
         self.forget(known.path)
-        holder = self._paths_by_id.get(known.point_id)
+        ident = id_key(known.point_id)
+        holder = self._row_of_id.get(ident)
         if holder is not None:
-            self.forget(holder)  # that path's point was just rewritten as this one: it is no longer indexed
-        self.by_path[known.path] = known
-        self._paths_by_id[known.point_id] = known.path
-        if known.status == "indexed" and known.sha256:
-            self._indexed_by_sha.setdefault(known.sha256, set()).add(known.path)
+            old_path = self._rows.paths[holder]
+            if old_path is not None:
+                self.forget(old_path)  # that path's point was just rewritten as this one: it is no longer indexed
+        sha = sha_key(known.sha256) if known.sha256 else None
+        row = self._rows.add(known, ident, sha)
+        self._row_of[known.path] = row
+        self._row_of_id[ident] = row
+        if known.status == "indexed" and sha is not None:
+            self._add_sha(sha, row)
+        self._folders.add(known.path)
+        self._counts.add(root=known.root, status=known.status, error_code=known.error_code, sha256=known.sha256)
 
     def forget(self, path: str) -> KnownFile | None:
-        known = self.by_path.pop(path, None)
-        if known is not None and self._paths_by_id.get(known.point_id) == path:
-            del self._paths_by_id[known.point_id]
-        if known is not None and known.sha256:
-            paths = self._indexed_by_sha.get(known.sha256)
-            if paths is not None:
-                paths.discard(path)
-                if not paths:
-                    del self._indexed_by_sha[known.sha256]
+        row = self._row_of.pop(path, None)
+        if row is None:
+            return None
+        known = self._rows.known(row)
+        ident = id_key(known.point_id)
+        if self._row_of_id.get(ident) == row:
+            del self._row_of_id[ident]
+        if known.status == "indexed" and known.sha256:
+            self._drop_sha(sha_key(known.sha256), row)
+        self._folders.discard(path)
+        self._counts.add(root=known.root, status=known.status, error_code=known.error_code, sha256=known.sha256, by=-1)
+        self._rows.remove(row)
         return known
 
     def path_of(self, point_id: str) -> str | None:
         """The path of the known file whose point has this id, if any."""
-        return self._paths_by_id.get(point_id)
+        row = self._row_of_id.get(id_key(point_id))
+        return None if row is None else self._rows.paths[row]
 
     def id_for(self, path: str, *, taken: Mapping[str, str] | None = None) -> str:
         """The point id for the file at ``path``: its own when known, else a new photo's.
@@ -108,51 +139,78 @@ class IndexState:
         not yet remembered).
         """
         claimed = taken or {}
-        known = self.by_path.get(path)
+        known = self.get(path)
         if known is not None and claimed.get(known.point_id, path) == path:
             return known.point_id
         attempt = 0
         while True:
             candidate = point_id(self.host_id, path, attempt)
-            holder = claimed.get(candidate) or self._paths_by_id.get(candidate)
+            holder = claimed.get(candidate) or self.path_of(candidate)
             if holder is None:
                 return candidate
             attempt += 1
 
     def indexed_with(self, sha256: str) -> KnownFile | None:
         """An indexed file with this content (its vector can be reused), if any."""
-        paths = self._indexed_by_sha.get(sha256)
-        return self.by_path[next(iter(paths))] if paths else None
+        rows = self._indexed_by_sha.get(sha_key(sha256))
+        if rows is None:
+            return None
+        return self._rows.known(rows if isinstance(rows, int) else rows[0])
 
     def has_indexed(self, sha256: str) -> bool:
         """Whether some indexed file has this content (cheap, and safe to ask from another thread)."""
-        return bool(self._indexed_by_sha.get(sha256))
+        return sha_key(sha256) in self._indexed_by_sha
 
     def unchanged(self, facts: FileFacts, *, models_available: bool) -> KnownFile | None:
         """The record when ``facts`` needs no work; None when the file must be (re)processed."""
-        known = self.by_path.get(facts.path)
-        if known is None or (known.size, known.mtime_ns, known.inode) != (facts.size, facts.mtime_ns, facts.inode):
+        row = self._row_of.get(facts.path)
+        if row is None or self._rows.stat(row) != (facts.size, facts.mtime_ns, facts.inode):
             return None
-        if known.status == "pending" and models_available:
+        if self._rows.status(row) == "pending" and models_available:
             return None  # it was stored without a vector; a model is here now
-        return known
+        return self._rows.known(row)
 
     def under(self, root: str) -> Iterator[KnownFile]:
-        for known in list(self.by_path.values()):
-            if known.root == root:
+        """The known files of ``root`` (a copy: the state may change while they are gone through)."""
+        # One pass over the rows' root codes: this serves whole-root work (a scan, a folder dropped), never one file.
+        rows = self._rows
+        for path in [p for p, r in self._row_of.items() if rows.root(r) == root]:
+            known = self.get(path)
+            if known is not None:
                 yield known
+
+    def count_under(self, root: str) -> int:
+        return self._counts.per_root.get(root, 0)
 
     def under_dir(self, folder: str) -> list[KnownFile]:
         """Every known file anywhere below ``folder``."""
-        prefix = folder.rstrip("/") + "/"
-        return [k for k in list(self.by_path.values()) if k.path.startswith(prefix)]
+        return [self[p] for p in self._folders.below(folder)]
 
-    def counts(self) -> tuple[Counter[str], Counter[str]]:
-        """Known files by status, and failed files by error code."""
-        statuses: Counter[str] = Counter()
-        failures: Counter[str] = Counter()
-        for known in list(self.by_path.values()):
-            statuses[known.status] += 1
-            if known.status == "failed":
-                failures[known.error_code or "ERR_DECODE"] += 1
-        return statuses, failures
+    def counts(self) -> tuple[Mapping[str, int], Mapping[str, int], Mapping[str, int]]:
+        """Known files by status, failed files by error code, and known files per root (copies, kept as counted)."""
+        return self._counts.snapshot()
+
+    def has_pending(self, sha256: str) -> bool:
+        """Whether some file stored without a vector yet (pending) has this content."""
+        return self._counts.pending_shas.get(sha256, 0) > 0
+
+    def _add_sha(self, sha: bytes | str, row: int) -> None:
+        rows = self._indexed_by_sha.get(sha)
+        if rows is None:
+            self._indexed_by_sha[sha] = row
+        elif isinstance(rows, int):
+            self._indexed_by_sha[sha] = [rows, row]
+        else:
+            rows.append(row)
+
+    def _drop_sha(self, sha: bytes | str, row: int) -> None:
+        rows = self._indexed_by_sha.get(sha)
+        if rows == row:
+            del self._indexed_by_sha[sha]
+        elif isinstance(rows, list):
+            rows.remove(row)
+            if len(rows) == 1:
+                self._indexed_by_sha[sha] = rows[0]
+
+
+__all__ = ["UNWATCHED_ROOT", "IndexState", "KnownFile"]

@@ -49,10 +49,12 @@ def settle_ids(writes: list[StoreWrite], state: IndexState) -> list[StoreWrite]:
             pid = point.id
             if pid == BY_PATH:
                 donor = write.moved_from
-                if donor is not None and state.by_path.get(donor.path) is donor and donor.point_id not in taken:
+                if (
+                    donor is not None and state.get(donor.path) == donor and donor.point_id not in taken
+                ):  # still its record
                     pid = donor.point_id  # a rename or move: the photo keeps its id
                     forget.append(donor.path)
-                    replaced = state.by_path.get(file.path)
+                    replaced = state.get(file.path)
                     if replaced is not None and replaced.point_id != pid:
                         deletes.append(replaced.point_id)  # moved over another indexed file
                 else:

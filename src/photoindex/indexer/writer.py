@@ -230,7 +230,7 @@ class IndexWriter:
         path = self._state.path_of(pid)
         if path is None or ("root" not in payload and "caption_status" not in payload):
             return
-        known = self._state.by_path[path]
+        known = self._state[path]
         root = payload.get("root", known.root)
         caption_status = payload.get("caption_status", known.caption_status)
         self._state.remember(

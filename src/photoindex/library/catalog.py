@@ -4,11 +4,15 @@ The index writer's change records say which points a write touched: those are
 read back and merged into the snapshot (``snapshot_update``). A change nobody
 reported (another host writing a shared collection, a file edited in place
 with no daemon attached) shows in the version instead, and the whole store is
-read again.
+read again. The version can also run a moment ahead of the records (a count
+read between the writer's commit and its record): the snapshot is then brought
+up to date from the records it has and re-checked at the next request, and
+only a gap that outlasts ``UNEXPLAINED_GRACE_S`` costs a whole read.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 
@@ -37,6 +41,10 @@ CHANGED_REFRESH_S = 10.0
 # More changed ids than this since the last snapshot (or than a quarter of its photos, beyond a few hundred):
 # reading the whole store costs less than reading back each point.
 MAX_UPDATE_IDS = 20_000
+# How long the version may disagree with a snapshot brought up to date from the writer's records before the
+# whole store is read: the writer publishes a record within milliseconds of its commit, so a longer gap is a
+# change nobody reported.
+UNEXPLAINED_GRACE_S = 5.0
 
 
 class Catalog:
@@ -65,6 +73,7 @@ class Catalog:
         self._snapshot: Snapshot | None = None
         self._stale = False  # the writer committed a change since the snapshot was taken
         self._touched: set[str] | None = set()  # ids the writer touched since then (None: too many to track)
+        self._unexplained_since: float | None = None  # the snapshot does not yet show all the version counts
         self.generation = 0
 
     async def version(self) -> LibraryVersion:
@@ -98,7 +107,7 @@ class Catalog:
                 self._touched = None
 
     def fresh(self, snapshot: Snapshot | None, version: LibraryVersion) -> bool:
-        if snapshot is None or snapshot.version != version:
+        if snapshot is None or snapshot.version != version or self._unexplained_since is not None:
             return False
         age = time.monotonic() - snapshot.created
         return age < self._max_age_s and not (self._stale and age >= self._changed_refresh_s)
@@ -143,15 +152,12 @@ class Catalog:
         touched, self._touched, self._stale = self._touched, set(), False
         previous = self._snapshot
         snapshot = None
-        if previous is not None and touched and len(touched) <= max(len(previous) // 4, 256):
-            try:
-                snapshot = await anyio.to_thread.run_sync(
-                    updated_snapshot, previous, self.store, touched, version, limiter=self._limiter
-                )
-            except Exception as exc:
-                log.warning("library.snapshot_update_failed", error=str(exc))  # the whole store is read instead
+        if previous is not None and touched is not None and len(touched) <= max(len(previous) // 4, 256):
+            snapshot = await self._updated(previous, touched, version)
             if snapshot is not None and not _explains(snapshot, version):
-                snapshot = None  # the version moved for more than the writer told of (another host, say)
+                snapshot = self._unexplained(snapshot)
+        if snapshot is None or _explains(snapshot, version):
+            self._unexplained_since = None
         updated = snapshot is not None
         if snapshot is None:
             snapshot = await anyio.to_thread.run_sync(
@@ -165,6 +171,27 @@ class Catalog:
             ms=round(snapshot.taken_s * 1000),
             **({"updated": len(touched or ())} if updated else {}),
         )
+
+    async def _updated(self, previous: Snapshot, touched: set[str], version: LibraryVersion) -> Snapshot | None:
+        """``previous`` with the points of ``touched`` read back; None when that failed."""
+        if not touched:
+            return dataclasses.replace(previous, version=version)  # the version moved with nothing stored to read
+        try:
+            return await anyio.to_thread.run_sync(
+                updated_snapshot, previous, self.store, touched, version, limiter=self._limiter
+            )
+        except Exception as exc:
+            log.warning("library.snapshot_update_failed", error=str(exc))  # the whole store is read instead
+            return None
+
+    def _unexplained(self, snapshot: Snapshot) -> Snapshot | None:
+        """``snapshot``, kept while the writer's records may still catch up with the version; None: read it all."""
+        now = time.monotonic()
+        if self._unexplained_since is None:
+            self._unexplained_since = now
+        if now - self._unexplained_since > UNEXPLAINED_GRACE_S:
+            return None  # the version moved for more than the writer told of (another host, say)
+        return snapshot
 
 
 def _explains(snapshot: Snapshot, version: LibraryVersion) -> bool:

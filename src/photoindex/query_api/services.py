@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol, TypeVar
@@ -57,6 +57,9 @@ class DaemonReport(Protocol):
 
     @property
     def problems(self) -> Sequence[ReportedProblem]: ...
+
+    @property
+    def failures_by_code(self) -> Mapping[str, int]: ...
 
 
 StatusHook = Callable[[], DaemonReport]

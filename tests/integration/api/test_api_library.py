@@ -21,6 +21,7 @@ class FakeDaemonStatus(msgspec.Struct):
     problems: list[dict[str, str]]
     since_start: dict[str, int]
     queue: dict[str, int]
+    failures_by_code: dict[str, int] = msgspec.field(default_factory=dict)
 
 
 def test_health_and_ready(client: Client) -> None:
@@ -31,12 +32,14 @@ def test_health_and_ready(client: Client) -> None:
 
 
 def test_ready_follows_the_daemon(library: Library, api_models: ModelWorker) -> None:
-    status = FakeDaemonStatus("starting", "ok", [], {}, {"queued": 3})
+    status = FakeDaemonStatus("starting", "ok", [], {}, {"queued": 3}, {"ERR_UNSUPPORTED": 4})
     with client_for(library, api_models, status=lambda: status) as client:
         starting = client.get("/api/v1/ready")
         assert starting.status_code == 503 and starting.json()["ready"] is False
-        daemon = client.get("/api/v1/status").json()["daemon"]
-        assert daemon["queue"] == {"queued": 3}
+        answer = client.get("/api/v1/status").json()
+        assert answer["daemon"]["queue"] == {"queued": 3}
+        # The daemon's tally of the failures it wrote, not a read of every failed point.
+        assert answer["failures_by_code"] == {"ERR_UNSUPPORTED": 4}
     idle = FakeDaemonStatus("idle", "ok", [], {"indexed": 9}, {})
     with client_for(library, api_models, status=lambda: idle) as client:
         assert client.get("/api/v1/ready").status_code == 200

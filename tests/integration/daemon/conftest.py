@@ -46,7 +46,7 @@ async def running(settings: Settings, roots: list[Path], **options: Any) -> Asyn
     state_dir = Path(settings.paths.state_dir or "")
     with OwnerLock.acquire(state_dir), open_components(settings, models=models) as parts:
         async with anyio.create_task_group() as tg:
-            daemon: Daemon = await tg.start(Daemon(parts, [str(r) for r in roots], api=False, **options).run)
+            daemon: Daemon = await tg.start(Daemon(parts, [str(r) for r in roots], **{"api": False, **options}).run)
             try:
                 yield daemon
             finally:

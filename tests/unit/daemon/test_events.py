@@ -112,8 +112,8 @@ async def test_a_renamed_file_is_repointed_without_any_work(tmp_path: Path, pipe
     os.rename(known.path, dest)
     await router.apply(FsEvent("moved", known.path, str(root), dest=str(dest)))
     assert len(router.settler) == 0
-    assert set(pipeline.state.by_path) == {str(dest)}
-    assert pipeline.state.by_path[str(dest)].point_id == known.point_id
+    assert set(pipeline.state.paths()) == {str(dest)}
+    assert pipeline.state[str(dest)].point_id == known.point_id
     assert stored_paths(pipeline) == {str(dest)}
 
 
@@ -128,7 +128,7 @@ async def test_a_file_in_the_pipeline_is_not_repointed_but_looked_at_again(
     os.rename(known.path, dest)
     await router.apply(FsEvent("moved", known.path, str(root), dest=dest))
     assert router.settler.pending(known.path) and router.settler.pending(dest)
-    assert set(pipeline.state.by_path) == {known.path}  # the store is not touched
+    assert set(pipeline.state.paths()) == {known.path}  # the store is not touched
     due = router.settler.take_due(DELETE_DELAY_S)
     assert due.gone == [(known.path, str(root))] and [f.path for f in due.ready] == [dest]
 
@@ -141,8 +141,8 @@ async def test_a_moved_folder_is_repointed_and_its_new_place_rescanned(tmp_path:
     os.rename(root / "trip", root / "2024-trip")
     await router.apply(FsEvent("dir_moved", str(root / "trip"), str(root), dest=str(root / "2024-trip")))
     moved = {str(root / "2024-trip" / f"{i}.jpg") for i in range(3)}
-    assert set(pipeline.state.by_path) == moved == stored_paths(pipeline)
-    assert {k.point_id for k in known} == {k.point_id for k in pipeline.state.by_path.values()}
+    assert set(pipeline.state.paths()) == moved == stored_paths(pipeline)
+    assert {k.point_id for k in known} == {k.point_id for k in pipeline.state.files()}
     assert router.settler.take_due(SETTLE_S).rescans == [(str(root / "2024-trip"), str(root))]
 
 
@@ -151,7 +151,7 @@ async def test_a_folder_moved_out_of_the_root_is_rescanned_not_deleted(tmp_path:
     root = tmp_path / "lib"
     known = put_photo(pipeline, root / "trip" / "a.jpg", root)
     await router.apply(FsEvent("dir_moved", str(root / "trip"), str(root), dest=""))
-    assert known.path in pipeline.state.by_path  # the rescan decides, once the delete delay is over
+    assert known.path in pipeline.state  # the rescan decides, once the delete delay is over
     assert router.settler.take_due(DELETE_DELAY_S).rescans == [(str(root / "trip"), str(root))]
 
 

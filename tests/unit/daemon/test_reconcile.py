@@ -99,7 +99,7 @@ async def test_files_gone_after_a_complete_scan_are_removed(tmp_path: Path, pipe
     os.remove(gone.path)
     result = await Scan(pipeline)(root, root)
     assert result.deleted == 1
-    assert set(pipeline.state.by_path) == {kept.path} == stored_paths(pipeline)
+    assert set(pipeline.state.paths()) == {kept.path} == stored_paths(pipeline)
 
 
 async def test_a_root_that_is_not_there_loses_nothing(tmp_path: Path, pipeline: IndexPipeline) -> None:
@@ -108,7 +108,7 @@ async def test_a_root_that_is_not_there_loses_nothing(tmp_path: Path, pipeline: 
     os.remove(known.path)
     result = await Scan(pipeline, available=False)(root, root)
     assert not result.complete and result.deleted == 0
-    assert known.path in pipeline.state.by_path
+    assert known.path in pipeline.state
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads any folder")
@@ -122,7 +122,7 @@ async def test_files_below_an_unreadable_folder_are_not_taken_for_deleted(
         result = await Scan(pipeline)(root, root)
     finally:
         (root / "locked").chmod(0o755)
-    assert result.unreadable and result.deleted == 0 and hidden.path in pipeline.state.by_path
+    assert result.unreadable and result.deleted == 0 and hidden.path in pipeline.state
 
 
 async def test_a_file_moved_while_nobody_watched_is_repointed(tmp_path: Path, pipeline: IndexPipeline) -> None:
@@ -133,7 +133,7 @@ async def test_a_file_moved_while_nobody_watched_is_repointed(tmp_path: Path, pi
     scan = Scan(pipeline)
     result = await scan(root, root)
     assert (result.moved, result.deleted, scan.submitted) == (1, 0, [])
-    moved = pipeline.state.by_path[str(root / "sorted" / "a.jpg")]
+    moved = pipeline.state[str(root / "sorted" / "a.jpg")]
     assert moved.point_id == known.point_id and stored_paths(pipeline) == {moved.path}
 
 
@@ -144,7 +144,7 @@ async def test_a_second_link_to_a_known_file_is_indexed_as_a_copy(tmp_path: Path
     scan = Scan(pipeline)
     result = await scan(root, root)
     assert scan.submitted == [str(root / "b.jpg")] and result.moved == 0
-    assert known.path in pipeline.state.by_path
+    assert known.path in pipeline.state
 
 
 async def test_a_known_file_under_no_root_is_adopted_without_reading_it(
@@ -155,7 +155,7 @@ async def test_a_known_file_under_no_root_is_adopted_without_reading_it(
     scan = Scan(pipeline)
     result = await scan(root, root)
     assert result.adopted == 1 and scan.submitted == []
-    assert pipeline.state.by_path[stray.path].root == str(root)
+    assert pipeline.state[stray.path].root == str(root)
 
 
 async def test_a_folder_scan_looks_only_below_the_folder(tmp_path: Path, pipeline: IndexPipeline) -> None:
@@ -168,4 +168,4 @@ async def test_a_folder_scan_looks_only_below_the_folder(tmp_path: Path, pipelin
     scan = Scan(pipeline)
     result = await scan(root / "trip", root)
     assert scan.submitted == [new] and result.deleted == 1
-    assert set(pipeline.state.by_path) == {outside.path}
+    assert set(pipeline.state.paths()) == {outside.path}

@@ -138,7 +138,7 @@ async def test_a_missing_root_keeps_its_photos_marked_unavailable_until_it_retur
         assert len(s.work.settler) == 0 and s.work.scan_requests == {}
         await wait_for(lambda: s.monitor.registry.marked_unavailable(str(root)))
         assert store_of(s.pipeline).retrieve([known.point_id])[0].payload.available is False
-        assert known.path in s.pipeline.state.by_path
+        assert known.path in s.pipeline.state
 
         root.mkdir()
         await s.monitor.check_health(s.tg)

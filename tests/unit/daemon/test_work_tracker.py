@@ -94,7 +94,7 @@ async def test_settled_deletions_are_removed_unless_in_flight_or_on_an_absent_ro
     work.in_flight.add(flying.path)
     batch = [(k.path, k.root) for k in (gone, flying, absent)] + [(str(lib / "never.jpg"), str(lib))]
     await work.confirm_gone(batch, available=lambda root: root == str(lib))
-    assert set(pipeline.state.by_path) == {flying.path, absent.path} == stored_paths(pipeline)
+    assert set(pipeline.state.paths()) == {flying.path, absent.path} == stored_paths(pipeline)
     work.file_done(flying.path)  # the pipeline is done with it: it is looked at again, and found gone
     assert work.settler.take_due(CLOSE_QUIET_S).gone == [(flying.path, str(lib))]
 
@@ -108,8 +108,8 @@ async def test_moves_are_repointed_unless_a_path_is_in_the_pipeline(tmp_path: Pa
     work.in_flight.add(str(lib / "flying-2.jpg"))  # the new path is being indexed already
     moves = [(calm.path, facts_of(lib / "calm-2.jpg", lib)), (flying.path, facts_of(lib / "flying-2.jpg", lib))]
     assert await work.repoint(moves) == [flying.path]
-    assert pipeline.state.by_path[str(lib / "calm-2.jpg")].point_id == calm.point_id
-    assert flying.path in pipeline.state.by_path  # untouched: the caller takes it for a deletion and a new file
+    assert pipeline.state[str(lib / "calm-2.jpg")].point_id == calm.point_id
+    assert flying.path in pipeline.state  # untouched: the caller takes it for a deletion and a new file
 
 
 async def test_a_file_handed_on_while_its_move_is_written_is_looked_at_after(
@@ -130,7 +130,7 @@ async def test_a_file_handed_on_while_its_move_is_written_is_looked_at_after(
 
     monkeypatch.setattr(pipeline, "repoint", settled_meanwhile)
     assert await work.repoint([(known.path, dest)]) == []
-    assert pipeline.state.by_path[dest.path].point_id == known.point_id
+    assert pipeline.state[dest.path].point_id == known.point_id
     with pytest.raises(anyio.WouldBlock):
         queue.receive_nowait()  # not indexed alongside the move
     assert work.settler.pending(dest.path) and not work.holds(dest.path)

@@ -69,7 +69,7 @@ async def test_an_upsert_tells_added_then_changed_and_the_state_follows(store: V
     a, b = _known("/lib/a.jpg", inode=1), _known("/lib/b.jpg", inode=2)
     await _write(writer, a, b)
     assert heard == [IndexChange(added=(a.point_id, b.point_id))]
-    assert set(writer.state.by_path) == {a.path, b.path}
+    assert set(writer.state.paths()) == {a.path, b.path}
     await _write(writer, a)
     assert heard[-1] == IndexChange(changed=(a.point_id,))
     assert store.count() == 2
@@ -87,12 +87,12 @@ async def test_a_move_keeps_the_id_and_tells_a_change(store: VectorStore) -> Non
     )
     assert missed == ["/lib/unknown.jpg"]
     assert heard == [IndexChange(changed=(a.point_id,))]
-    assert writer.state.by_path[moved.path].point_id == a.point_id and a.path not in writer.state.by_path
+    assert writer.state[moved.path].point_id == a.point_id and a.path not in writer.state
     assert store.retrieve([a.point_id])[0].payload.path == moved.path
     # Moved over another indexed file: that file's point goes.
     await repoint(writer, [(moved.path, over_b)], IndexSummary(), host_id=HOST, geo=None)
     assert heard[-1] == IndexChange(changed=(a.point_id,), removed=(b.point_id,))
-    assert writer.state.by_path[b.path].point_id == a.point_id
+    assert writer.state[b.path].point_id == a.point_id
     assert [p.id for p in store.scroll()] == [a.point_id]
 
 
@@ -105,7 +105,7 @@ async def test_removals_tell_the_removed_ids_and_forget_the_files(store: VectorS
     assert heard == [IndexChange(removed=(files[0].point_id, files[1].point_id))]
     assert await writer.remove_ids([files[2].point_id, "00000000-0000-0000-0000-000000000001"]) == 2
     assert heard[-1].removed[0] == files[2].point_id
-    assert set(writer.state.by_path) == {files[3].path, files[4].path}
+    assert set(writer.state.paths()) == {files[3].path, files[4].path}
     assert store.count() == 2
 
 
@@ -129,11 +129,11 @@ async def test_payload_updates_tell_their_fields_and_keep_mirrored_fields_in_the
     done = await writer.set_payload([(a.point_id, {"caption": "a cat", "caption_status": "done"}), (b.point_id, {})])
     assert done == [a.point_id]  # b left the index meanwhile: passed over
     assert heard[-1] == IndexChange(changed=(a.point_id,), fields=("caption", "caption_status"))
-    assert writer.state.by_path[a.path].caption_status == "done"
+    assert writer.state[a.path].caption_status == "done"
     assert await writer.unwatch_root(ROOT) == 1
-    assert writer.state.by_path[a.path].root == UNWATCHED_ROOT
+    assert writer.state[a.path].root == UNWATCHED_ROOT
     assert store.retrieve([a.point_id])[0].payload.root == UNWATCHED_ROOT
-    assert await writer.set_roots([(writer.state.by_path[a.path], ROOT)]) == 1
+    assert await writer.set_roots([(writer.state[a.path], ROOT)]) == 1
     assert await writer.mark_available(ROOT, False) == 1
     assert heard[-1].fields == ("available",)
     assert store.retrieve([a.point_id])[0].payload.available is False
@@ -207,12 +207,12 @@ async def test_every_write_runs_under_the_one_limiter_and_a_full_disk_holds_the_
     recording.refuse = 1
     with pytest.raises(StoreError):  # not held: the caller hears of it
         await writer.write(upsert=[_point(a)], remember=[a])
-    assert a.path not in writer.state.by_path
+    assert a.path not in writer.state
 
 
 async def test_load_state_reads_this_hosts_points(store: VectorStore) -> None:
     await _write(IndexWriter(store, IndexState(HOST)), _known("/lib/a.jpg"))
     writer = IndexWriter(store, IndexState(HOST))
-    assert not writer.state.by_path
+    assert len(writer.state) == 0
     state = await writer.load_state()
-    assert state is writer.state and set(state.by_path) == {"/lib/a.jpg"}
+    assert state is writer.state and set(state.paths()) == {"/lib/a.jpg"}

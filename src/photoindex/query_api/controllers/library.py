@@ -55,8 +55,12 @@ class LibraryController(Controller):
         counts = await services.in_store(
             lambda: {s.value: store.count(PhotoFilter(statuses=(s,))) for s in PhotoStatus}
         )
-        by_code = await services.in_store(lambda: failures_by_code(store))
         daemon = services.daemon_status()
+        if daemon is not None and services.settings.store.url is None:
+            # The daemon owns the embedded store and tallies its failures as it writes: no read of every failure.
+            by_code = dict(daemon.failures_by_code)
+        else:
+            by_code = await services.in_store(lambda: failures_by_code(store))
         error = services.models.embedder_error
         return Status(
             collection=store.collection,
