@@ -26,7 +26,14 @@ from itertools import combinations
 
 import numpy as np
 
-from photoindex.library.duplicates.grouping import DuplicateGroup, UnionFind, make_group, one_content, ranked
+from photoindex.library.duplicates.grouping import (
+    DuplicateGroup,
+    UnionFind,
+    keeper_order,
+    make_group,
+    one_content,
+    ranked,
+)
 from photoindex.library.duplicates.verify import same_shot
 from photoindex.library.snapshot import Snapshot
 
@@ -122,9 +129,17 @@ def near_groups(
     exact group and is left out unless ``include_exact``. Each member's
     closeness is its distance in bits to the keeper.
     """
+    components = near_components(snapshot, comparable(snapshot), max_distance, fingerprints)
+    groups = [near_group(snapshot, members) for members in components]
+    return ranked([g for g in groups if include_exact or not one_content(snapshot, list(g.rows))])
+
+
+def near_components(
+    snapshot: Snapshot, rows: np.ndarray, max_distance: int, fingerprints: Fingerprints | None
+) -> list[list[int]]:
+    """The sets of two or more of ``rows`` (comparable ones) chained within ``max_distance`` bits, verified."""
     if not 0 <= max_distance <= MAX_DISTANCE:
         raise ValueError(f"max_distance must be 0-{MAX_DISTANCE}")
-    rows = comparable(snapshot)
     if rows.size < 2:
         return []
     unique, inverse = np.unique(snapshot.phash[rows], return_inverse=True)
@@ -138,15 +153,14 @@ def near_groups(
     by_root: dict[int, list[int]] = {}
     for row, root in zip(rows.tolist(), root_of, strict=True):
         by_root.setdefault(root, []).append(row)
-    groups = []
-    for members in by_root.values():
-        if len(members) < 2 or (not include_exact and one_content(snapshot, members)):
-            continue
-        group = make_group(snapshot, members)
-        keeper_hash = snapshot.phash[group.rows[0]]
-        distances = popcount(snapshot.phash[list(group.rows)] ^ keeper_hash)
-        groups.append(make_group(snapshot, members, dict(zip(group.rows, distances.tolist(), strict=True))))
-    return ranked(groups)
+    return [members for members in by_root.values() if len(members) > 1]
+
+
+def near_group(snapshot: Snapshot, members: list[int]) -> DuplicateGroup:
+    """The group of ``members``, each with its distance in bits to the keeper as its closeness."""
+    ordered = keeper_order(snapshot, members)
+    distances = popcount(snapshot.phash[ordered] ^ snapshot.phash[ordered[0]])
+    return make_group(snapshot, ordered, dict(zip(ordered, distances.tolist(), strict=True)))
 
 
 def _verified_roots(
@@ -186,6 +200,8 @@ __all__ = [
     "Fingerprints",
     "comparable",
     "flip_masks",
+    "near_components",
+    "near_group",
     "near_groups",
     "near_pairs",
     "popcount",
