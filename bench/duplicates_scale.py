@@ -122,25 +122,62 @@ def timed(label: str, run: Callable[[], object], results: dict[str, object]) -> 
     return value
 
 
+def measure(library: SyntheticLibrary, kinds: list[str], results: dict[str, object]) -> None:
+    """First answer over all but the last three rows, then one new photo, one removed, one changed, each timed."""
+    from photoindex.library.duplicates.live import LiveGroups
+
+    n = library.n
+    # The last row becomes a re-encoded copy of row 0 (same shot, two bits off): it joins a near group.
+    library.phash[n - 1] = library.phash[0] ^ np.uint64(0b101)
+    library.shot[n - 1] = library.shot[0]
+    steps = {
+        "first answer": np.arange(n - 3),
+        "after a new photo": np.arange(n - 2),
+        "after a new near copy": np.concatenate([np.arange(n - 2), [n - 1]]),
+        "after a removed photo": np.concatenate([np.arange(1, n - 2), [n - 1]]),
+    }
+    live = LiveGroups()
+    for step, rows in enumerate(steps.items()):
+        label, take = rows
+        snapshot = library.snapshot(np.sort(take), version=step)
+        prints = library.fingerprints(snapshot)
+        if "exact" in kinds:
+            groups = timed(f"exact, {label}", lambda s=snapshot: live.exact(s), results)
+            assert isinstance(groups, list)
+            results[f"exact groups, {label}"] = len(groups)
+        if "near" in kinds:
+            groups = timed(
+                f"near, {label}",
+                lambda s=snapshot, p=prints: live.near(s, max_distance=10, include_exact=False, fingerprints=p),
+                results,
+            )
+            assert isinstance(groups, list)
+            results[f"near groups, {label}"] = len(groups)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--kinds", default="exact,near")
+    parser.add_argument("--from-scratch", action="store_true", help="also time the non-incremental functions")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     results: dict[str, object] = {"n": args.n}
     library = timed("build synthetic rows", lambda: SyntheticLibrary(args.n), results)
     assert isinstance(library, SyntheticLibrary)
-    snapshot = library.snapshot()
-    from photoindex.library.duplicates import exact_groups, near_groups
-
     kinds = args.kinds.split(",")
-    if "exact" in kinds:
-        timed("exact from scratch", lambda: exact_groups(snapshot), results)
-    if "near" in kinds:
-        prints = library.fingerprints(snapshot)
-        timed("near from scratch", lambda: near_groups(snapshot, fingerprints=prints), results)
+    if args.from_scratch:
+        from photoindex.library.duplicates import exact_groups, near_groups
+
+        snapshot = library.snapshot()
+        if "exact" in kinds:
+            timed("exact_groups from scratch", lambda: exact_groups(snapshot), results)
+        if "near" in kinds:
+            prints = library.fingerprints(snapshot)
+            timed("near_groups from scratch", lambda: near_groups(snapshot, fingerprints=prints), results)
+    measure(library, kinds, results)
     results["peak_rss_mb"] = round(peak_rss_mb())
+    print(json.dumps(results, indent=2))
     if args.out is not None:
         args.out.write_text(json.dumps(results, indent=2))
     return 0
