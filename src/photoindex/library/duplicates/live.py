@@ -1,7 +1,8 @@
-"""The exact and near groups the finder keeps between snapshots, each brought up to date rather than recomputed.
+"""The exact, near and similar groups the finder keeps between snapshots, brought up to date, not recomputed.
 
-One exact state, and a near state per distance threshold (the few most
-recently asked for: each holds four chunk tables over the library). A state
+One exact state, a near state per distance threshold (the few most
+recently asked for: each holds four chunk tables over the library), and one
+set of similar-photo neighbour lists for every score threshold. A state
 is used by one computation at a time (a lock per state: the finder runs one
 job per params, and two params share a near state). A state whose update
 failed half way is dropped, and the next answer computes from scratch.
@@ -11,11 +12,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 
+from photoindex.indexer.store import VectorStore
 from photoindex.library.duplicates.exact_live import LiveExactGroups
 from photoindex.library.duplicates.grouping import DuplicateGroup
 from photoindex.library.duplicates.near import Fingerprints
 from photoindex.library.duplicates.near_live import LiveNearGroups
+from photoindex.library.duplicates.similar_live import LiveSimilarLinks
 from photoindex.library.snapshot import Snapshot
 
 # Near states kept (thresholds asked for lately); each costs ~40 bytes per photo.
@@ -31,6 +35,8 @@ class LiveGroups:
         self._exact_lock = threading.Lock()
         self._near: OrderedDict[int, tuple[threading.Lock, LiveNearGroups | None]] = OrderedDict()
         self._near_states = near_states
+        self._similar: LiveSimilarLinks | None = None  # one for every threshold: links keep their scores
+        self._similar_lock = threading.Lock()
 
     def exact(self, snapshot: Snapshot) -> list[DuplicateGroup]:
         """Exact groups of ``snapshot`` (blocking: run it in a thread)."""
@@ -42,6 +48,28 @@ class LiveGroups:
                 live.update(snapshot)
             self._exact = live
             return live.groups
+
+    def similar(
+        self,
+        store: VectorStore,
+        snapshot: Snapshot,
+        *,
+        min_score: float,
+        include_exact: bool,
+        progress: Callable[[float], None] | None = None,
+        stop: Callable[[], bool] | None = None,
+    ) -> list[DuplicateGroup]:
+        """Similar groups of ``snapshot``: only photos not searched yet are searched (blocking: run it in a thread).
+
+        Stopped half way, the neighbours found so far stay for the next pass.
+        """
+        with self._similar_lock:
+            if self._similar is None:
+                self._similar = LiveSimilarLinks(snapshot)
+            elif self._similar.snapshot is not snapshot:
+                self._similar.move_to(snapshot)
+            self._similar.search(store, progress=progress, stop=stop)
+            return self._similar.groups(min_score=min_score, include_exact=include_exact)
 
     def near(
         self, snapshot: Snapshot, *, max_distance: int, include_exact: bool, fingerprints: Fingerprints | None

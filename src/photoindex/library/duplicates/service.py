@@ -19,7 +19,7 @@ from photoindex.library.duplicates.dismissed import group_members_key
 from photoindex.library.duplicates.grouping import DuplicateGroup
 from photoindex.library.duplicates.live import LiveGroups
 from photoindex.library.duplicates.near import DEFAULT_DISTANCE
-from photoindex.library.duplicates.similar import DEFAULT_MIN_SCORE, similar_groups
+from photoindex.library.duplicates.similar import DEFAULT_MIN_SCORE
 from photoindex.library.jobs import Jobs
 from photoindex.library.snapshot import Snapshot
 from photoindex.library.version import LibraryVersion
@@ -157,7 +157,7 @@ class DuplicateFinder:
                     include_exact=params.include_exact,
                     fingerprints=lambda rows: stored_fingerprints(self._store, snapshot, rows),
                 )
-            return similar_groups(
+            return self._live.similar(
                 self._store,
                 snapshot,
                 min_score=params.min_score,
