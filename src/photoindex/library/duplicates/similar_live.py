@@ -1,7 +1,7 @@
 """Similar-photo neighbour lists kept per photo, so a new photo costs one vector search, not a rescan.
 
 Each indexed photo's few nearest neighbours (rows and scores, two small numpy
-arrays: 48 bytes a photo at eight neighbours) are kept with the snapshot they
+arrays: 65 bytes a photo at eight neighbours) are kept with the snapshot they
 belong to. A new snapshot carries the lists over renumbered (a removed
 neighbour leaves a hole); a new or changed photo is searched once. The first
 pass searches every photo in the background and is resumable: stopped, it
