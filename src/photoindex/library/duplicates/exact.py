@@ -15,11 +15,21 @@ def exact_groups(snapshot: Snapshot) -> list[DuplicateGroup]:
     known = np.flatnonzero(snapshot.sha256 != _NO_SHA)
     if known.size < 2:
         return []
-    _values, inverse, counts = np.unique(snapshot.sha256[known], return_inverse=True, return_counts=True)
-    order = np.argsort(inverse, kind="stable")
-    boundaries = np.cumsum(counts)[:-1]
-    groups = [make_group(snapshot, known[block].tolist()) for block in np.split(order, boundaries) if block.size > 1]
-    return ranked(groups)
+    # Sorting a million 8-byte prefixes is quick; only rows sharing one are compared in full (32 bytes).
+    raw = np.ascontiguousarray(snapshot.sha256[known]).view(np.uint8).reshape(-1, 32)[:, :8]
+    prefixes = np.ascontiguousarray(raw).view(">u8").ravel()
+    _values, prefix_of, prefix_counts = np.unique(prefixes, return_inverse=True, return_counts=True)
+    shared = known[prefix_counts[prefix_of.ravel()] > 1]
+    if shared.size < 2:
+        return []
+    _values, inverse, counts = np.unique(snapshot.sha256[shared], return_inverse=True, return_counts=True)
+    inverse = inverse.ravel()
+    copies = counts[inverse] > 1
+    rows, labels = shared[copies], inverse[copies]
+    order = np.argsort(labels, kind="stable")
+    rows, labels = rows[order], labels[order]
+    blocks = np.split(rows, np.flatnonzero(np.diff(labels)) + 1) if rows.size else []
+    return ranked([make_group(snapshot, block.tolist()) for block in blocks])
 
 
 __all__ = ["exact_groups"]

@@ -21,12 +21,19 @@ fingerprints are read.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from itertools import combinations
 
 import numpy as np
 
-from photoindex.library.duplicates.grouping import DuplicateGroup, UnionFind, make_group, one_content, ranked
+from photoindex.library.duplicates.grouping import (
+    DuplicateGroup,
+    UnionFind,
+    keeper_order,
+    make_group,
+    one_content,
+    ranked,
+)
 from photoindex.library.duplicates.verify import same_shot
 from photoindex.library.snapshot import Snapshot
 
@@ -68,38 +75,67 @@ def near_pairs(hashes: np.ndarray, max_distance: int) -> np.ndarray:
     if hashes.size < 2:
         return np.zeros((0, 2), dtype=np.int64)
     found = [np.zeros((0, 2), dtype=np.int64)]
-    masks = flip_masks(CHUNK_BITS, max_distance // CHUNKS)
+    masks = flip_masks(CHUNK_BITS, max_distance // CHUNKS).astype(np.int64).tolist()
     for chunk in range(CHUNKS):
         column = ((hashes >> np.uint64(chunk * CHUNK_BITS)) & np.uint64(0xFFFF)).astype(np.int64)
-        # Bucket table: the rows holding chunk value v are order[starts[v]:starts[v] + sizes[v]].
+        # Bucket table: the hashes with chunk value v are by_chunk[starts[v]:starts[v] + sizes[v]].
         order = np.argsort(column, kind="stable")
+        by_chunk = hashes[order]
         sizes = np.bincount(column, minlength=1 << CHUNK_BITS)
         starts = np.cumsum(sizes) - sizes
-        for mask in masks.astype(np.int64).tolist():
-            for i, j in _candidates(column, order, sizes, starts, mask):
-                distance = popcount(hashes[i] ^ hashes[j])
-                keep = (i < j) & (distance <= max_distance)
-                if keep.any():
-                    found.append(np.stack([i[keep], j[keep]], axis=1))
+        for mask in masks:
+            for start in range(0, column.size, _BLOCK):
+                pairs = _block_pairs(hashes, column, order, by_chunk, sizes, starts, mask, start, max_distance)
+                if pairs is not None:
+                    found.append(pairs)
     pairs = np.concatenate(found)
     return np.unique(pairs, axis=0) if pairs.size else pairs
 
 
-def _candidates(
-    column: np.ndarray, order: np.ndarray, sizes: np.ndarray, starts: np.ndarray, mask: int
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(i, j) index arrays where chunk j equals chunk i with ``mask`` flipped."""
-    for start in range(0, column.size, _BLOCK):
-        stop = min(start + _BLOCK, column.size)
-        target = column[start:stop] ^ mask
-        counts = sizes[target]
-        total = int(counts.sum())
-        if total == 0:
-            continue
-        i = np.repeat(np.arange(start, stop), counts)
-        offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-        j = order[np.repeat(starts[target], counts) + offsets]
-        yield i, j
+def _block_pairs(
+    hashes: np.ndarray,
+    column: np.ndarray,
+    order: np.ndarray,
+    by_chunk: np.ndarray,
+    sizes: np.ndarray,
+    starts: np.ndarray,
+    mask: int,
+    start: int,
+    max_distance: int,
+) -> np.ndarray | None:
+    """Pairs within ``max_distance`` among the block's hashes and those whose chunk is theirs with ``mask`` flipped.
+
+    A pair of buckets ``v`` and ``v ^ mask`` is walked from its lower side only,
+    and a bucket with itself (mask 0) keeps ``i < j``: each pair is compared once
+    per chunk, not twice.
+    """
+    block = column[start : start + _BLOCK]
+    target = block ^ mask
+    queries = np.flatnonzero(target > block) if mask else np.arange(block.size)
+    target = target[queries]
+    counts = sizes[target]
+    ends = np.cumsum(counts)
+    total = int(ends[-1]) if ends.size else 0
+    if total == 0:
+        return None
+    positions = np.arange(total) + np.repeat(starts[target] - (ends - counts), counts)
+    hits = np.flatnonzero(_within(np.repeat(hashes[start + queries], counts) ^ by_chunk[positions], max_distance))
+    if hits.size == 0:
+        return None
+    i = start + queries[np.searchsorted(ends, hits, side="right")]
+    j = order[positions[hits]]
+    if not mask:
+        keep = i < j
+        i, j = i[keep], j[keep]
+    return np.stack([np.minimum(i, j), np.maximum(i, j)], axis=1)
+
+
+def _within(values: np.ndarray, max_distance: int) -> np.ndarray:
+    """Which uint64 values have at most ``max_distance`` bits set."""
+    if hasattr(np, "bitwise_count"):
+        within: np.ndarray = np.bitwise_count(values) <= max_distance
+        return within
+    return popcount(values) <= max_distance
 
 
 def comparable(snapshot: Snapshot) -> np.ndarray:
@@ -122,9 +158,17 @@ def near_groups(
     exact group and is left out unless ``include_exact``. Each member's
     closeness is its distance in bits to the keeper.
     """
+    components = near_components(snapshot, comparable(snapshot), max_distance, fingerprints)
+    groups = [near_group(snapshot, members) for members in components]
+    return ranked([g for g in groups if include_exact or not one_content(snapshot, list(g.rows))])
+
+
+def near_components(
+    snapshot: Snapshot, rows: np.ndarray, max_distance: int, fingerprints: Fingerprints | None
+) -> list[list[int]]:
+    """The sets of two or more of ``rows`` (comparable ones) chained within ``max_distance`` bits, verified."""
     if not 0 <= max_distance <= MAX_DISTANCE:
         raise ValueError(f"max_distance must be 0-{MAX_DISTANCE}")
-    rows = comparable(snapshot)
     if rows.size < 2:
         return []
     unique, inverse = np.unique(snapshot.phash[rows], return_inverse=True)
@@ -138,15 +182,14 @@ def near_groups(
     by_root: dict[int, list[int]] = {}
     for row, root in zip(rows.tolist(), root_of, strict=True):
         by_root.setdefault(root, []).append(row)
-    groups = []
-    for members in by_root.values():
-        if len(members) < 2 or (not include_exact and one_content(snapshot, members)):
-            continue
-        group = make_group(snapshot, members)
-        keeper_hash = snapshot.phash[group.rows[0]]
-        distances = popcount(snapshot.phash[list(group.rows)] ^ keeper_hash)
-        groups.append(make_group(snapshot, members, dict(zip(group.rows, distances.tolist(), strict=True))))
-    return ranked(groups)
+    return [members for members in by_root.values() if len(members) > 1]
+
+
+def near_group(snapshot: Snapshot, members: list[int]) -> DuplicateGroup:
+    """The group of ``members``, each with its distance in bits to the keeper as its closeness."""
+    ordered = keeper_order(snapshot, members)
+    distances = popcount(snapshot.phash[ordered] ^ snapshot.phash[ordered[0]])
+    return make_group(snapshot, ordered, dict(zip(ordered, distances.tolist(), strict=True)))
 
 
 def _verified_roots(
@@ -186,6 +229,8 @@ __all__ = [
     "Fingerprints",
     "comparable",
     "flip_masks",
+    "near_components",
+    "near_group",
     "near_groups",
     "near_pairs",
     "popcount",

@@ -16,10 +16,10 @@ from photoindex.indexer.decoding.fingerprint import decode_fingerprint
 from photoindex.indexer.store import VectorStore
 from photoindex.library.catalog import Catalog
 from photoindex.library.duplicates.dismissed import group_members_key
-from photoindex.library.duplicates.exact import exact_groups
 from photoindex.library.duplicates.grouping import DuplicateGroup
-from photoindex.library.duplicates.near import DEFAULT_DISTANCE, near_groups
-from photoindex.library.duplicates.similar import DEFAULT_MIN_SCORE, similar_groups
+from photoindex.library.duplicates.live import LiveGroups
+from photoindex.library.duplicates.near import DEFAULT_DISTANCE
+from photoindex.library.duplicates.similar import DEFAULT_MIN_SCORE
 from photoindex.library.jobs import Jobs
 from photoindex.library.snapshot import Snapshot
 from photoindex.library.version import LibraryVersion
@@ -97,6 +97,7 @@ class DuplicateFinder:
         self._limiter = limiter
         self._results: OrderedDict[str, DuplicateResult] = OrderedDict()
         self._progress: dict[str, float] = {}
+        self._live = LiveGroups()
         self._stopping = False
 
     async def find(self, params: DuplicateParams, *, wait_s: float = 0.0) -> DuplicateAnswer:
@@ -148,15 +149,15 @@ class DuplicateFinder:
 
         def run() -> list[DuplicateGroup]:
             if params.kind == "exact":
-                return exact_groups(snapshot)
+                return self._live.exact(snapshot)
             if params.kind == "near":
-                return near_groups(
+                return self._live.near(
                     snapshot,
                     max_distance=params.max_distance,
                     include_exact=params.include_exact,
                     fingerprints=lambda rows: stored_fingerprints(self._store, snapshot, rows),
                 )
-            return similar_groups(
+            return self._live.similar(
                 self._store,
                 snapshot,
                 min_score=params.min_score,

@@ -5,6 +5,10 @@ neighbours and links those above the score threshold (union-find). Copies
 with the same bytes share one vector, so they are searched once. It costs one
 vector search per photo (seconds at 10k, minutes at 100k on a CPU), so it
 runs as a background job and reports progress.
+
+This is the whole scan in one call. The finder keeps neighbour lists per photo
+instead (``similar_live``), so that a new photo costs one search; this scan is
+what they are checked against.
 """
 
 from __future__ import annotations
