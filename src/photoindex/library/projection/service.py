@@ -37,7 +37,7 @@ from photoindex.library.catalog import Catalog
 from photoindex.library.jobs import Jobs
 from photoindex.library.projection import fitting, map_file, store_reading
 from photoindex.library.projection.map_file import ProjectionMap
-from photoindex.library.projection.placement import Placer
+from photoindex.library.projection.placement import Placement, Placer
 from photoindex.library.version import LibraryVersion
 
 log = structlog.get_logger(__name__)
@@ -158,11 +158,7 @@ class ProjectionService:
             await self._fit(key)
             return
         started = time.perf_counter()
-        found, vectors = await anyio.to_thread.run_sync(store_reading.vectors_of, self._store, new_ids)
-        if found.size <= _PLACE_HERE_ROWS:  # a few photos: placing them here beats waking the worker
-            placement = await anyio.to_thread.run_sync(fitting.place_chunk, current.placer, vectors)
-        else:
-            placement = await self._in_worker(fitting.place_chunk, current.placer, vectors)
+        found, placement = await self._place_new(current.placer, new_ids)
         self._map = current.with_changes(kept, found, placement, key)
         await anyio.to_thread.run_sync(self._save, self._map)
         log.info(
@@ -172,6 +168,25 @@ class ProjectionService:
             drift=drift,
             ms=round((time.perf_counter() - started) * 1000),
         )
+
+    async def _place_new(self, placer: Placer, new_ids: np.ndarray) -> tuple[np.ndarray, Placement]:
+        """Place photos new since the fit, reading and placing a chunk of them at a time."""
+        found: list[np.ndarray] = []
+        coords: list[np.ndarray] = []
+        labels: list[np.ndarray] = []
+        for start in range(0, new_ids.size, self._chunk_rows):
+            chunk = new_ids[start : start + self._chunk_rows]
+            ids, vectors = await anyio.to_thread.run_sync(store_reading.vectors_of, self._store, chunk)
+            if ids.size <= _PLACE_HERE_ROWS:  # a few photos: placing them here beats waking the worker
+                placement = await anyio.to_thread.run_sync(fitting.place_chunk, placer, vectors)
+            else:
+                placement = await self._in_worker(fitting.place_chunk, placer, vectors)
+            found.append(ids)
+            coords.append(placement.coords)
+            labels.append(placement.labels)
+        if not found:
+            return new_ids, Placement(np.zeros((0, 2), np.float32), np.zeros(0, np.int32))
+        return np.concatenate(found), Placement(np.concatenate(coords), np.concatenate(labels))
 
     def _drifted(self, projection: ProjectionMap) -> bool:
         """Enough photos came or went since the fit that the fitted sample no longer speaks for the library."""
