@@ -194,7 +194,7 @@ def build_services(
     jobs = Jobs()
     catalog = Catalog(store, jobs, status=status, limiter=store_limiter)
     browser = Browser(settings.api.browse_roots)
-    projection_file = paths.cache_dir / "projection" / f"{store.collection}.msgpack"
+    projection_file = paths.cache_dir / "projection" / f"{store.collection}.npz"
     return ApiServices(
         settings=settings,
         paths=paths,

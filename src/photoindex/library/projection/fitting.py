@@ -1,5 +1,8 @@
 """Fit the 2-D map: UMAP in a worker process (numba compiled once, in the background), PCA for tiny libraries.
 
+A large library is fitted on a sample; ``fit_sample`` also returns the
+``Placer`` that puts every other photo (and every later one) on that map.
+
 These functions run in the projection worker process. ``warm_up`` pays
 numba's compile (tens of seconds on a small CPU, measured ~25 s on 2 cores)
 on a throwaway fit, so the first real fit does not; ``NUMBA_CACHE_DIR`` keeps
@@ -16,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from photoindex.library.projection.placement import Placement, Placer, build_placer, place
 from photoindex.lifeline import bind_to_parent
 
 # Below this many photos UMAP's neighbour graph is too thin to mean much; PCA is exact and instant.
@@ -32,6 +36,14 @@ class FitOutput:
     labels: np.ndarray  # int32 (n,)
     method: str  # "umap" | "pca"
     seconds: float
+
+
+@dataclass(frozen=True)
+class SampleFit:
+    """A fit of a sample, and the placer that extends it to photos outside the sample."""
+
+    output: FitOutput
+    placer: Placer
 
 
 def init_worker(numba_cache_dir: str | None) -> None:
@@ -63,6 +75,17 @@ def fit(vectors: np.ndarray, *, min_umap_points: int = MIN_UMAP_POINTS) -> FitOu
         coords, method = pca_2d(vectors), "pca"
     coords = normalise(coords)
     return FitOutput(coords, clusters(coords), method, time.perf_counter() - started)
+
+
+def fit_sample(vectors: np.ndarray, *, min_umap_points: int = MIN_UMAP_POINTS) -> SampleFit:
+    """``fit`` on a sample, then a placer for the rest of the library."""
+    output = fit(vectors, min_umap_points=min_umap_points)
+    return SampleFit(output, build_placer(vectors, output.coords, output.labels))
+
+
+def place_chunk(placer: Placer, vectors: np.ndarray) -> Placement:
+    """Place one chunk of photos on the fitted map (runs in the worker, at its low priority)."""
+    return place(placer, vectors)
 
 
 def pca_2d(vectors: np.ndarray) -> np.ndarray:
@@ -109,4 +132,16 @@ def _umap(vectors: np.ndarray) -> np.ndarray:
     return np.asarray(reducer.fit_transform(vectors), dtype=np.float32)
 
 
-__all__ = ["MIN_UMAP_POINTS", "FitOutput", "clusters", "fit", "init_worker", "normalise", "pca_2d", "warm_up"]
+__all__ = [
+    "MIN_UMAP_POINTS",
+    "FitOutput",
+    "SampleFit",
+    "clusters",
+    "fit",
+    "fit_sample",
+    "init_worker",
+    "normalise",
+    "pca_2d",
+    "place_chunk",
+    "warm_up",
+]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 from typing import Annotated
 
 from litestar import Controller, get
@@ -59,18 +58,19 @@ class ProjectionController(Controller):
                 error=services.projection.error,
             )
         if after is not None:
-            offset = bisect.bisect_right(current.ids, after)
+            offset = current.index_after(str(after))
         end = offset + limit
+        ids, x, y, clusters = current.page(offset, end)
         return ProjectionPage(
-            ids=current.ids[offset:end],
-            x=current.x[offset:end],
-            y=current.y[offset:end],
-            clusters=current.clusters[offset:end],
+            ids=ids,
+            x=x,
+            y=y,
+            clusters=clusters,
             offset=offset,
             limit=limit,
             total=current.photos,
             next_offset=end if end < current.photos else None,
-            next_cursor=encode_cursor(_QUERY, end, (current.ids[end - 1],)) if end < current.photos else None,
+            next_cursor=encode_cursor(_QUERY, end, (ids[-1],)) if end < current.photos else None,
             method=current.method,
             computed_at=current.computed_at,
             stale=stale,
