@@ -23,6 +23,8 @@ from bench.chromium import CHROMIUM_ARGS, find_chromium
 from photoindex.daemon.status import DaemonStatus, ModelStatus, QueueStatus
 from photoindex.indexer.decoding.pool import DecodePool
 from photoindex.indexer.models.worker import ModelWorker
+from photoindex.indexer.store import VectorStore
+from photoindex.library import failures_by_code
 from tests.integration.api.conftest import SPEC, Library, api_app, build_library, open_store, settings_for
 from tests.integration.api.test_api_paging import free_port
 
@@ -48,9 +50,12 @@ def chromium_path() -> str:
 
 @dataclass
 class FakeDaemon:
-    """The daemon's status record as ``create_app``'s status hook gives it; ``queued`` changes under test."""
+    """The daemon's status record as ``create_app``'s status hook gives it; ``queued`` changes under test.
+
+    Its failures by code are the library's, as the real daemon's tally of the same store would be."""
 
     root: str
+    store: VectorStore
     queued: int = 3
     calls: int = field(default=0)
 
@@ -69,7 +74,7 @@ class FakeDaemon:
             rate_per_second=2.5,
             eta_seconds=None,
             photos={},
-            failures_by_code={},
+            failures_by_code=failures_by_code(self.store),
             captions_pending=None,
             since_start={},
             models=ModelStatus(embedder="loaded", captioner="off", idle_unload_seconds=600.0, unloads=0),
@@ -107,7 +112,7 @@ def served(web_library: Library, api_models: Any, request: pytest.FixtureRequest
 
     A test module may set ``API_SETTINGS`` (a dict of ``[api]`` settings) for its server."""
     port = free_port()
-    daemon = FakeDaemon(str(web_library.root))
+    daemon = FakeDaemon(str(web_library.root), web_library.store)
     app = api_app(
         settings_for(web_library, port=port, **getattr(request.module, "API_SETTINGS", {})),
         store=web_library.store,

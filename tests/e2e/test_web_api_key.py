@@ -31,7 +31,7 @@ def served(web_library: Library, api_models: ModelWorker) -> Iterator[Served]:
     """The real app with an API key, served over real HTTP on a loopback port."""
     sock = loopback_socket()
     port = sock.getsockname()[1]
-    daemon = FakeDaemon(str(web_library.root))
+    daemon = FakeDaemon(str(web_library.root), web_library.store)
     app = api_app(
         settings_for(web_library, port=port, api_key=KEY),
         store=web_library.store,
