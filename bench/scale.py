@@ -9,9 +9,13 @@
    points written through the project's store adapter, with clustered vectors
    and the payloads the pipeline writes (cameras, dates, 30 % GPS, captions,
    hashes, a few per cent copies).
-2. **The store alone**: reopen time; search p50/p95 unfiltered and filtered
+2. **The vector index** (``scale_index.py``): the daemon's own build (copy,
+   child process, swap), as a quiet daemon runs it once enough vectors are
+   unindexed; its duration and the event loop's longest pause meanwhile.
+   Skipped with ``--url`` (a server indexes by itself).
+3. **The store alone**: reopen time; search p50/p95 unfiltered and filtered
    (make + has GPS + date range); recall@10 against exact search.
-3. **A real ``photoindex serve``** on that library, query API on, models in
+4. **A real ``photoindex serve``** on that library, query API on, models in
    their child process: start → API answering; the first reconcile of the N
    unchanged files while text queries run; text queries over HTTP (encoding
    included), unfiltered and filtered; drop → searchable; exact and near
@@ -19,7 +23,7 @@
    map; the longest API stall (``/health`` asked every 50 ms throughout); the
    process tree's peak RSS; its idle ``RssAnon`` after the model unload TTL,
    memory-mapped files apart; disk per photo.
-4. **Re-index rate**: N/10 more points with reused vectors, through the adapter.
+5. **Re-index rate**: N/10 more points with reused vectors, through the adapter.
 
 Prints a table against the goals and writes JSON (default
 ``bench/results/scale-<time>.json``). Waits are capped (``--similar-timeout``,
@@ -51,7 +55,8 @@ from photoindex.components import lay_groundwork, open_index_store
 from photoindex.config import ApiSettings, StoreSettings
 from photoindex.indexer.identity import load_host_id
 from photoindex.indexer.records import FileFacts
-from photoindex.indexer.store import PhotoFilter, VectorStore, point_id
+from photoindex.indexer.store import EdgeStore, PhotoFilter, VectorStore, point_id
+from scale_index import measure_index_build
 from scale_library import BuiltLibrary, LibraryMaker, exact_kth_scores
 from scale_serve import ServeRun, measure_serve
 from scale_table import print_table
@@ -183,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             built = maker.build(store, n, progress=_progress(n))
             results["build"] = _built(built)
+            if isinstance(store, EdgeStore):
+                print("index: the daemon's vector index build", flush=True)
+                results["index_build"] = measure_index_build(store, host_id)
             print(f"store: search and recall over {n:,}", flush=True)
             results["store"] = measure_store(store, maker, n, args.queries or (30 if quick else 200))
         finally:

@@ -17,6 +17,7 @@ def test_quick_scale_benchmark_measures_every_row(tmp_path: Path) -> None:
     assert result["photos"] == 20_000 and result["build"]["photos"] == 20_000
     assert 0 < store["search_unfiltered_p50_ms"] <= store["search_unfiltered_p95_ms"]
     assert 0.0 <= store["recall_at_10"] <= 1.0 and store["open_s"] > 0
+    assert result["index_build"]["indexed"] >= 20_000 and result["index_build"]["ticks"] > 0
     assert 0 < serve["ready_s"] < serve["reconcile"]["done_after_start_s"]
     assert serve["text_query"]["answers"] == 30 and serve["text_query_filtered"]["answers"] == 30
     assert serve["drop_to_searchable"]["drops"] == 5
