@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from tests.fixtures.benchmarks import run_quick
+from tests.fixtures.benchmarks import REPO, run_quick
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(1200)
 def test_quick_scale_benchmark_measures_every_row(tmp_path: Path) -> None:
-    done = run_quick("scale.py", tmp_path / "scale.json", timeout=1150)
+    work = tmp_path / "work"
+    done = run_quick("scale.py", tmp_path / "scale.json", "--work", str(work), timeout=1000)
     result = done.result
     store, serve = result["store"], result["serve"]
     assert result["photos"] == 20_000 and result["build"]["photos"] == 20_000
@@ -30,3 +33,17 @@ def test_quick_scale_benchmark_measures_every_row(tmp_path: Path) -> None:
     assert sum(result["disk_bytes_per_photo"].values()) > 0
     for row in ("recall@10 against exact search", "drop → searchable", "peak RSS of the process tree"):
         assert row in done.stdout
+
+    # The library it left is what bench/search_params.py compares search settings on.
+    settings = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "search_params.py"), str(work), "--n", "20000", "--queries", "10"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=150,
+    )
+    assert settings.returncode == 0, settings.stdout[-2000:] + settings.stderr[-2000:]
+    recalls = [
+        float(line.split("recall@10 ")[1].split()[0]) for line in settings.stdout.splitlines() if "recall@10" in line
+    ]
+    assert len(recalls) == 5 and all(0.0 <= r <= 1.0 for r in recalls)

@@ -50,8 +50,9 @@ from photoindex.indexer.store.points import META_KIND, META_POINT_ID, merged_pay
 log = structlog.get_logger(__name__)
 
 _CONFIG_FILE = "edge_config.json"  # written by qdrant-edge when a shard is created
-# Exact search rescores the int8 candidates with the stored float vectors, so quantization costs no ordering.
-_SEARCH_PARAMS = qe.SearchParams(hnsw_ef=128, quantization=qe.QuantizationSearchParams(rescore=True))
+# The int8 candidates are rescored with the stored float vectors. ef 256: at 1M clustered vectors recall@10
+# was 0.931 at ef 128 and 0.962 at 256, for 0.6 ms more per search of the index (README, "A large library").
+_SEARCH_PARAMS = qe.SearchParams(hnsw_ef=256, quantization=qe.QuantizationSearchParams(rescore=True))
 _COLLECTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 _SCHEMAS = {
