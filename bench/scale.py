@@ -58,7 +58,7 @@ from photoindex.indexer.identity import load_host_id
 from photoindex.indexer.records import FileFacts
 from photoindex.indexer.store import EdgeStore, PhotoFilter, VectorStore, point_id
 from scale_index import measure_index_build
-from scale_library import BuiltLibrary, LibraryMaker, exact_kth_scores
+from scale_library import BuiltLibrary, LibraryMaker, exact_kth_scores, recall_at_k, search_queries
 from scale_serve import ServeRun, measure_serve
 from scale_table import print_table
 
@@ -78,11 +78,7 @@ def percentile(samples: list[float], q: float) -> float:
 
 def measure_store(store: VectorStore, maker: LibraryMaker, n: int, queries: int) -> dict[str, Any]:
     """Search latency on the adapter, and recall@10 against exact search over the same vectors."""
-    rng = np.random.default_rng(11)
-    picks = rng.integers(0, n, size=queries)
-    vectors = np.stack([maker.vectors.chunk(int(i), 1)[0] for i in picks])
-    vectors += rng.standard_normal(vectors.shape).astype(np.float32) * (0.5 / np.sqrt(store.dim))
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors = search_queries(maker.vectors, n, queries)
     timings: dict[str, list[float]] = {"unfiltered": [], "filtered": []}
     found_scores: list[list[float]] = []
     for round_ in range(2):  # the first round warms the page cache; the second is measured
@@ -95,14 +91,13 @@ def measure_store(store: VectorStore, maker: LibraryMaker, n: int, queries: int)
                     if flt is None:
                         found_scores.append([h.score for h in hits])
     kth = exact_kth_scores(maker.vectors, n, vectors, K)
-    recall = [sum(score >= kth[q] - 1e-4 for score in scores) / K for q, scores in enumerate(found_scores)]
     return {
         "queries": queries,
         "search_unfiltered_p50_ms": round(percentile(timings["unfiltered"], 50) * 1000, 2),
         "search_unfiltered_p95_ms": round(percentile(timings["unfiltered"], 95) * 1000, 2),
         "search_filtered_p50_ms": round(percentile(timings["filtered"], 50) * 1000, 2),
         "search_filtered_p95_ms": round(percentile(timings["filtered"], 95) * 1000, 2),
-        "recall_at_10": round(float(np.mean(recall)), 4),
+        "recall_at_10": round(recall_at_k(found_scores, kth, K), 4),
     }
 
 

@@ -32,6 +32,7 @@ from photoindex.indexer.store import PhotoPoint, VectorStore, payload_from_dict,
 
 CHUNK = 2_000
 CLUSTERS = 3_000
+LIBRARY_SEED = 7  # the vectors of every photo follow from it (bench/search_params.py rebuilds its queries)
 SPREAD = 1.0  # noise norm relative to the centre's: a member's cosine to its centre is ~0.71
 EXACT_COPY_SHARE = 0.02  # of photos: byte-identical copies of an earlier photo
 NEAR_COPY_SHARE = 0.02  # of photos: re-encoded copies (phash a few bits off, same shot)
@@ -117,7 +118,9 @@ class ClusteredVectors:
 class LibraryMaker:
     """Writes the files of a library under ``root`` and its points through the store adapter."""
 
-    def __init__(self, root: Path, *, size: int, host_id: str, model_id: str, dim: int, seed: int = 7) -> None:
+    def __init__(
+        self, root: Path, *, size: int, host_id: str, model_id: str, dim: int, seed: int = LIBRARY_SEED
+    ) -> None:
         self.root = os.path.realpath(root)
         self.size = size  # the library's size, which spreads its photos over twenty years of folders
         self.host_id = host_id
@@ -272,6 +275,22 @@ def _phashes(rng: np.random.Generator, n: int) -> list[int]:
     return [int(v) for v in values]
 
 
+def search_queries(vectors: ClusteredVectors, n: int, count: int, seed: int = 11) -> np.ndarray:
+    """``count`` queries near photos of the library: a photo's vector with noise, as a search for it would be."""
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, n, size=count)
+    queries = np.stack([vectors.chunk(int(i), 1)[0] for i in picks])
+    queries += rng.standard_normal(queries.shape).astype(np.float32) * (0.5 / np.sqrt(vectors.dim))
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    return queries
+
+
+def recall_at_k(found_scores: list[list[float]], kth: np.ndarray, k: int) -> float:
+    """Mean share of each query's hits scoring at least its exact ``k``-th best score (fair to ties)."""
+    shares = [sum(score >= kth[q] - 1e-4 for score in scores) / k for q, scores in enumerate(found_scores)]
+    return float(np.mean(shares))
+
+
 def exact_kth_scores(vectors: ClusteredVectors, n: int, queries: np.ndarray, k: int) -> np.ndarray:
     """The exact ``k``-th best score of each query over photos 0 .. n-1, streaming their vectors in chunks.
 
@@ -292,4 +311,14 @@ def exact_kth_scores(vectors: ClusteredVectors, n: int, queries: np.ndarray, k: 
     return best[:, k - 1]
 
 
-__all__ = ["CHUNK", "BuiltLibrary", "ClusteredVectors", "LibraryMaker", "exact_kth_scores", "original_of"]
+__all__ = [
+    "CHUNK",
+    "LIBRARY_SEED",
+    "BuiltLibrary",
+    "ClusteredVectors",
+    "LibraryMaker",
+    "exact_kth_scores",
+    "original_of",
+    "recall_at_k",
+    "search_queries",
+]

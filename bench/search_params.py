@@ -21,7 +21,8 @@ import numpy as np
 import qdrant_edge as qe
 
 from photoindex.indexer.store import VECTOR_NAME
-from scale_library import ClusteredVectors
+from photoindex.indexer.store.edge_layout import EdgeLayout
+from scale_library import LIBRARY_SEED, ClusteredVectors, recall_at_k, search_queries
 
 K = 10
 SETTINGS = {
@@ -36,28 +37,18 @@ SETTINGS = {
 
 
 def shard_directory(work: Path) -> Path:
-    """The store directory the layout's ``+current`` pointer names (the built index)."""
-    pointers = sorted((work / "data" / "store").glob("*+current"))
+    """The directory that holds the store now, as the daemon's layout resolves it."""
+    base = work / "data" / "store"
+    pointers = sorted(base.glob("*+current"))
     if not pointers:
-        raise SystemExit(f"no built store under {work}/data/store: run bench/scale.py --work {work} first")
-    return pointers[0].parent / pointers[0].read_text(encoding="utf-8").strip()
+        raise SystemExit(f"no built store under {base}: run bench/scale.py --work {work} first")
+    return EdgeLayout(base, pointers[0].name.removesuffix("+current")).active()
 
 
 def vector_size(directory: Path) -> int:
     """The dimension qdrant-edge recorded when the shard was created."""
     config = json.loads((directory / "edge_config.json").read_text(encoding="utf-8"))
     return int(config["vectors"][VECTOR_NAME]["size"])
-
-
-def queries(n: int, dim: int, count: int) -> np.ndarray:
-    """bench/scale.py's queries: photos' vectors with noise, seed 11."""
-    vectors = ClusteredVectors(dim, 7)
-    rng = np.random.default_rng(11)
-    picks = rng.integers(0, n, size=count)
-    q = np.stack([vectors.chunk(int(i), 1)[0] for i in picks])
-    q += rng.standard_normal(q.shape).astype(np.float32) * (0.5 / np.sqrt(dim))
-    q /= np.linalg.norm(q, axis=1, keepdims=True)
-    return q
 
 
 def run(shard: qe.EdgeShard, qs: np.ndarray, params: qe.SearchParams) -> tuple[list[list[float]], list[float]]:
@@ -87,14 +78,14 @@ def main() -> None:
     try:
         info = shard.info()
         print(f"{directory}: {info.points_count:,} points, {info.indexed_vectors_count:,} indexed")
-        qs = queries(args.n, vector_size(directory), args.queries)
+        qs = search_queries(ClusteredVectors(vector_size(directory), LIBRARY_SEED), args.n, args.queries)
         exact, _ = run(shard, qs, qe.SearchParams(exact=True))
-        kth = [s[-1] for s in exact]
+        kth = np.array([s[-1] for s in exact])
         for name, params in SETTINGS.items():
             run(shard, qs, params)  # warms the page cache
             scores, whole = run(shard, qs, params)
             _, index = run(shard, qs, indexed_only(params))
-            recall = np.mean([sum(x >= kth[i] - 1e-4 for x in s) / K for i, s in enumerate(scores)])
+            recall = recall_at_k(scores, kth, K)
             print(
                 f"{name:<40} recall@10 {recall:.3f}   p50 / p95 {np.percentile(whole, 50) * 1000:5.1f} / "
                 f"{np.percentile(whole, 95) * 1000:5.1f} ms   the index alone {np.percentile(index, 50) * 1000:4.1f} / "
