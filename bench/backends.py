@@ -1,6 +1,6 @@
 """Inference backends against torch fp32: fidelity and speed of ONNX Runtime fp32/int8 CLIP and int8 BLIP.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/backends.py             # ViT-B-32 + BLIP-base, ~7 min on 2 busy cores
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/backends.py             # ViT-B-32 + BLIP-base, ~20 min on 2 cores
     HF_HUB_OFFLINE=1 .venv/bin/python bench/backends.py --quick     # tiny models, a few images (the test)
 
 Inputs: the first ``--images`` corpus photos (../shared/corpus/photos) that
@@ -17,7 +17,15 @@ in interleaved rounds (torch, onnx, ... torch, onnx, ...) and reported as the
 median of per-round ratios, so load from other work on the machine hits
 every variant alike; idle RSS of a fresh process holding each variant. BLIP:
 int8 Linear layers against fp32, caption time per image and word agreement.
-Prints a table and writes JSON (default ``bench/results/backends-<time>.json``).
+
+Then what a daemon sees of each backend (bench/backends_daemon.py): text
+queries over HTTP with each variant's text tower (p50/p95, interleaved), the
+daemon's idle memory once the models are unloaded (bench/unloaded_rss.py),
+and the model bound, the pipeline and peak memory while ingesting for torch,
+onnx and int8 in one ``bench/ingest.py --backends`` run (``--no-pipeline``
+skips it). The last table holds every goal of the backends with this run's
+value. Prints the tables and writes JSON (default
+``bench/results/backends-<time>.json``).
 """
 
 from __future__ import annotations
@@ -41,10 +49,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 import numpy as np  # noqa: E402
 
+import backends_daemon  # noqa: E402
+import ingest_backends  # noqa: E402
 from photoindex.indexer.decoding.decode import decode_photo  # noqa: E402
 from photoindex.indexer.records import DecodeRequest  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "corpus" / "photos"
+INGEST_BACKENDS = ["torch", "onnx", "int8"]  # bench/ingest.py's names: int8 is ONNX Runtime with int8 weights
 BATCH = 16
 TOP_K = 10
 WORDS = [
@@ -76,6 +87,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--captions", type=int, default=None, help="images captioned (default 10; 2 in --quick)")
     parser.add_argument("--rounds", type=int, default=None, help="interleaved speed rounds (default 7; 2 in --quick)")
     parser.add_argument("--clip", default=None, help="open_clip model name (default ViT-B-32; tiny in --quick)")
+    parser.add_argument("--http-points", type=int, default=None, help="points in the served store (10000; 2000)")
+    parser.add_argument("--http-queries", type=int, default=None, help="text queries per variant (100; 10 in --quick)")
+    parser.add_argument(
+        "--ingest-inputs", type=Path, metavar="DIR", help="bench/ingest.py --inputs DIR: keep its inputs for next time"
+    )
+    parser.add_argument("--no-pipeline", action="store_true", help="skip the ingest pipeline per backend")
     parser.add_argument("--rss-child", nargs=2, metavar=("VARIANT", "DIR"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -263,6 +280,45 @@ def captions(args: argparse.Namespace, work: Path, pixels: np.ndarray) -> dict[s
     }
 
 
+def goals(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's goals, each with this run's value: (what, value, rule, target, met)."""
+    speed_ratio, fid = result["speed"]["img_per_s_ratio_to_torch"], result["fidelity"]
+    p95 = result["http_text"]["p95_ratio_to_torch"]
+    unloaded = {name: r["rss_mib"] for name, r in result["unloaded_rss"].items()}
+    rows: list[tuple[str, float | None, str, float]] = [
+        ("CLIP image tower, onnx fp32 / torch fp32", speed_ratio["onnx"], ">=", 1.4),
+        ("cosine onnx fp32 vs torch fp32, min over images", fid["onnx"]["cos_min"], ">=", 0.9999),
+        ("CLIP image tower, int8 / torch fp32", speed_ratio["onnx-int8"], ">=", 2.0),
+        ("int8: min cosine (to be offered)", fid["onnx-int8"]["cos_min"], ">=", 0.98),
+        ("int8: mean top-10 overlap (to be offered)", fid["onnx-int8"]["top10_overlap_mean"], ">=", 0.9),
+        ("BLIP caption time per image, int8 / fp32", result["captions"]["int8_time_ratio"], "<=", 0.5),
+    ]
+    pipeline = result.get("pipeline")
+    if pipeline:
+        best = pipeline["ratios"]["best_pipeline"]
+        rows.append((f"ingest pipeline, best ({best['backend']}) / torch, same run", best["vs_torch"], ">=", 1.4))
+    rows += [
+        ("text query p95 over HTTP, onnx / torch", p95["onnx"], "<=", 1.0),
+        ("text query p95 over HTTP, int8 / torch", p95["onnx-int8"], "<=", 1.0),
+        # A fresh process's RSS moves by a few hundred KiB from run to run: "no worse" is within 1 %.
+        ("idle RSS, models unloaded, onnx / torch", unloaded["onnx"] / unloaded["torch"], "<=", 1.01),
+        ("idle RSS, models unloaded, int8 / torch", unloaded["int8"] / unloaded["torch"], "<=", 1.01),
+    ]
+    if pipeline:
+        for name in ("onnx", "int8"):
+            rows.append((f"peak RSS while ingesting, {name} / torch", pipeline["ratios"][name]["peak_rss"], "<=", 1.0))
+    return [
+        {
+            "goal": what,
+            "value": None if value is None else round(value, 6),
+            "rule": rule,
+            "target": target,
+            "met": None if value is None else (value >= target if rule == ">=" else value <= target),
+        }
+        for what, value, rule, target in rows
+    ]
+
+
 def clip_name(args: argparse.Namespace, work: Path) -> str:
     if not args.quick:
         return args.clip or "ViT-B-32"
@@ -303,6 +359,26 @@ def report(result: dict[str, Any]) -> None:
         f"word agreement {cap['word_agreement_mean']:.3f} ({cap['identical_captions']} identical)"
     )
     print(f"export: {result['export_s']:.1f} s; load average {sp['loadavg_before']} -> {sp['loadavg_after']}")
+    http = result["http_text"]
+    print(f"\ntext queries over HTTP ({http['points']:,} points, new texts, one server per variant, interleaved):")
+    for name, s in http["by_variant"].items():
+        print(f"  {name:<10} p50 {s['p50_ms']:7.1f} ms   p95 {s['p95_ms']:7.1f} ms   (n={s['n']})")
+    print("idle RSS of a daemon-like process after its models were unloaded (the model process ended):")
+    for name, r in result["unloaded_rss"].items():
+        print(
+            f"  {name:<10} {r['rss_mib']:7.1f} MiB   (torch imported: {r['imports_torch']}, "
+            f"onnxruntime imported: {r['imports_onnxruntime']})"
+        )
+    if "pipeline" in result:
+        print("ingest pipeline per backend: bench/ingest.py --backends " + ",".join(result["pipeline"]["order"]))
+        for line in ingest_backends.table_lines(result["pipeline"]):
+            print("  " + line)
+    note = " (--quick: tiny models, the goals do not apply)" if result["quick"] else ""
+    print(f"\ngoals{note}:")
+    for g in result["goals"]:
+        state = "n/a" if g["met"] is None else ("MET" if g["met"] else "NOT MET")
+        value = "n/a" if g["value"] is None else f"{g['value']:.4g}"
+        print(f"  {g['goal']:<52} {value:>10} {g['rule']} {g['target']:<7} {state}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -330,6 +406,7 @@ def main(argv: list[str] | None = None) -> int:
         reference_text = torch_clip.embed_texts(queries)
         result: dict[str, Any] = {
             "clip": torch_clip.model_id,
+            "quick": args.quick,
             "images": n_images,
             "files_tried": tried,
             "texts": n_texts,
@@ -341,9 +418,19 @@ def main(argv: list[str] | None = None) -> int:
             },
             "speed": speed(embedders, pixels, rounds, n_batches=2 if args.quick else 4),
         }
-        del embedders, torch_clip
+        served = {name: embedders[name] for name in ("torch", "onnx", "onnx-int8")}
+        http_queries = args.http_queries or (10 if args.quick else 100)
+        http_rounds = 2 if args.quick else 5
+        result["http_text"] = backends_daemon.http_text_queries(
+            served, work, args.http_points or (2000 if args.quick else 10_000), http_queries // http_rounds, http_rounds
+        )
+        del embedders, served, torch_clip
         result["idle_rss_mib"] = idle_rss(args, cache, ["torch", "onnx", "onnx-int8"])
+        result["unloaded_rss"] = backends_daemon.unloaded_rss(clip_name(args, work), cache, INGEST_BACKENDS)
         result["captions"] = captions(args, work, caption_pixels[:n_captions])
+        if not args.no_pipeline:
+            result["pipeline"] = backends_daemon.ingest_pipeline(args, work, INGEST_BACKENDS)
+        result["goals"] = goals(result)
     report(result)
     out = Path(args.out) if args.out else REPO / "bench" / "results" / f"backends-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/ingest.py --wait-idle 60   # ViT-B-32 + BLIP-base, random weights
     HF_HUB_OFFLINE=1 .venv/bin/python bench/ingest.py --quick          # tiny models, a few small files (the test)
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/ingest.py --backends torch,onnx,int8   # phases 2-4 per backend
 
 The full run takes ~4 minutes on 2 idle cores (130 photos, 2.6 GB, generated in ~50 s).
 
@@ -32,6 +33,9 @@ the cores. Other load on the machine only ever slows a measurement down, so the
 bounds, the pipeline and the baseline are each measured twice (best kept), every
 figure records the share of CPU other processes took meanwhile, and
 ``--wait-idle S`` waits for the machine to go quiet before each phase.
+``--backends torch,onnx,int8`` measures phases 2-4 (the bounds and the
+pipeline) once per inference backend instead, on the same inputs, each
+backend in its own process (bench/ingest_backends.py).
 Prints a table and writes JSON (default ``bench/results/ingest-<time>.json``).
 """
 
@@ -60,6 +64,7 @@ REPO = Path(__file__).resolve().parents[1]
 import anyio  # noqa: E402
 import numpy as np  # noqa: E402
 
+import ingest_backends  # noqa: E402
 import ingest_inputs  # noqa: E402
 from photoindex.config import Settings  # noqa: E402
 from photoindex.config.paths import AppPaths  # noqa: E402
@@ -101,7 +106,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=0, help="0: as configured by default (16 on a CPU)")
     parser.add_argument("--decode-workers", type=int, default=0, help="0: as configured by default (one per core)")
     parser.add_argument("--backend", default="auto", help="model.backend: auto | torch | onnx")
+    parser.add_argument("--quantize", default="none", help="model.quantize: none | int8")
     parser.add_argument("--onnx-threads", type=int, default=0, help="model.onnx_threads (0: one per core)")
+    parser.add_argument(
+        "--backends",
+        metavar="LIST",
+        help="the model bound and the pipeline once per backend, on the same inputs, each in its own "
+        "process: a comma-separated list of torch, onnx, int8 (instead of the phases; e.g. torch,onnx,int8)",
+    )
     for kind, count in FULL_COUNTS.items():
         parser.add_argument(
             f"--{kind.replace('_', '-')}",
@@ -211,6 +223,7 @@ def settings_for(base: Path, args: argparse.Namespace, clip: str, caption_model:
             batch_size=args.batch_size,
             decode_workers=args.decode_workers,
             backend=args.backend,  # type: ignore[arg-type]
+            quantize=args.quantize,  # type: ignore[arg-type]
             onnx_threads=args.onnx_threads,
         ),
         paths=PathSettings(data_dir=str(base / "data"), cache_dir=str(base / "cache"), state_dir=str(base / "state")),
@@ -476,6 +489,7 @@ async def run_phases(
         "caption_model": captioner.model_id,
         "device": str(getattr(embedder, "device", "?")),
         "backend": getattr(embedder, "backend", "torch"),
+        "quantize": args.quantize,
         "onnx_threads": args.onnx_threads,
         "dtype": str(getattr(embedder, "dtype", "?")).removeprefix("torch."),
         "batch_size": batch_size,
@@ -698,6 +712,19 @@ def model_names(args: argparse.Namespace, work: Path) -> tuple[str, str]:
     return clip, caption
 
 
+def backend_child_argv(args: argparse.Namespace, inputs: Path) -> Callable[[str, str, Path], list[str]]:
+    """The arguments of one backend's run (``--backends``): this run's own, on its inputs, the pipeline only."""
+    shared = ["--inputs", str(inputs), "--skip", "sequential,old,rerun", "--seed", str(args.seed)]
+    shared += ["--device", args.device, "--batch-size", str(args.batch_size)]
+    shared += ["--decode-workers", str(args.decode_workers), "--onnx-threads", str(args.onnx_threads)]
+    shared += ["--wait-idle", str(args.wait_idle)] + (["--quick"] if args.quick else [])
+    for name in ("clip", "caption_model", "model_seconds", "old_dngs", "duplicates", "tmp", *FULL_COUNTS):
+        value = getattr(args, name)
+        if value is not None:
+            shared += [f"--{name.replace('_', '-')}", str(value)]
+    return lambda backend, quantize, out: [*shared, "--backend", backend, "--quantize", quantize, "--out", str(out)]
+
+
 def make_inputs(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     """Generate the inputs under ``root`` (or reuse them when ``root`` holds this very set)."""
     counts = counts_for(args)
@@ -915,8 +942,10 @@ def print_table(result: dict[str, Any]) -> None:
                 "the process tree (shared pages counted in each); CLIP and BLIP loaded",
             )
         )
-    width = max(len(r[0]) for r in rows) + 2
+    width = max((len(r[0]) for r in rows), default=0) + 2
     lines += [f"{a:<{width}}{b:>14}   {c}" for a, b, c in rows]
+    if "backends" in result:
+        lines += ingest_backends.table_lines(result["backends"])
     goals = result.get("goals", {})
     if goals and not result["quick"]:
         lines.append("")
@@ -953,7 +982,12 @@ def main(argv: list[str] | None = None) -> int:
         inputs.mkdir(parents=True, exist_ok=True)
         result["inputs"] = make_inputs(args, inputs)
         log(f"inputs ready in {result['inputs']['generate_s']} s: {result['inputs']['kinds']}")
-        result.update(anyio.run(run_phases, args, work, inputs, sampler, skip))
+        if args.backends:
+            names = ingest_backends.parse_backends(args.backends)
+            result["backends"] = ingest_backends.run_backends(names, backend_child_argv(args, inputs), work, log)
+            result["config"] = result["backends"]["runs"]["torch"]["config"]  # the models and threads, as torch ran
+        else:
+            result.update(anyio.run(run_phases, args, work, inputs, sampler, skip))
     finally:
         sampler.stop()
         if args.keep:
@@ -966,7 +1000,8 @@ def main(argv: list[str] | None = None) -> int:
     ingest = [v for k, v in rss["by_phase_mb"].items() if k.startswith(("pipeline", "old_"))]
     rss["ingest_peak_mb"] = max(ingest) if ingest else None
     result["rss"] = rss
-    result["goals"] = evaluate(result)
+    if "backends" not in result:
+        result["goals"] = evaluate(result)
     print_table(result)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
