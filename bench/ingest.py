@@ -464,7 +464,9 @@ async def run_phases(
         stack = contextlib.ExitStack()
         parts = stack.enter_context(open_components(settings))
         t2 = time.perf_counter()
-        await anyio.to_thread.run_sync(parts.decoder.warm_up)
+        # On this (the event loop's) thread: a worker ends with the thread that spawned it (photoindex.lifeline),
+        # and anyio's worker threads exit after a few idle seconds.
+        parts.decoder.warm_up()
         t3 = time.perf_counter()
         await parts.models.ensure_embedder()
         t4 = time.perf_counter()

@@ -31,6 +31,8 @@ def test_quick_benchmark_reports_every_figure(tmp_path: Path) -> None:
     pipeline = result["pipeline"]
     assert (pipeline["files"], pipeline["indexed"], pipeline["failed"]) == (files, files, 0)
     assert {"hash", "decode", "embed", "store"} <= set(pipeline["stage_busy_seconds"])
+    # Each run's CPU is its own: a decode worker that died meanwhile would take its CPU time with it.
+    assert all(run["cpu_ms_per_img"] > 0 for run in pipeline["runs"])
     assert result["decode_bound"]["files"] == files
     assert set(result["decode_bound"]["latency_ms_by_kind"]) == set(result["inputs"]["kinds"])
     # Raws with a preview are decoded from it; raws without one are demosaiced.

@@ -93,7 +93,11 @@ class DecodePool:
             return self._executor, self._generation
 
     def warm_up(self) -> None:
-        """Start the workers now (spawning costs ~0.3 s each) rather than on the first file."""
+        """Start the workers now (spawning costs ~0.3 s each) rather than on the first file.
+
+        Call it from a thread that lives as long as the pool (the event loop's): the workers are
+        spawned by the calling thread, and they end when it does (``photoindex.lifeline``).
+        """
         pool, _ = self._pool()
         for future in [pool.submit(os.getpid) for _ in range(self.workers)]:
             future.result()
