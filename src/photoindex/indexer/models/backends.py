@@ -2,16 +2,17 @@
 
 The rule for ``model.backend = "auto"``: torch, except that
 ``model.quantize = "int8"`` runs CLIP in ONNX Runtime, whose dynamic int8
-MatMuls are what makes int8 fast on a CPU (3.3× torch fp32's image rate).
+MatMuls are what makes int8 fast on a CPU (2.9-3.4× torch fp32's image rate;
+the pipeline 1.64× torch's).
 
 Why not fp32 ONNX on a CPU by default: measured with bench/backends.py and
-bench/ingest.py (ViT-B-32, random weights, batch 16, a 2-core Intel Xeon VM,
-interleaved runs; README, "Inference backends"), its image tower ran at
-0.90-1.13× torch's rate (the pipeline: 11.5 img/s either way), which is the
-noise between runs on a shared machine, while it costs a 20-35 s export and
-600 MB of cache on first use and 6 % more idle memory. Its text queries take
-0.60-0.74 of torch's time: ``backend = "onnx"`` is there for that. On a GPU
-torch (fp16) is the only choice.
+bench/ingest.py --backends (ViT-B-32, random weights, batch 16, 2-core Intel
+Xeon and AMD EPYC VMs, interleaved runs; README, "Inference backends"), its
+image tower ran at 0.90-1.13× torch's rate and the pipeline at 1.00-1.15×,
+well short of a gain worth its costs: a 17-35 s export and 600 MB of cache on
+first use, 6 % more memory while loaded and 3 % more at the peak of indexing.
+Its text queries take 0.70-0.74 of torch's time: ``backend = "onnx"`` is
+there for that. On a GPU torch (fp16) is the only choice.
 """
 
 from __future__ import annotations

@@ -231,8 +231,9 @@ def quantize_linear_layers(model: Any) -> Any:
     matrix products bound by weight memory traffic, which int8 weights
     quarter; the vision encoder (once per image, 577 tokens at 384 px) is a
     fifth of the time. Measured on BLIP-base, one image at a time: decoder only
-    0.59-0.68× the fp32 time, all Linear layers 0.50-0.56× (bench/backends.py;
-    README, "Inference backends").
+    0.59-0.68× the fp32 time on an Intel Xeon VM, all Linear layers 0.50-0.56×
+    there and 0.35× on an AMD EPYC VM (bench/backends.py; README, "Inference
+    backends").
     """
     import warnings
 
