@@ -24,22 +24,29 @@ def warnings_named(logs: list[dict[str, object]], event: str) -> list[dict[str, 
     return [e for e in logs if e["event"] == event and e["log_level"] == "warning"]
 
 
-def test_implements_the_protocol(captioner: BlipCaptioner) -> None:
-    assert isinstance(captioner, Captioner)
-    assert (captioner.input_size, captioner.random_weights) == (32, True)
+@pytest.fixture(scope="module", params=["none", "int8"])
+def any_captioner(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> BlipCaptioner:
+    """The tiny BLIP in fp32 and with int8 Linear layers: the protocol's tests run on both."""
+    folder = tiny_blip_dir(tmp_path_factory.mktemp("blip") / "tiny-blip")
+    return load_blip(str(folder), "random", "cpu", quantize=str(request.param))
 
 
-def test_one_caption_per_image_deterministically(captioner: BlipCaptioner) -> None:
-    captions = captioner.caption(random_pixels(3))
+def test_implements_the_protocol(any_captioner: BlipCaptioner) -> None:
+    assert isinstance(any_captioner, Captioner)
+    assert (any_captioner.input_size, any_captioner.random_weights) == (32, True)
+
+
+def test_one_caption_per_image_deterministically(any_captioner: BlipCaptioner) -> None:
+    captions = any_captioner.caption(random_pixels(3))
     assert len(captions) == 3
     assert all(isinstance(c, str) and c and c == c.strip() for c in captions)
-    assert captioner.caption(random_pixels(3)) == captions
-    assert captioner.caption(random_pixels(0)) == []
+    assert any_captioner.caption(random_pixels(3)) == captions
+    assert any_captioner.caption(random_pixels(0)) == []
 
 
-def test_rejects_pixels_of_the_wrong_size(captioner: BlipCaptioner) -> None:
+def test_rejects_pixels_of_the_wrong_size(any_captioner: BlipCaptioner) -> None:
     with pytest.raises(ValueError, match="expected uint8 pixels"):
-        captioner.caption(random_pixels(1, size=48))
+        any_captioner.caption(random_pixels(1, size=48))
 
 
 def test_synthetic_tokenizer_matches_the_config_special_ids() -> None:
